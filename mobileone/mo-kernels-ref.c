@@ -1,0 +1,106 @@
+/* mobileone-gst engine: portable C reference kernels (the ground truth every
+ * SIMD variant is tested against). Accumulation order is fixed per output so
+ * results do not depend on how a caller splits the work. */
+#include "mo-kernels.h"
+
+void
+mo_f32_conv__ref (const MoConvParams *p)
+{
+  for (int oy = p->y0; oy < p->y1; oy++) {
+    for (int ox = 0; ox < p->out_w; ox++) {
+      float *o = p->out + ((size_t) oy * p->out_w + ox) * p->out_cs;
+      for (int n = 0; n < p->n; n++)
+        o[n] = p->b[n];
+      for (int ky = 0; ky < p->kh; ky++) {
+        int iy = oy * p->stride - p->pad + ky * p->dilation;
+        if (iy < 0 || iy >= p->in_h)
+          continue;
+        for (int kx = 0; kx < p->kw; kx++) {
+          int ix = ox * p->stride - p->pad + kx * p->dilation;
+          if (ix < 0 || ix >= p->in_w)
+            continue;
+          const float *i = p->in + ((size_t) iy * p->in_w + ix) * p->in_cs;
+          const float *w = p->w + (size_t) (ky * p->kw + kx) * p->in_c * p->ldw;
+          for (int c = 0; c < p->in_c; c++) {
+            float v = i[c];
+            const float *wc = w + (size_t) c * p->ldw;
+            for (int n = 0; n < p->n; n++)
+              o[n] += v * wc[n];
+          }
+        }
+      }
+      for (int n = 0; n < p->n; n++)
+        o[n] = mo_act (o[n], p->act);
+    }
+  }
+}
+
+void
+mo_f32_dwconv3x3__ref (const MoDwConvParams *p)
+{
+  for (int oy = p->y0; oy < p->y1; oy++) {
+    for (int ox = 0; ox < p->out_w; ox++) {
+      float *o = p->out + ((size_t) oy * p->out_w + ox) * p->out_cs;
+      for (int c = 0; c < p->c; c++)
+        o[c] = p->b[c];
+      for (int ky = 0; ky < 3; ky++) {
+        int iy = oy * p->stride - p->pad + ky * p->dilation;
+        if (iy < 0 || iy >= p->in_h)
+          continue;
+        for (int kx = 0; kx < 3; kx++) {
+          int ix = ox * p->stride - p->pad + kx * p->dilation;
+          if (ix < 0 || ix >= p->in_w)
+            continue;
+          const float *i = p->in + ((size_t) iy * p->in_w + ix) * p->in_cs;
+          const float *w = p->w + (size_t) (ky * 3 + kx) * p->ldw;
+          for (int c = 0; c < p->c; c++)
+            o[c] += i[c] * w[c];
+        }
+      }
+      for (int c = 0; c < p->c; c++)
+        o[c] = mo_act (o[c], p->act);
+    }
+  }
+}
+
+void
+mo_f32_pwconv__ref (const MoPwConvParams *p)
+{
+  for (int m = p->m0; m < p->m1; m++) {
+    const float *i = p->in + (size_t) m * p->in_cs;
+    float *o = p->out + (size_t) m * p->out_cs;
+    for (int n = p->n0; n < p->n1; n++)
+      o[n] = p->b[n];
+    for (int k = 0; k < p->k; k++) {
+      float v = i[k];
+      const float *w = p->w + (size_t) k * p->ldw;
+      for (int n = p->n0; n < p->n1; n++)
+        o[n] += v * w[n];
+    }
+    for (int n = p->n0; n < p->n1; n++)
+      o[n] = mo_act (o[n], p->act);
+  }
+}
+
+void
+mo_f32_gap__ref (const MoGapParams *p)
+{
+  for (int c = p->c0; c < p->c1; c++) {
+    /* Double accumulation: large maps would otherwise lose low bits. */
+    double s = 0.0;
+    for (int m = 0; m < p->hw; m++)
+      s += p->in[(size_t) m * p->cs + c];
+    p->out[c] = (float) (s / p->hw);
+  }
+}
+
+void
+mo_f32_scale__ref (const MoScaleParams *p)
+{
+  for (int m = p->m0; m < p->m1; m++) {
+    const float *i = p->in + (size_t) m * p->in_cs;
+    float *o = p->out + (size_t) m * p->out_cs;
+    for (int c = 0; c < p->c; c++)
+      o[c] = mo_act (i[c] * p->gate[c], p->act);
+  }
+}

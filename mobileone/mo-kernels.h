@@ -1,0 +1,155 @@
+/* mobileone-gst engine: compute kernels and their dispatch table.
+ *
+ * Layout: activations are NHWC (batch 1) with a channel stride `cs` that is
+ * a multiple of MO_CALIGN floats, so SIMD variants can process whole vectors
+ * without channel tails. Weights are packed at load into one layout shared
+ * by every ISA:
+ *   pointwise 1x1:  w[cin][ldw],            ldw = round_up (cout, MO_CALIGN)
+ *   depthwise 3x3:  w[9][ldw],              ldw = round_up (c, MO_CALIGN)
+ *   dense KxK:      w[kh][kw][cin][ldw]
+ *   bias:           b[ldw]
+ * Padded weight and bias entries are zero. Kernels must compute the
+ * requested channels; they may also write padded output channels up to
+ * round_up (n, MO_CALIGN) (the graph guarantees that room is theirs), and
+ * may read padded input channels (finite values) only to multiply them by
+ * zero weights.
+ *
+ * Kernels take a params struct, never allocate and know nothing about
+ * threads: a caller splits work through the row/column ranges.
+ */
+#pragma once
+
+#include <math.h>
+#include <stddef.h>
+
+#define MO_CALIGN 16
+#define MO_ROUND_UP(x, a) ((((x) + (a) - 1) / (a)) * (a))
+
+typedef enum
+{
+  MO_ACT_NONE,
+  MO_ACT_RELU,
+  MO_ACT_SIGMOID
+} MoAct;
+
+/* Dense KxK convolution (groups = 1): the stem and the heads' 3x3 convs. */
+typedef struct
+{
+  const float *in;
+  float *out;
+  const float *w, *b;
+  int in_h, in_w, in_c, in_cs;
+  int out_h, out_w, out_cs;
+  int n, ldw;                   /* output channels, weight row length */
+  int kh, kw, stride, dilation, pad;
+  MoAct act;
+  int y0, y1;                   /* output rows to compute */
+} MoConvParams;
+
+/* Depthwise 3x3 convolution. */
+typedef struct
+{
+  const float *in;
+  float *out;
+  const float *w, *b;
+  int in_h, in_w, in_cs;
+  int out_h, out_w, out_cs;
+  int c, ldw;
+  int stride, dilation, pad;
+  MoAct act;
+  int y0, y1;                   /* output rows to compute */
+} MoDwConvParams;
+
+/* Pointwise 1x1 convolution / fully-connected layer: out[m][n] =
+ * act (b[n] + sum_k in[m][k] * w[k][n]). */
+typedef struct
+{
+  const float *in;
+  float *out;
+  const float *w, *b;
+  int in_cs, out_cs;
+  int k, ldw;
+  MoAct act;
+  int m0, m1;                   /* pixels (rows of in/out) to compute */
+  int n0, n1;                   /* output channels; n0 a multiple of MO_CALIGN */
+} MoPwConvParams;
+
+/* Global average pool over hw pixels: out[c] = mean over pixels of in[.][c]. */
+typedef struct
+{
+  const float *in;
+  float *out;
+  int hw, cs;
+  int c0, c1;                   /* channels to compute */
+} MoGapParams;
+
+/* Per-channel gating: out[m][c] = act (in[m][c] * gate[c]) (squeeze-excite). */
+typedef struct
+{
+  const float *in;
+  const float *gate;
+  float *out;
+  int in_cs, out_cs, c;
+  MoAct act;
+  int m0, m1;
+} MoScaleParams;
+
+typedef void (*MoConvFunc) (const MoConvParams * p);
+typedef void (*MoDwConvFunc) (const MoDwConvParams * p);
+typedef void (*MoPwConvFunc) (const MoPwConvParams * p);
+typedef void (*MoGapFunc) (const MoGapParams * p);
+typedef void (*MoScaleFunc) (const MoScaleParams * p);
+
+typedef struct
+{
+  const char *isa;              /* name of the highest level used */
+  MoConvFunc conv;
+  MoDwConvFunc dwconv3x3;
+  MoPwConvFunc pwconv;
+  MoGapFunc gap;
+  MoScaleFunc scale;
+} MoKernels;
+
+typedef enum
+{
+  MO_ISA_REF = 0,
+  MO_ISA_AVX2 = 1 << 0,         /* AVX2 + FMA */
+  MO_ISA_AVX512 = 1 << 1,       /* AVX-512F */
+  MO_ISA_NEON = 1 << 2
+} MoIsaFlags;
+
+/** mo_cpu_flags: the ISA levels this CPU and build support. */
+unsigned mo_cpu_flags (void);
+
+/**
+ * mo_isa_from_env: mo_cpu_flags() limited by the MOBILEONE_ISA environment
+ * variable (ref, avx2, avx512, neon), for tests and benchmarks.
+ */
+unsigned mo_isa_from_env (void);
+
+/**
+ * mo_kernels_init: fills @k with the C reference first, then overwrites
+ * entries with the variants allowed by @flags, lowest ISA first.
+ */
+void mo_kernels_init (MoKernels * k, unsigned flags);
+
+/* Portable C references (mo-kernels-ref.c). */
+void mo_f32_conv__ref (const MoConvParams * p);
+void mo_f32_dwconv3x3__ref (const MoDwConvParams * p);
+void mo_f32_pwconv__ref (const MoPwConvParams * p);
+void mo_f32_gap__ref (const MoGapParams * p);
+void mo_f32_scale__ref (const MoScaleParams * p);
+
+/** mo_act: the scalar activation, shared by every variant's tail code. */
+static inline float
+mo_act (float v, MoAct act)
+{
+  switch (act) {
+    case MO_ACT_RELU:
+      return v > 0.0f ? v : 0.0f;
+    case MO_ACT_SIGMOID:
+      return 1.0f / (1.0f + expf (-v));
+    default:
+      return v;
+  }
+}

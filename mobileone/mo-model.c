@@ -1,0 +1,262 @@
+/* mobileone-gst engine: model loading, weight packing and fused export. */
+#include "mo-model-private.h"
+
+#include <string.h>
+
+int
+mo_model_add_tensor (MoModel *m, int c)
+{
+  MoTensorDef t = { c, -1, 0 };
+  g_array_append_val (m->tensors, t);
+  return (int) m->tensors->len - 1;
+}
+
+int
+mo_model_add_view (MoModel *m, int parent, int coff, int c)
+{
+  MoTensorDef t = { c, parent, coff };
+  g_return_val_if_fail (coff % MO_CALIGN == 0 && c % MO_CALIGN == 0, -1);
+  g_array_append_val (m->tensors, t);
+  return (int) m->tensors->len - 1;
+}
+
+MoLayer *
+mo_model_add_layer (MoModel *m, MoOpType type, const char *name, int in,
+    int out)
+{
+  MoLayer *l = g_new0 (MoLayer, 1);
+  l->type = type;
+  l->name = g_strdup (name);
+  l->in = in;
+  l->in2 = -1;
+  l->out = out;
+  l->k = 1;
+  l->stride = 1;
+  l->dilation = 1;
+  g_ptr_array_add (m->layers, l);
+  return l;
+}
+
+void
+mo_model_add_output (MoModel *m, const char *name, int tensor)
+{
+  MoOutputDef o = { g_strdup (name), tensor };
+  g_array_append_val (m->outputs, o);
+}
+
+/* Index of OIHW element (o, i, y, x) in the packed layout of @l. */
+static size_t
+packed_index (const MoLayer *l, int o, int i, int y, int x)
+{
+  switch (l->type) {
+    case MO_OP_DWCONV:
+      return (size_t) (y * 3 + x) * l->ldw + o;
+    case MO_OP_PWCONV:
+      return (size_t) i * l->ldw + o;
+    default:
+      return ((size_t) (y * l->k + x) * l->cin + i) * l->ldw + o;
+  }
+}
+
+static int
+layer_cin_g (const MoLayer *l)
+{
+  return l->type == MO_OP_DWCONV ? 1 : l->cin;
+}
+
+void
+mo_layer_set_weights (MoModel *m, MoLayer *l, const float *w, const float *b)
+{
+  int cin_g = layer_cin_g (l), k = l->k;
+  size_t taps = (size_t) k * k * (l->type == MO_OP_DWCONV ? 1 : l->cin);
+
+  l->ldw = MO_ROUND_UP (l->cout, MO_CALIGN);
+  l->w = g_aligned_alloc0 (taps * l->ldw, sizeof (float), 64);
+  l->b = g_aligned_alloc0 (l->ldw, sizeof (float), 64);
+  for (int o = 0; o < l->cout; o++) {
+    for (int i = 0; i < cin_g; i++)
+      for (int y = 0; y < k; y++)
+        for (int x = 0; x < k; x++)
+          l->w[packed_index (l, o, i, y, x)] =
+              w[(((size_t) o * cin_g + i) * k + y) * k + x];
+    l->b[o] = b[o];
+  }
+  m->n_params += (guint64) l->cout * cin_g * k * k + l->cout;
+}
+
+float *
+mo_weights_get (MoWeights *ws, const char *prefix, const char *name, int ndim,
+    const int64_t *shape, GError **error)
+{
+  char *full = g_strconcat (prefix, name, NULL);
+  int64_t numel = 1;
+  float *dst;
+
+  for (int i = 0; i < ndim; i++)
+    numel *= shape[i];
+  dst = g_new (float, MAX (numel, 1));
+  if (!mo_safetensors_read_f32 (ws->st, full, ndim, shape, dst, error)) {
+    g_free (dst);
+    g_free (full);
+    return NULL;
+  }
+  g_hash_table_add (ws->used, full);
+  return dst;
+}
+
+gboolean
+mo_weights_has (MoWeights *ws, const char *prefix, const char *name)
+{
+  char *full = g_strconcat (prefix, name, NULL);
+  gboolean has = mo_safetensors_find (ws->st, full) != NULL;
+  g_free (full);
+  return has;
+}
+
+static void
+layer_free (gpointer p)
+{
+  MoLayer *l = p;
+  g_free (l->name);
+  g_aligned_free (l->w);
+  g_aligned_free (l->b);
+  g_free (l);
+}
+
+static void
+output_clear (gpointer p)
+{
+  g_free (((MoOutputDef *) p)->name);
+}
+
+MoModel *
+mo_model_load (const char *yaml_path, GError **error)
+{
+  MoModel *m = g_new0 (MoModel, 1);
+  MoWeights ws = { 0 };
+  MoHeadBuildFunc build;
+
+  m->ref = 1;
+  m->tensors = g_array_new (FALSE, FALSE, sizeof (MoTensorDef));
+  m->layers = g_ptr_array_new_with_free_func (layer_free);
+  m->outputs = g_array_new (FALSE, FALSE, sizeof (MoOutputDef));
+  g_array_set_clear_func (m->outputs, output_clear);
+  m->min_input = 1;
+
+  if ((m->desc = mo_desc_load (yaml_path, error)) == NULL)
+    goto fail;
+  if ((build = mo_head_find (m->desc->head_type)) == NULL) {
+    const MoYamlNode *t = mo_yaml_lookup (m->desc->head, "type");
+    g_set_error (error, MO_ERROR, MO_ERROR_MODEL,
+        "%s:%d: key 'head.type': unknown head '%s' (expected classifier, "
+        "ssdlite or deeplabv3)", yaml_path, t->line, m->desc->head_type);
+    goto fail;
+  }
+  /* Unknown keys are reported before the (slower) weight loading. */
+  ws.st = mo_safetensors_open (m->desc->weights_path, error);
+  if (ws.st == NULL)
+    goto fail;
+  ws.file = m->desc->weights_path;
+  ws.eps = m->desc->backbone.bn_eps;
+  ws.used = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  m->input = mo_model_add_tensor (m, 3);
+  if (!build (m, &ws, error))
+    goto fail;
+  if (!mo_yaml_check_unused (m->desc->root, error))
+    goto fail;
+
+  /* Tensors the graph never read are harmless (num_batches_tracked, a
+   * classifier's linear under a detection head) but worth a debug line. */
+  for (guint i = 0; i < mo_safetensors_n_tensors (ws.st); i++) {
+    const MoStTensor *t = mo_safetensors_nth (ws.st, i);
+    if (!g_hash_table_contains (ws.used, t->name))
+      g_debug ("%s: tensor '%s' is not used by this model", ws.file, t->name);
+  }
+  g_hash_table_unref (ws.used);
+  mo_safetensors_close (ws.st);
+  return m;
+
+fail:
+  if (ws.used)
+    g_hash_table_unref (ws.used);
+  mo_safetensors_close (ws.st);
+  mo_model_unref (m);
+  return NULL;
+}
+
+MoModel *
+mo_model_ref (MoModel *m)
+{
+  g_atomic_int_inc (&m->ref);
+  return m;
+}
+
+void
+mo_model_unref (MoModel *m)
+{
+  if (m == NULL || !g_atomic_int_dec_and_test (&m->ref))
+    return;
+  if (m->head_data_free)
+    m->head_data_free (m->head_data);
+  g_ptr_array_free (m->layers, TRUE);
+  g_array_free (m->tensors, TRUE);
+  g_array_free (m->outputs, TRUE);
+  mo_desc_free (m->desc);
+  g_free (m);
+}
+
+const MoDesc *
+mo_model_desc (const MoModel *m)
+{
+  return m->desc;
+}
+
+guint64
+mo_model_n_params (const MoModel *m)
+{
+  return m->n_params;
+}
+
+guint
+mo_model_n_layers (const MoModel *m)
+{
+  return m->layers->len;
+}
+
+gboolean
+mo_model_export_fused (const MoModel *m, const char *path, GError **error)
+{
+  MoStWriter *w = mo_st_writer_new ();
+  const char *px = m->desc->backbone.prefix;
+  gboolean ok;
+
+  for (guint li = 0; li < m->layers->len; li++) {
+    const MoLayer *l = g_ptr_array_index (m->layers, li);
+    int cin_g = layer_cin_g (l), k = l->k;
+    if (l->name == NULL)
+      continue;
+    float *W = g_new (float, (size_t) l->cout * cin_g * k * k);
+    for (int o = 0; o < l->cout; o++)
+      for (int i = 0; i < cin_g; i++)
+        for (int y = 0; y < k; y++)
+          for (int x = 0; x < k; x++)
+            W[(((size_t) o * cin_g + i) * k + y) * k + x] =
+                l->w[packed_index (l, o, i, y, x)];
+    /* Backbone names carry the description's prefix, head names none. */
+    const char *p = g_str_has_prefix (l->name, "stage")
+        || g_str_equal (l->name, "linear") ? px : "";
+    char *wn = g_strconcat (p, l->name, ".weight", NULL);
+    char *bn = g_strconcat (p, l->name, ".bias", NULL);
+    int64_t shape[4] = { l->cout, cin_g, k, k };
+    int64_t bshape[1] = { l->cout };
+    mo_st_writer_add_f32 (w, wn, l->export_2d ? 2 : 4, shape, W);
+    mo_st_writer_add_f32 (w, bn, 1, bshape, l->b);
+    g_free (wn);
+    g_free (bn);
+    g_free (W);
+  }
+  ok = mo_st_writer_write (w, path, error);
+  mo_st_writer_free (w);
+  return ok;
+}

@@ -1,0 +1,461 @@
+/* mobileone-gst engine: a session runs a model for one input size. Shapes
+ * and the activation arena are planned once here; mo_session_run() only
+ * calls kernels. */
+#include "mo-model-private.h"
+#include "mo-threads.h"
+
+#include <string.h>
+
+typedef struct
+{
+  int h, w, c, cs;
+  int first, last;              /* producing and last consuming layer */
+  gsize offset;                 /* floats from the arena start */
+  float *data;
+} TensorState;
+
+typedef struct
+{
+  guint64 macs;
+  gint64 ns;                    /* profiling: accumulated time */
+  int runs;
+} LayerState;
+
+struct _MoSession
+{
+  MoModel *model;
+  MoKernels kernels;
+  MoThreadPool *pool;
+  TensorState *t;
+  LayerState *ls;
+  float *arena;
+  gsize arena_floats;
+  MoOutput *outputs;
+  int n_outputs;
+  guint64 macs;
+  gboolean profile;
+};
+
+static const char *const op_names[MO_OP_N] = {
+  "conv", "dwconv3x3", "pwconv", "gap", "scale"
+};
+
+static gboolean
+infer_shapes (MoSession *s, int width, int height, GError **error)
+{
+  MoModel *m = s->model;
+  int nt = m->tensors->len;
+
+  for (int i = 0; i < nt; i++) {
+    const MoTensorDef *d = &g_array_index (m->tensors, MoTensorDef, i);
+    s->t[i].c = d->c;
+    s->t[i].cs = MO_ROUND_UP (d->c, MO_CALIGN);
+    s->t[i].first = G_MAXINT;
+    s->t[i].last = -1;
+  }
+  s->t[m->input].h = height;
+  s->t[m->input].w = width;
+  s->t[m->input].first = -1;
+
+  for (guint li = 0; li < m->layers->len; li++) {
+    const MoLayer *l = g_ptr_array_index (m->layers, li);
+    TensorState *in = &s->t[l->in], *out = &s->t[l->out];
+    int h = in->h, w = in->w;
+
+    switch (l->type) {
+      case MO_OP_CONV:
+      case MO_OP_DWCONV:{
+        int span = l->dilation * (l->k - 1) + 1;
+        h = (in->h + 2 * l->pad - span) / l->stride + 1;
+        w = (in->w + 2 * l->pad - span) / l->stride + 1;
+        if (in->h + 2 * l->pad < span || in->w + 2 * l->pad < span) {
+          g_set_error (error, MO_ERROR, MO_ERROR_INPUT,
+              "%s: a %dx%d input is too small: layer %u (%s) would have no "
+              "output", m->desc->path, width, height, li,
+              l->name ? l->name : op_names[l->type]);
+          return FALSE;
+        }
+        s->ls[li].macs = (guint64) h * w * l->cout * l->k * l->k *
+            (l->type == MO_OP_DWCONV ? 1 : l->cin);
+        break;
+      }
+      case MO_OP_PWCONV:
+        s->ls[li].macs = (guint64) h * w * l->cin * l->cout;
+        break;
+      case MO_OP_GAP:
+        h = w = 1;
+        s->ls[li].macs = (guint64) in->h * in->w * in->c;
+        break;
+      case MO_OP_SCALE:
+        s->ls[li].macs = (guint64) h * w * l->cout;
+        break;
+      default:
+        g_assert_not_reached ();
+    }
+    out->h = h;
+    out->w = w;
+    out->first = MIN (out->first, (int) li);
+    in->last = MAX (in->last, (int) li);
+    if (l->in2 >= 0)
+      s->t[l->in2].last = MAX (s->t[l->in2].last, (int) li);
+    s->macs += s->ls[li].macs;
+  }
+  for (guint i = 0; i < m->outputs->len; i++)
+    s->t[g_array_index (m->outputs, MoOutputDef, i).tensor].last = G_MAXINT;
+  /* A view lives in its parent: the parent must live as long as any view. */
+  for (int i = 0; i < nt; i++) {
+    const MoTensorDef *d = &g_array_index (m->tensors, MoTensorDef, i);
+    if (d->parent >= 0) {
+      TensorState *p = &s->t[d->parent];
+      p->h = s->t[i].h;
+      p->w = s->t[i].w;
+      p->first = MIN (p->first, s->t[i].first);
+      p->last = MAX (p->last, s->t[i].last);
+    }
+  }
+  return TRUE;
+}
+
+/* Greedy best-fit by decreasing size: tensors whose lifetimes do not
+ * overlap share memory. */
+static void
+plan_arena (MoSession *s)
+{
+  MoModel *m = s->model;
+  int nt = m->tensors->len;
+  int *order = g_new (int, nt);
+  int *placed = g_new (int, nt);
+  int n_placed = 0;
+  gsize total = 0;
+
+  for (int i = 0; i < nt; i++)
+    order[i] = i;
+  for (int i = 1; i < nt; i++) {
+    int v = order[i], j = i;
+    gsize sv = (gsize) s->t[v].h * s->t[v].w * s->t[v].cs;
+    while (j > 0 && (gsize) s->t[order[j - 1]].h * s->t[order[j - 1]].w *
+        s->t[order[j - 1]].cs < sv) {
+      order[j] = order[j - 1];
+      j--;
+    }
+    order[j] = v;
+  }
+
+  for (int oi = 0; oi < nt; oi++) {
+    int i = order[oi];
+    TensorState *t = &s->t[i];
+    if (g_array_index (m->tensors, MoTensorDef, i).parent >= 0)
+      continue;
+    if (t->last < 0 && i != m->input)
+      continue;                 /* never produced nor read */
+    gsize size = (gsize) t->h * t->w * t->cs;
+    gsize offset = 0;
+    gboolean moved = TRUE;
+    /* Move past every conflicting block until a gap fits. */
+    while (moved) {
+      moved = FALSE;
+      for (int pi = 0; pi < n_placed; pi++) {
+        TensorState *o = &s->t[placed[pi]];
+        gsize osize = (gsize) o->h * o->w * o->cs;
+        gboolean live = !(t->last < o->first || o->last < t->first);
+        if (live && offset < o->offset + osize && o->offset < offset + size) {
+          offset = o->offset + osize;
+          moved = TRUE;
+        }
+      }
+    }
+    t->offset = offset;
+    placed[n_placed++] = i;
+    total = MAX (total, offset + size);
+  }
+  s->arena_floats = MAX (total, MO_CALIGN);
+  g_free (order);
+  g_free (placed);
+}
+
+MoSession *
+mo_session_new (MoModel *m, int width, int height, int n_threads,
+    GError **error)
+{
+  MoSession *s;
+  int nt = m->tensors->len;
+
+  if (width < m->min_input || height < m->min_input || width > 16384
+      || height > 16384) {
+    g_set_error (error, MO_ERROR, MO_ERROR_INPUT,
+        "%s: input size %dx%d is outside [%d, 16384]", m->desc->path, width,
+        height, m->min_input);
+    return NULL;
+  }
+  s = g_new0 (MoSession, 1);
+  s->model = mo_model_ref (m);
+  s->t = g_new0 (TensorState, nt);
+  s->ls = g_new0 (LayerState, m->layers->len);
+  if (!infer_shapes (s, width, height, error)) {
+    mo_session_free (s);
+    return NULL;
+  }
+  plan_arena (s);
+  /* Zeroed so padded channels start finite (see mo-kernels.h). */
+  s->arena = g_aligned_alloc0 (s->arena_floats, sizeof (float), 64);
+  for (int i = 0; i < nt; i++) {
+    const MoTensorDef *d = &g_array_index (m->tensors, MoTensorDef, i);
+    if (d->parent >= 0) {
+      s->t[i].cs = s->t[d->parent].cs;
+      s->t[i].offset = s->t[d->parent].offset + d->coff;
+    }
+    s->t[i].data = s->arena + s->t[i].offset;
+  }
+  s->n_outputs = m->outputs->len;
+  s->outputs = g_new0 (MoOutput, s->n_outputs);
+  for (int i = 0; i < s->n_outputs; i++) {
+    const MoOutputDef *o = &g_array_index (m->outputs, MoOutputDef, i);
+    const TensorState *t = &s->t[o->tensor];
+    MoOutput out = { o->name, t->h, t->w, t->c, t->cs, t->data };
+    s->outputs[i] = out;
+  }
+  mo_kernels_init (&s->kernels, mo_isa_from_env ());
+  s->pool = mo_thread_pool_new (n_threads);
+  return s;
+}
+
+void
+mo_session_free (MoSession *s)
+{
+  if (s == NULL)
+    return;
+  mo_thread_pool_free (s->pool);
+  g_aligned_free (s->arena);
+  g_free (s->outputs);
+  g_free (s->t);
+  g_free (s->ls);
+  mo_model_unref (s->model);
+  g_free (s);
+}
+
+MoModel *
+mo_session_model (const MoSession *s)
+{
+  return s->model;
+}
+
+float *
+mo_session_input (MoSession *s, int *width, int *height, int *cs)
+{
+  const TensorState *t = &s->t[s->model->input];
+  if (width)
+    *width = t->w;
+  if (height)
+    *height = t->h;
+  if (cs)
+    *cs = t->cs;
+  return t->data;
+}
+
+void
+mo_session_set_input_nchw (MoSession *s, const float *chw)
+{
+  const TensorState *t = &s->t[s->model->input];
+  gsize plane = (gsize) t->h * t->w;
+  for (gsize p = 0; p < plane; p++)
+    for (int c = 0; c < 3; c++)
+      t->data[p * t->cs + c] = chw[c * plane + p];
+}
+
+/* The part [lo, hi) of @n items that thread @ith of @nth computes, in
+ * multiples of @align so SIMD blocks never straddle two threads. */
+static inline void
+split (int n, int align, int ith, int nth, int *lo, int *hi)
+{
+  int blocks = (n + align - 1) / align;
+  *lo = MIN (n, blocks * ith / nth * align);
+  *hi = MIN (n, blocks * (ith + 1) / nth * align);
+}
+
+static void
+run_layer (MoSession *s, const MoLayer *l, int ith, int nth)
+{
+  const TensorState *in = &s->t[l->in], *out = &s->t[l->out];
+  const MoKernels *k = &s->kernels;
+
+  switch (l->type) {
+    case MO_OP_CONV:{
+      MoConvParams p = { in->data, out->data, l->w, l->b, in->h, in->w,
+        l->cin, in->cs, out->h, out->w, out->cs, l->cout, l->ldw, l->k, l->k,
+        l->stride, l->dilation, l->pad, l->act, 0, 0
+      };
+      split (out->h, 1, ith, nth, &p.y0, &p.y1);
+      if (p.y0 < p.y1)
+        k->conv (&p);
+      break;
+    }
+    case MO_OP_DWCONV:{
+      MoDwConvParams p = { in->data, out->data, l->w, l->b, in->h, in->w,
+        in->cs, out->h, out->w, out->cs, l->cout, l->ldw, l->stride,
+        l->dilation, l->pad, l->act, 0, 0
+      };
+      split (out->h, 1, ith, nth, &p.y0, &p.y1);
+      if (p.y0 < p.y1)
+        k->dwconv3x3 (&p);
+      break;
+    }
+    case MO_OP_PWCONV:{
+      int m = out->h * out->w;
+      MoPwConvParams p = { in->data, out->data, l->w, l->b, in->cs, out->cs,
+        l->cin, l->ldw, l->act, 0, m, 0, l->cout
+      };
+      /* Few pixels (SE, linear): split output channels instead. */
+      if (m >= 8 * nth)
+        split (m, 1, ith, nth, &p.m0, &p.m1);
+      else
+        split (l->cout, MO_CALIGN, ith, nth, &p.n0, &p.n1);
+      if (p.m0 < p.m1 && p.n0 < p.n1)
+        k->pwconv (&p);
+      break;
+    }
+    case MO_OP_GAP:{
+      MoGapParams p = { in->data, out->data, in->h * in->w, in->cs, 0, 0 };
+      split (in->c, MO_CALIGN, ith, nth, &p.c0, &p.c1);
+      if (p.c0 < p.c1)
+        k->gap (&p);
+      break;
+    }
+    case MO_OP_SCALE:{
+      MoScaleParams p = { in->data, s->t[l->in2].data, out->data, in->cs,
+        out->cs, l->cout, l->act, 0, 0
+      };
+      split (out->h * out->w, 1, ith, nth, &p.m0, &p.m1);
+      if (p.m0 < p.m1)
+        k->scale (&p);
+      break;
+    }
+    default:
+      g_assert_not_reached ();
+  }
+}
+
+static void
+run_all (gpointer data, int ith, int nth)
+{
+  MoSession *s = data;
+  GPtrArray *layers = s->model->layers;
+
+  for (guint li = 0; li < layers->len; li++) {
+    gint64 t0 = s->profile && ith == 0 ? g_get_monotonic_time () : 0;
+    run_layer (s, g_ptr_array_index (layers, li), ith, nth);
+    mo_thread_pool_barrier (s->pool, ith);
+    if (s->profile && ith == 0) {
+      s->ls[li].ns += (g_get_monotonic_time () - t0) * 1000;
+      s->ls[li].runs++;
+    }
+  }
+}
+
+void
+mo_session_run (MoSession *s)
+{
+  mo_thread_pool_run (s->pool, run_all, s);
+}
+
+int
+mo_session_n_outputs (const MoSession *s)
+{
+  return s->n_outputs;
+}
+
+const MoOutput *
+mo_session_nth_output (const MoSession *s, int i)
+{
+  g_return_val_if_fail (i >= 0 && i < s->n_outputs, NULL);
+  return &s->outputs[i];
+}
+
+const MoOutput *
+mo_session_output (const MoSession *s, const char *name)
+{
+  for (int i = 0; i < s->n_outputs; i++)
+    if (g_str_equal (s->outputs[i].name, name))
+      return &s->outputs[i];
+  return NULL;
+}
+
+guint64
+mo_session_macs (const MoSession *s)
+{
+  return s->macs;
+}
+
+gsize
+mo_session_arena_bytes (const MoSession *s)
+{
+  return s->arena_floats * sizeof (float);
+}
+
+int
+mo_session_n_threads (const MoSession *s)
+{
+  return mo_thread_pool_size (s->pool);
+}
+
+const char *
+mo_session_isa (const MoSession *s)
+{
+  return s->kernels.isa;
+}
+
+void
+mo_session_describe (const MoSession *s, GString *out)
+{
+  GPtrArray *layers = s->model->layers;
+  g_string_append_printf (out, "%-4s %-10s %-28s %-16s %-16s %3s %3s %10s\n",
+      "#", "op", "name", "input (HxWxC)", "output (HxWxC)", "k", "s", "MMACs");
+  for (guint li = 0; li < layers->len; li++) {
+    const MoLayer *l = g_ptr_array_index (layers, li);
+    const TensorState *in = &s->t[l->in], *o = &s->t[l->out];
+    char is[32], os[32];
+    g_snprintf (is, sizeof is, "%dx%dx%d", in->h, in->w, in->c);
+    g_snprintf (os, sizeof os, "%dx%dx%d", o->h, o->w, o->c);
+    g_string_append_printf (out, "%-4u %-10s %-28s %-16s %-16s %3d %3d %10.3f\n",
+        li, op_names[l->type], l->name ? l->name : "-", is, os, l->k,
+        l->stride, s->ls[li].macs / 1e6);
+  }
+}
+
+void
+mo_session_set_profile (MoSession *s, gboolean on)
+{
+  s->profile = on;
+  for (guint li = 0; li < s->model->layers->len; li++) {
+    s->ls[li].ns = 0;
+    s->ls[li].runs = 0;
+  }
+}
+
+void
+mo_session_profile_report (const MoSession *s, GString *out)
+{
+  gint64 ns[MO_OP_N] = { 0 };
+  guint64 macs[MO_OP_N] = { 0 };
+  gint64 total = 0;
+  int runs = 0;
+
+  for (guint li = 0; li < s->model->layers->len; li++) {
+    const MoLayer *l = g_ptr_array_index (s->model->layers, li);
+    ns[l->type] += s->ls[li].ns;
+    macs[l->type] += s->ls[li].macs;
+    total += s->ls[li].ns;
+    runs = MAX (runs, s->ls[li].runs);
+  }
+  if (runs == 0)
+    return;
+  g_string_append_printf (out, "%-10s %10s %7s %10s %9s\n", "op",
+      "ms/run", "share", "GMACs", "GMAC/s");
+  for (int t = 0; t < MO_OP_N; t++) {
+    double ms = ns[t] / 1e6 / runs;
+    if (macs[t] == 0 && ns[t] == 0)
+      continue;
+    g_string_append_printf (out, "%-10s %10.3f %6.1f%% %10.4f %9.2f\n",
+        op_names[t], ms, total ? 100.0 * ns[t] / total : 0.0, macs[t] / 1e9,
+        ms > 0 ? macs[t] / 1e6 / ms : 0.0);
+  }
+}

@@ -1,0 +1,376 @@
+/* mobileone-cli: inspect, run and benchmark MobileOne models from the shell.
+ *
+ *   mobileone-cli info MODEL.yaml [--size WxH]
+ *   mobileone-cli run MODEL.yaml --input X.npy --output-dir DIR [--threads N]
+ *   mobileone-cli bench MODEL.yaml [--threads N] [--iterations N] [--size WxH] [--profile]
+ *   mobileone-cli fuse MODEL.yaml OUT.safetensors
+ */
+#include "mobileone.h"
+#include "mo-npy.h"
+#include "../heads/mo-classifier.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int opt_threads = 1;
+static int opt_iterations = 50;
+static char *opt_input = NULL;
+static char *opt_output_dir = NULL;
+static char *opt_size = NULL;
+static gboolean opt_profile = FALSE;
+
+static const GOptionEntry run_entries[] = {
+  {"input", 'i', 0, G_OPTION_ARG_FILENAME, &opt_input,
+      "Input tensor: float32 .npy of shape [1,3,H,W], already normalised",
+      "X.npy"},
+  {"output-dir", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output_dir,
+      "Folder for the raw outputs (.npy)", "DIR"},
+  {"threads", 't', 0, G_OPTION_ARG_INT, &opt_threads,
+      "Threads, the caller included (0 = one per core; default 1)", "N"},
+  {NULL}
+};
+
+static const GOptionEntry bench_entries[] = {
+  {"threads", 't', 0, G_OPTION_ARG_INT, &opt_threads,
+      "Threads, the caller included (0 = one per core; default 1)", "N"},
+  {"iterations", 'n', 0, G_OPTION_ARG_INT, &opt_iterations,
+      "Timed iterations (default 50)", "N"},
+  {"size", 's', 0, G_OPTION_ARG_STRING, &opt_size,
+      "Input size (default: the model's input size)", "WxH"},
+  {"profile", 'p', 0, G_OPTION_ARG_NONE, &opt_profile,
+      "Print the time per layer type", NULL},
+  {NULL}
+};
+
+static const GOptionEntry info_entries[] = {
+  {"size", 's', 0, G_OPTION_ARG_STRING, &opt_size,
+      "Input size for MACs and memory (default: the model's)", "WxH"},
+  {"threads", 't', 0, G_OPTION_ARG_INT, &opt_threads,
+      "Threads (for the report only)", "N"},
+  {NULL}
+};
+
+static int
+fail (GError *error)
+{
+  g_printerr ("mobileone-cli: error: %s\n", error->message);
+  g_error_free (error);
+  return 1;
+}
+
+static gboolean
+parse_size (const MoModel *m, int *w, int *h, GError **error)
+{
+  const MoDesc *d = mo_model_desc (m);
+  *w = d->input_width;
+  *h = d->input_height;
+  if (opt_size == NULL)
+    return TRUE;
+  if (sscanf (opt_size, "%dx%d", w, h) != 2 || *w < 1 || *h < 1) {
+    g_set_error (error, MO_ERROR, MO_ERROR_INPUT,
+        "--size: expected WIDTHxHEIGHT, found '%s'", opt_size);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+parse_args (int *argc, char ***argv, const GOptionEntry *entries,
+    const char *usage, int n_pos)
+{
+  GOptionContext *ctx = g_option_context_new (usage);
+  GError *error = NULL;
+  gboolean ok;
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  ok = g_option_context_parse (ctx, argc, argv, &error);
+  if (!ok)
+    g_printerr ("mobileone-cli: %s\n", error->message);
+  else if (*argc != n_pos + 1) {
+    g_printerr ("mobileone-cli: expected %s\n", usage);
+    ok = FALSE;
+  }
+  g_clear_error (&error);
+  g_option_context_free (ctx);
+  return ok;
+}
+
+static int
+cmd_info (int argc, char **argv)
+{
+  GError *error = NULL;
+  MoModel *m;
+  MoSession *s;
+  int w, h;
+
+  if (!parse_args (&argc, &argv, info_entries, "info MODEL.yaml", 1))
+    return 2;
+  if ((m = mo_model_load (argv[1], &error)) == NULL)
+    return fail (error);
+  if (!parse_size (m, &w, &h, &error)
+      || (s = mo_session_new (m, w, h, opt_threads, &error)) == NULL) {
+    mo_model_unref (m);
+    return fail (error);
+  }
+  const MoDesc *d = mo_model_desc (m);
+  const MoBackboneDesc *b = &d->backbone;
+  GString *table = g_string_new (NULL);
+  mo_session_describe (s, table);
+  printf ("name:        %s\n", d->name);
+  printf ("file:        %s\n", d->path);
+  printf ("weights:     %s\n", d->weights_path);
+  printf ("variant:     %s (width multipliers %g, %g, %g, %g; k = %d; SE %s)\n",
+      b->variant, b->width_multipliers[0], b->width_multipliers[1],
+      b->width_multipliers[2], b->width_multipliers[3], b->num_conv_branches,
+      b->use_se ? "yes" : "no");
+  printf ("checkpoint:  %s%s\n", b->fused ? "fused (reparam_conv)" :
+      "unfused (training-time branches, folded at load)",
+      b->prefix[0] ? "" : "");
+  if (b->prefix[0])
+    printf ("prefix:      %s\n", b->prefix);
+  printf ("head:        %s\n", d->head_type);
+  printf ("labels:      %u\n", d->labels->len);
+  printf ("input:       %dx%d (mean %g %g %g, std %g %g %g)\n", w, h,
+      d->mean[0], d->mean[1], d->mean[2], d->std[0], d->std[1], d->std[2]);
+  printf ("layers:      %u (fused)\n", mo_model_n_layers (m));
+  printf ("parameters:  %" G_GUINT64_FORMAT " (%.2f M)\n",
+      mo_model_n_params (m), mo_model_n_params (m) / 1e6);
+  printf ("MACs:        %" G_GUINT64_FORMAT " (%.3f G)\n", mo_session_macs (s),
+      mo_session_macs (s) / 1e9);
+  printf ("activations: %.2f MiB (arena, peak)\n",
+      mo_session_arena_bytes (s) / 1048576.0);
+  printf ("kernels:     %s\n\n%s", mo_session_isa (s), table->str);
+  g_string_free (table, TRUE);
+  mo_session_free (s);
+  mo_model_unref (m);
+  return 0;
+}
+
+/* Writes one output as .npy: [1, C] for a vector, [1, C, H, W] otherwise. */
+static gboolean
+write_output (const char *dir, const MoOutput *o, GError **error)
+{
+  gsize plane = (gsize) o->h * o->w;
+  float *chw = g_new (float, plane * o->c);
+  char *name = g_strconcat (o->name, ".npy", NULL);
+  char *path = g_build_filename (dir, name, NULL);
+  int64_t shape[4] = { 1, o->c, o->h, o->w };
+  gboolean ok;
+
+  for (gsize p = 0; p < plane; p++)
+    for (int c = 0; c < o->c; c++)
+      chw[c * plane + p] = o->data[p * o->cs + c];
+  ok = mo_npy_write (path, "<f4", 4, plane == 1 ? 2 : 4, shape, chw, error);
+  g_free (chw);
+  g_free (name);
+  g_free (path);
+  return ok;
+}
+
+static int
+cmd_run (int argc, char **argv)
+{
+  GError *error = NULL;
+  MoModel *m = NULL;
+  MoSession *s = NULL;
+  MoNpy x = { 0 };
+  int rc = 1;
+
+  if (!parse_args (&argc, &argv, run_entries,
+          "run MODEL.yaml --input X.npy --output-dir DIR", 1))
+    return 2;
+  if (opt_input == NULL || opt_output_dir == NULL) {
+    g_printerr ("mobileone-cli: run needs --input and --output-dir\n");
+    return 2;
+  }
+  if ((m = mo_model_load (argv[1], &error)) == NULL)
+    goto out;
+  if (!mo_npy_read_f32 (opt_input, &x, &error))
+    goto out;
+  if (x.ndim != 4 || x.shape[0] != 1 || x.shape[1] != 3 || x.shape[2] < 1
+      || x.shape[3] < 1 || x.shape[2] > 16384 || x.shape[3] > 16384) {
+    GString *sh = g_string_new ("[");
+    for (int i = 0; i < x.ndim; i++)
+      g_string_append_printf (sh, "%s%" G_GINT64_FORMAT, i ? ", " : "",
+          x.shape[i]);
+    g_string_append (sh, "]");
+    g_set_error (&error, MO_ERROR, MO_ERROR_INPUT,
+        "%s: input has shape %s, expected [1, 3, H, W] (float32 NCHW)",
+        opt_input, sh->str);
+    g_string_free (sh, TRUE);
+    goto out;
+  }
+  s = mo_session_new (m, (int) x.shape[3], (int) x.shape[2], opt_threads,
+      &error);
+  if (s == NULL)
+    goto out;
+  mo_session_set_input_nchw (s, x.data);
+  mo_session_run (s);
+
+  if (g_mkdir_with_parents (opt_output_dir, 0755) != 0) {
+    g_set_error (&error, MO_ERROR, MO_ERROR_IO, "%s: cannot create: %s",
+        opt_output_dir, g_strerror (errno));
+    goto out;
+  }
+  for (int i = 0; i < mo_session_n_outputs (s); i++)
+    if (!write_output (opt_output_dir, mo_session_nth_output (s, i), &error))
+      goto out;
+
+  const MoOutput *logits = mo_session_output (s, "logits");
+  const MoDesc *d = mo_model_desc (m);
+  if (logits && logits->h == 1 && g_str_equal (d->head_type, "classifier")) {
+    MoClass top[5];
+    int n = mo_classifier_topk (logits->data, logits->c, 5, top);
+    for (int i = 0; i < n; i++) {
+      const char *label = mo_desc_label (d, top[i].label);
+      printf ("%d %.4f %s\n", top[i].label, top[i].score,
+          label ? label : "");
+    }
+  }
+  rc = 0;
+
+out:
+  if (error)
+    rc = fail (error);
+  mo_npy_clear (&x);
+  mo_session_free (s);
+  mo_model_unref (m);
+  return rc;
+}
+
+static int
+cmp_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+static double
+now_ms (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int
+cmd_bench (int argc, char **argv)
+{
+  GError *error = NULL;
+  MoModel *m;
+  MoSession *s;
+  int w, h;
+
+  if (!parse_args (&argc, &argv, bench_entries, "bench MODEL.yaml", 1))
+    return 2;
+  if (opt_iterations < 1) {
+    g_printerr ("mobileone-cli: --iterations must be at least 1\n");
+    return 2;
+  }
+  if ((m = mo_model_load (argv[1], &error)) == NULL)
+    return fail (error);
+  if (!parse_size (m, &w, &h, &error)
+      || (s = mo_session_new (m, w, h, opt_threads, &error)) == NULL) {
+    mo_model_unref (m);
+    return fail (error);
+  }
+  /* A fixed, finite input: timings must not depend on denormals or NaNs. */
+  int cs, iw, ih;
+  float *in = mo_session_input (s, &iw, &ih, &cs);
+  for (int p = 0; p < iw * ih; p++)
+    for (int c = 0; c < 3; c++)
+      in[(gsize) p * cs + c] = (float) ((p * 7 + c * 13) % 255) / 127.5f - 1.0f;
+
+  for (int i = 0; i < 3; i++)
+    mo_session_run (s);
+  mo_session_set_profile (s, opt_profile);
+  double *t = g_new (double, opt_iterations);
+  for (int i = 0; i < opt_iterations; i++) {
+    double t0 = now_ms ();
+    mo_session_run (s);
+    t[i] = now_ms () - t0;
+  }
+  qsort (t, opt_iterations, sizeof (double), cmp_double);
+  double median = opt_iterations % 2 ? t[opt_iterations / 2] :
+      (t[opt_iterations / 2 - 1] + t[opt_iterations / 2]) / 2;
+  printf ("model: %s  input: %dx%d  threads: %d  kernels: %s  GMACs: %.4f\n",
+      mo_model_desc (m)->name, w, h, mo_session_n_threads (s),
+      mo_session_isa (s), mo_session_macs (s) / 1e9);
+  printf ("median_ms: %.4f  min_ms: %.4f  iterations: %d\n", median, t[0],
+      opt_iterations);
+  if (opt_profile) {
+    GString *r = g_string_new (NULL);
+    mo_session_profile_report (s, r);
+    printf ("%s", r->str);
+    g_string_free (r, TRUE);
+  }
+  g_free (t);
+  mo_session_free (s);
+  mo_model_unref (m);
+  return 0;
+}
+
+static int
+cmd_fuse (int argc, char **argv)
+{
+  GError *error = NULL;
+  MoModel *m;
+
+  if (!parse_args (&argc, &argv, info_entries,
+          "fuse MODEL.yaml OUT.safetensors", 2))
+    return 2;
+  if ((m = mo_model_load (argv[1], &error)) == NULL)
+    return fail (error);
+  if (!mo_model_export_fused (m, argv[2], &error)) {
+    mo_model_unref (m);
+    return fail (error);
+  }
+  printf ("%s: %u fused layers, %" G_GUINT64_FORMAT " parameters; use it "
+      "with 'backbone.fused: true'\n", argv[2], mo_model_n_layers (m),
+      mo_model_n_params (m));
+  mo_model_unref (m);
+  return 0;
+}
+
+static void
+usage (void)
+{
+  g_printerr ("usage: mobileone-cli COMMAND MODEL.yaml [OPTIONS]\n\n"
+      "commands:\n"
+      "  info   MODEL.yaml [--size WxH]              architecture, parameters, MACs, memory\n"
+      "  run    MODEL.yaml --input X.npy --output-dir DIR [--threads N]\n"
+      "                                              raw outputs as .npy (classifier: logits.npy)\n"
+      "  bench  MODEL.yaml [--threads N] [--iterations N] [--size WxH] [--profile]\n"
+      "                                              median and min milliseconds per inference\n"
+      "  fuse   MODEL.yaml OUT.safetensors           write the folded (fused) weights\n\n"
+      "Environment: MOBILEONE_ISA=ref|avx2|avx512|neon limits the kernels.\n"
+      "Run 'mobileone-cli COMMAND --help' for a command's options.\n");
+}
+
+int
+main (int argc, char **argv)
+{
+  if (argc < 2 || g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h")) {
+    usage ();
+    return argc < 2 ? 2 : 0;
+  }
+  const char *cmd = argv[1];
+  argv[1] = argv[0];
+  argc--;
+  argv++;
+  if (g_str_equal (cmd, "info"))
+    return cmd_info (argc, argv);
+  if (g_str_equal (cmd, "run"))
+    return cmd_run (argc, argv);
+  if (g_str_equal (cmd, "bench"))
+    return cmd_bench (argc, argv);
+  if (g_str_equal (cmd, "fuse"))
+    return cmd_fuse (argc, argv);
+  g_printerr ("mobileone-cli: unknown command '%s'\n\n", cmd);
+  usage ();
+  return 2;
+}
