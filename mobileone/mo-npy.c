@@ -105,8 +105,8 @@ static gboolean
 hp_fail (HeaderParser * hp, const char *what)
 {
   g_set_error (hp->error, MO_ERROR, MO_ERROR_FORMAT,
-      "%s: malformed .npy header: expected %s at column %" G_GSIZE_FORMAT,
-      hp->path, what, hp->pos + 1);
+      "%s: malformed .npy header at column %" G_GSIZE_FORMAT ": expected %s",
+      hp->path, hp->pos + 1, what);
   return FALSE;
 }
 
@@ -137,7 +137,10 @@ hp_expect (HeaderParser * hp, char c, const char *what)
   return TRUE;
 }
 
-/* A Python string literal in single or double quotes, into a new string. */
+/* A Python string literal in single or double quotes, into a new string.
+ * Bytes outside printable ASCII come back as \xNN: every string the reader
+ * accepts is plain ASCII, and the others end up in error messages, which
+ * must be valid UTF-8. */
 static gboolean
 hp_string (HeaderParser * hp, char **out, const char *what)
 {
@@ -153,9 +156,15 @@ hp_string (HeaderParser * hp, char **out, const char *what)
   while (hp->pos < hp->len && hp->text[hp->pos] != quote) {
     /* repr() only escapes what the dtype strings never contain; keeping the
      * escaped character is enough to not end the string early. */
+    guchar c;
+
     if (hp->text[hp->pos] == '\\' && hp->pos + 1 < hp->len)
       hp->pos++;
-    g_string_append_c (s, hp->text[hp->pos++]);
+    c = (guchar) hp->text[hp->pos++];
+    if (c >= 0x20 && c < 0x7f)
+      g_string_append_c (s, (char) c);
+    else
+      g_string_append_printf (s, "\\x%02x", c);
   }
   if (hp->pos >= hp->len) {
     g_string_free (s, TRUE);

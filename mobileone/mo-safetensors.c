@@ -79,10 +79,22 @@ typedef struct
 typedef struct
 {
   GArray *counts;               /* members seen, per open object */
+  guint depth;                  /* open objects and arrays */
+  guint n_top;                  /* top-level values */
   char *dup_key;                /* first repeated key */
   guint dup_depth;              /* depth of the object that repeated it */
   char *dup_entry;              /* top-level entry holding a nested repeat */
 } DupScan;
+
+/* json-glib also accepts "{} {}" and keeps the first value: counting the
+ * top-level values is how trailing ones are noticed. */
+static void
+dup_scan_container_start (DupScan * scan)
+{
+  if (scan->depth == 0)
+    scan->n_top++;
+  scan->depth++;
+}
 
 static void
 dup_scan_object_start (JsonParser * parser, gpointer user_data)
@@ -91,7 +103,27 @@ dup_scan_object_start (JsonParser * parser, gpointer user_data)
   guint zero = 0;
 
   (void) parser;
+  dup_scan_container_start (scan);
   g_array_append_val (scan->counts, zero);
+}
+
+static void
+dup_scan_array_start (JsonParser * parser, gpointer user_data)
+{
+  (void) parser;
+  dup_scan_container_start (user_data);
+}
+
+static void
+dup_scan_array_end (JsonParser * parser, JsonArray * array,
+    gpointer user_data)
+{
+  DupScan *scan = user_data;
+
+  (void) parser;
+  (void) array;
+  if (scan->depth > 0)
+    scan->depth--;
 }
 
 static void
@@ -128,6 +160,8 @@ dup_scan_object_end (JsonParser * parser, JsonObject * object,
 
   (void) parser;
   (void) object;
+  if (scan->depth > 0)
+    scan->depth--;
   if (scan->counts->len > 0)
     g_array_set_size (scan->counts, scan->counts->len - 1);
 }
@@ -255,8 +289,9 @@ parse_entry (const char *path, const char *name, JsonNode * node,
     }
     if (dim < 0) {
       g_set_error (error, MO_ERROR, MO_ERROR_FORMAT,
-          "%s: tensor '%s' has a negative dimension (%" G_GINT64_FORMAT
-          ") at shape element %u", path, name, dim, i);
+          "%s: tensor '%s' has dimension %" G_GINT64_FORMAT " at shape "
+          "element %u; dimensions must be non-negative 64-bit integers",
+          path, name, dim, i);
       return FALSE;
     }
     e->t.shape[i] = dim;
@@ -346,7 +381,7 @@ parse_header (MoSafetensors * st, GError ** error)
   JsonObject *obj;
   GList *members = NULL, *l;
   GError *jerr = NULL;
-  DupScan scan = { NULL, NULL, 0, NULL };
+  DupScan scan = { NULL, 0, 0, NULL, 0, NULL };
   Entry *entries = NULL;
   guint n = 0, i;
   gint last_nonempty = -1;
@@ -395,6 +430,10 @@ parse_header (MoSafetensors * st, GError ** error)
       G_CALLBACK (dup_scan_object_member), &scan);
   g_signal_connect (parser, "object-end", G_CALLBACK (dup_scan_object_end),
       &scan);
+  g_signal_connect (parser, "array-start", G_CALLBACK (dup_scan_array_start),
+      &scan);
+  g_signal_connect (parser, "array-end", G_CALLBACK (dup_scan_array_end),
+      &scan);
   if (!json_parser_load_from_data (parser, text, (gssize) header_len, &jerr)) {
     g_set_error (error, MO_ERROR, MO_ERROR_FORMAT,
         "%s: header is not valid JSON: %s", path, jerr->message);
@@ -405,6 +444,11 @@ parse_header (MoSafetensors * st, GError ** error)
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)) {
     g_set_error (error, MO_ERROR, MO_ERROR_FORMAT,
         "%s: header is not a JSON object", path);
+    goto out;
+  }
+  if (scan.n_top > 1) {
+    g_set_error (error, MO_ERROR, MO_ERROR_FORMAT,
+        "%s: header has more JSON after its object", path);
     goto out;
   }
   if (scan.dup_key != NULL) {

@@ -5,6 +5,7 @@
 #include "mo-error.h"
 #include "mo-safetensors.h"
 
+#include <math.h>
 #include <string.h>
 
 #include <glib.h>
@@ -522,7 +523,7 @@ static const BadHeader bad_headers[] = {
   {"negative-shape.safetensors",
         "{\"neg.w\":{\"dtype\":\"F32\",\"shape\":[-1],"
         "\"data_offsets\":[0,4]}}", 4,
-      "'neg.w' has a negative dimension (-1)"},
+      "'neg.w' has dimension -1 at shape element 0"},
   {"float-shape.safetensors",
         "{\"flt.w\":{\"dtype\":\"F32\",\"shape\":[1.0],"
         "\"data_offsets\":[0,4]}}", 4, "'flt.w' has a shape whose element 0"},
@@ -559,7 +560,10 @@ static const BadHeader bad_headers[] = {
       "header entry 'e.w' is not a JSON object"},
   {"metadata-not-object.safetensors", "{\"__metadata__\":\"x\"}", 0,
       "'__metadata__' is not a JSON object"},
-  {"trailing.safetensors", "{} {}", 0, "not valid JSON"},
+  {"trailing.safetensors", "{} {}", 0, "more JSON after its object"},
+  {"trailing-array.safetensors", "{\"a\":{}} [1]", 0,
+      "more JSON after its object"},
+  {"trailing-value.safetensors", "{} 5", 0, "not valid JSON"},
 };
 
 static void

@@ -267,7 +267,8 @@ def reparameterize_model(model):
 # --------------------------------------------------------------------------
 
 @torch.no_grad()
-def randomize_model(model, seed, calib_size=(224, 224), calib_batch=4):
+def randomize_model(model, seed, calib_size=(224, 224), calib_batch=4,
+                    pre_relu_mean=1.0):
     """Random conv/linear weights, then BN stats set layer by layer in one pass.
 
     Each BatchNorm, the first time it runs (in eval mode), measures its actual
@@ -284,8 +285,19 @@ def randomize_model(model, seed, calib_size=(224, 224), calib_batch=4):
     def rand(*shape):
         return torch.rand(*shape, generator=g, dtype=torch.float64).to(dtype)
 
+    se_convs = {c for m in model.modules() if isinstance(m, SEBlock)
+                for c in (m.reduce, m.expand)}
     for m in model.modules():
-        if isinstance(m, nn.Conv2d):
+        if isinstance(m, SEBlock):
+            # Gentle gates (sigmoid of ~N(0, 0.5^2)): kaiming-scale gates saturate,
+            # and then vary so much with the input size that the BN statistics
+            # calibrated at one size no longer fit another.
+            c, rd = m.expand.weight.shape[:2]
+            m.reduce.weight.copy_(randn(rd, c, 1, 1) * (2.0 / c) ** 0.5)
+            m.reduce.bias.copy_(randn(rd) * 0.1)
+            m.expand.weight.copy_(randn(c, rd, 1, 1) * 0.25 * (2.0 / rd) ** 0.5)
+            m.expand.bias.copy_(randn(c) * 0.1)
+        elif isinstance(m, nn.Conv2d) and m not in se_convs:
             fan_in = m.weight[0].numel()
             m.weight.copy_(randn(*m.weight.shape) * (2.0 / fan_in) ** 0.5)
             if m.bias is not None:
@@ -293,6 +305,14 @@ def randomize_model(model, seed, calib_size=(224, 224), calib_batch=4):
         elif isinstance(m, nn.Linear):
             m.weight.copy_(randn(*m.weight.shape) * m.in_features ** -0.5)
             m.bias.copy_(randn(*m.bias.shape) * 0.1)
+
+    # Number of branches summed in the block that owns each BatchNorm.
+    n_branches = {}
+    for m in model.modules():
+        if isinstance(m, MobileOneBlock) and not m.inference_mode:
+            bns = [mod for mod in m.modules() if isinstance(mod, nn.BatchNorm2d)]
+            for bn in bns:
+                n_branches[bn] = len(bns)
 
     def calibrate(bn, inputs):
         x = inputs[0]
@@ -304,7 +324,7 @@ def randomize_model(model, seed, calib_size=(224, 224), calib_batch=4):
         bn.running_mean.copy_(mean + 0.2 * var.sqrt() * randn(c))
         bn.running_var.copy_(var * (0.5 + 1.5 * rand(c)))
         bn.weight.copy_(0.5 + rand(c))
-        bn.bias.copy_(0.1 * randn(c))
+        bn.bias.copy_(pre_relu_mean / n_branches.get(bn, 1) ** 0.5 + 0.1 * randn(c))
         bn.num_batches_tracked.fill_(int(torch.randint(1, 100000, (1,), generator=g)))
         handle_of.pop(bn).remove()
 

@@ -1,0 +1,41 @@
+/* mobileone-gst engine: SIMD kernel variants, one file per op and ISA
+ * (mo-f32-<op>-<isa>.c), each ISA built with its own compiler flags and
+ * chosen at run time by mo_kernels_init.
+ *
+ * Every variant follows the contract of mo-kernels.h and adds one rule:
+ * each output element is computed by the same sequence of operations
+ * (bias, then one fused multiply-add per tap or input channel in the
+ * reference's order) wherever its tile falls, so the result is
+ * bit-for-bit independent of how a caller splits rows, pixels or output
+ * channels between threads. Tails therefore use narrower tiles of the same
+ * kernel, never a different summation order.
+ *
+ * Writes: pwconv writes output channels [n0, round_up (n1, MO_CALIGN)), so
+ * a caller splitting channels ends every range but the last on a multiple
+ * of MO_CALIGN; conv and dwconv3x3 write [0, round_up (n, MO_CALIGN)) of
+ * each output pixel; scale writes [0, round_up (c, MO_CALIGN)). Padded
+ * channels receive act (0), a finite value. */
+#pragma once
+
+#include "mo-kernels.h"
+
+/* x86-64: AVX2 + FMA (ymm, 6x16 GEMM tiles). */
+void mo_f32_conv__avx2 (const MoConvParams * p);
+void mo_f32_dwconv3x3__avx2 (const MoDwConvParams * p);
+void mo_f32_pwconv__avx2 (const MoPwConvParams * p);
+void mo_f32_gap__avx2 (const MoGapParams * p);
+void mo_f32_scale__avx2 (const MoScaleParams * p);
+
+/* x86-64: AVX-512F (zmm, up to 7x64 GEMM tiles). */
+void mo_f32_conv__avx512 (const MoConvParams * p);
+void mo_f32_dwconv3x3__avx512 (const MoDwConvParams * p);
+void mo_f32_pwconv__avx512 (const MoPwConvParams * p);
+void mo_f32_gap__avx512 (const MoGapParams * p);
+void mo_f32_scale__avx512 (const MoScaleParams * p);
+
+/* AArch64: Advanced SIMD (q registers, 6x16 GEMM tiles). */
+void mo_f32_conv__neon (const MoConvParams * p);
+void mo_f32_dwconv3x3__neon (const MoDwConvParams * p);
+void mo_f32_pwconv__neon (const MoPwConvParams * p);
+void mo_f32_gap__neon (const MoGapParams * p);
+void mo_f32_scale__neon (const MoScaleParams * p);
