@@ -168,11 +168,19 @@ mo_model_load (const char *yaml_path, GError **error)
 
   /* Tensors the graph never read are harmless (num_batches_tracked, a
    * classifier's linear under a detection head) but worth a debug line. */
+  guint unused = 0;
+  const char *first_unused = NULL;
   for (guint i = 0; i < mo_safetensors_n_tensors (ws.st); i++) {
     const MoStTensor *t = mo_safetensors_nth (ws.st, i);
-    if (!g_hash_table_contains (ws.used, t->name))
-      g_debug ("%s: tensor '%s' is not used by this model", ws.file, t->name);
+    if (!g_hash_table_contains (ws.used, t->name)
+        && !g_str_has_suffix (t->name, "num_batches_tracked")) {
+      unused++;
+      first_unused = first_unused ? first_unused : t->name;
+    }
   }
+  if (unused > 0)
+    g_debug ("%s: %u tensors are not used by this model (first: '%s')",
+        ws.file, unused, first_unused);
   g_hash_table_unref (ws.used);
   mo_safetensors_close (ws.st);
   return m;

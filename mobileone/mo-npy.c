@@ -154,10 +154,10 @@ hp_string (HeaderParser * hp, char **out, const char *what)
   quote = hp->text[hp->pos++];
   s = g_string_new (NULL);
   while (hp->pos < hp->len && hp->text[hp->pos] != quote) {
-    /* repr() only escapes what the dtype strings never contain; keeping the
-     * escaped character is enough to not end the string early. */
     guchar c;
 
+    /* repr() only escapes what the dtype strings never contain; keeping the
+     * escaped character is enough to not end the string early. */
     if (hp->text[hp->pos] == '\\' && hp->pos + 1 < hp->len)
       hp->pos++;
     c = (guchar) hp->text[hp->pos++];

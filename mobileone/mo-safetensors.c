@@ -63,6 +63,11 @@ static const DTypeInfo dtype_table[] = {
   {"F8_E5M2", MO_DTYPE_OTHER, 1},
 };
 
+/* json-glib parses nested values recursively, so deep nesting in a small
+ * header would overflow the stack (100000 levels crash an 8 MiB stack; a
+ * streaming thread has less).  Real headers nest three levels deep. */
+#define MO_ST_MAX_NESTING 64
+
 /* A tensor being validated, with the offsets the final MoStTensor drops. */
 typedef struct
 {
@@ -142,7 +147,8 @@ dup_scan_object_member (JsonParser * parser, JsonObject * object,
   if (scan->dup_key == NULL && json_object_get_size (object) != *count) {
     scan->dup_key = g_strdup (member_name);
     scan->dup_depth = depth;
-    /* Stop counting: the sizes no longer match the member events. */
+    /* Resynchronise, so that later members of this object are not
+     * reported as repeats too. */
     *count = json_object_get_size (object);
   }
   /* The first top-level member completed after a nested repeat is the
@@ -164,6 +170,59 @@ dup_scan_object_end (JsonParser * parser, JsonObject * object,
     scan->depth--;
   if (scan->counts->len > 0)
     g_array_set_size (scan->counts, scan->counts->len - 1);
+}
+
+/* Bounds the nesting depth before json-glib sees the text.  Finding the
+ * brackets that are not inside strings needs the same idea of a string as
+ * json-glib, which also takes single-quoted strings and comments; those are
+ * not JSON, so they are refused here rather than tracked. */
+static gboolean
+check_nesting (const char *path, const char *text, size_t len,
+    GError ** error)
+{
+  size_t i;
+  guint depth = 0;
+  gboolean in_string = FALSE;
+
+  for (i = 0; i < len; i++) {
+    char c = text[i];
+
+    if (in_string) {
+      if (c == '\\')
+        i++;
+      else if (c == '"')
+        in_string = FALSE;
+      continue;
+    }
+    switch (c) {
+      case '"':
+        in_string = TRUE;
+        break;
+      case '[':
+      case '{':
+        if (++depth > MO_ST_MAX_NESTING) {
+          g_set_error (error, MO_ERROR, MO_ERROR_FORMAT,
+              "%s: header nests deeper than %d levels", path,
+              MO_ST_MAX_NESTING);
+          return FALSE;
+        }
+        break;
+      case ']':
+      case '}':
+        if (depth > 0)
+          depth--;
+        break;
+      case '\'':
+      case '/':
+        g_set_error (error, MO_ERROR, MO_ERROR_FORMAT,
+            "%s: header is not valid JSON: unexpected '%c' at byte %"
+            G_GSIZE_FORMAT, path, c, i);
+        return FALSE;
+      default:
+        break;
+    }
+  }
+  return TRUE;
 }
 
 static char *
@@ -421,6 +480,9 @@ parse_header (MoSafetensors * st, GError ** error)
         "%s: header is not valid UTF-8", path);
     goto out;
   }
+
+  if (!check_nesting (path, text, (size_t) header_len, error))
+    goto out;
 
   scan.counts = g_array_new (FALSE, FALSE, sizeof (guint));
   parser = json_parser_new ();

@@ -102,6 +102,8 @@ infer_shapes (MoSession *s, int width, int height, GError **error)
   }
   for (guint i = 0; i < m->outputs->len; i++)
     s->t[g_array_index (m->outputs, MoOutputDef, i).tensor].last = G_MAXINT;
+  /* The input outlives the run: a caller may fill it once and run again. */
+  s->t[m->input].last = G_MAXINT;
   /* A view lives in its parent: the parent must live as long as any view. */
   for (int i = 0; i < nt; i++) {
     const MoTensorDef *d = &g_array_index (m->tensors, MoTensorDef, i);

@@ -4,16 +4,21 @@
  *   mobileone-cli run MODEL.yaml --input X.npy --output-dir DIR [--threads N]
  *   mobileone-cli bench MODEL.yaml [--threads N] [--iterations N] [--size WxH] [--profile]
  *   mobileone-cli fuse MODEL.yaml OUT.safetensors
+ *   mobileone-cli image MODEL.yaml PICTURE [--output OUT.png] [--threads N]
  */
+#include "cli-heads.h"
 #include "mobileone.h"
 #include "mo-npy.h"
-#include "../heads/mo-classifier.h"
 
 #include <errno.h>
+#ifdef HAVE_GDK_PIXBUF
+#include <gdk-pixbuf/gdk-pixbuf.h>
+#endif
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 #include <time.h>
 
 static int opt_threads = 1;
@@ -21,6 +26,22 @@ static int opt_iterations = 50;
 static char *opt_input = NULL;
 static char *opt_output_dir = NULL;
 static char *opt_size = NULL;
+static char *opt_output = NULL;
+static gboolean opt_letterbox = FALSE;
+
+static const MoCliHead *const cli_heads[] = {
+  &mo_cli_classifier,
+};
+
+static const MoCliHead *
+cli_head (const MoModel *m)
+{
+  const char *type = mo_model_desc (m)->head_type;
+  for (guint i = 0; i < G_N_ELEMENTS (cli_heads); i++)
+    if (g_str_equal (cli_heads[i]->type, type))
+      return cli_heads[i];
+  return NULL;
+}
 static gboolean opt_profile = FALSE;
 
 static const GOptionEntry run_entries[] = {
@@ -43,6 +64,16 @@ static const GOptionEntry bench_entries[] = {
       "Input size (default: the model's input size)", "WxH"},
   {"profile", 'p', 0, G_OPTION_ARG_NONE, &opt_profile,
       "Print the time per layer type", NULL},
+  {NULL}
+};
+
+static const GOptionEntry image_entries[] = {
+  {"output", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output,
+      "Write a picture of the result (segmentation: colour mask PNG)", "OUT"},
+  {"threads", 't', 0, G_OPTION_ARG_INT, &opt_threads,
+      "Threads, the caller included (0 = one per core; default 1)", "N"},
+  {"letterbox", 'l', 0, G_OPTION_ARG_NONE, &opt_letterbox,
+      "Keep the aspect ratio (borders in the mean colour)", NULL},
   {NULL}
 };
 
@@ -150,9 +181,8 @@ cmd_info (int argc, char **argv)
   return 0;
 }
 
-/* Writes one output as .npy: [1, C] for a vector, [1, C, H, W] otherwise. */
-static gboolean
-write_output (const char *dir, const MoOutput *o, GError **error)
+gboolean
+mo_cli_write_npy_output (const char *dir, const MoOutput *o, GError **error)
 {
   gsize plane = (gsize) o->h * o->w;
   float *chw = g_new (float, plane * o->c);
@@ -216,20 +246,17 @@ cmd_run (int argc, char **argv)
         opt_output_dir, g_strerror (errno));
     goto out;
   }
-  for (int i = 0; i < mo_session_n_outputs (s); i++)
-    if (!write_output (opt_output_dir, mo_session_nth_output (s, i), &error))
+  const MoCliHead *head = cli_head (m);
+  if (head != NULL) {
+    if (!head->write_outputs (s, opt_output_dir, &error))
       goto out;
-
-  const MoOutput *logits = mo_session_output (s, "logits");
-  const MoDesc *d = mo_model_desc (m);
-  if (logits && logits->h == 1 && g_str_equal (d->head_type, "classifier")) {
-    MoClass top[5];
-    int n = mo_classifier_topk (logits->data, logits->c, 5, top);
-    for (int i = 0; i < n; i++) {
-      const char *label = mo_desc_label (d, top[i].label);
-      printf ("%d %.4f %s\n", top[i].label, top[i].score,
-          label ? label : "");
-    }
+    if (!head->report_image (s, NULL, NULL, &error))
+      goto out;
+  } else {
+    for (int i = 0; i < mo_session_n_outputs (s); i++)
+      if (!mo_cli_write_npy_output (opt_output_dir,
+              mo_session_nth_output (s, i), &error))
+        goto out;
   }
   rc = 0;
 
@@ -336,6 +363,95 @@ cmd_fuse (int argc, char **argv)
   return 0;
 }
 
+static int
+cmd_image (int argc, char **argv)
+{
+  GError *error = NULL;
+
+  if (!parse_args (&argc, &argv, image_entries, "image MODEL.yaml PICTURE", 2))
+    return 2;
+#ifndef HAVE_GDK_PIXBUF
+  g_set_error (&error, MO_ERROR, MO_ERROR_UNSUPPORTED,
+      "this build has no image decoder (install libgdk-pixbuf-2.0-dev and "
+      "rebuild)");
+  return fail (error);
+#else
+  MoModel *m = NULL;
+  MoSession *s = NULL;
+  int rc = 1;
+  GdkPixbuf *pb = NULL, *oriented = NULL;
+  const MoCliHead *head;
+
+  if ((m = mo_model_load (argv[1], &error)) == NULL)
+    goto out;
+  if ((head = cli_head (m)) == NULL) {
+    g_set_error (&error, MO_ERROR, MO_ERROR_UNSUPPORTED,
+        "%s: 'image' does not support head '%s'", argv[1],
+        mo_model_desc (m)->head_type);
+    goto out;
+  }
+  if ((pb = gdk_pixbuf_new_from_file (argv[2], &error)) == NULL) {
+    g_prefix_error (&error, "%s: ", argv[2]);
+    goto out;
+  }
+  oriented = gdk_pixbuf_apply_embedded_orientation (pb);
+  if (gdk_pixbuf_get_bits_per_sample (oriented) != 8
+      || gdk_pixbuf_get_n_channels (oriented) < 3) {
+    g_set_error (&error, MO_ERROR, MO_ERROR_INPUT,
+        "%s: only 8-bit RGB or RGBA pictures are supported", argv[2]);
+    goto out;
+  }
+
+  const MoDesc *d = mo_model_desc (m);
+  int iw = d->input_width, ih = d->input_height, cs;
+  MoImage img = { 0 };
+  img.format = gdk_pixbuf_get_n_channels (oriented) == 4 ? MO_PIXEL_RGBX :
+      MO_PIXEL_RGB;
+  img.width = gdk_pixbuf_get_width (oriented);
+  img.height = gdk_pixbuf_get_height (oriented);
+  img.planes[0] = gdk_pixbuf_read_pixels (oriented);
+  img.strides[0] = gdk_pixbuf_get_rowstride (oriented);
+
+  MoRect crop = { 0, 0, img.width, img.height };
+  if (head->center_crop && !opt_letterbox) {
+    /* torchvision's Resize (short side to 256/224 of the input) then
+     * CenterCrop, expressed as one crop of the original picture. */
+    double S = round (MIN (iw, ih) * 256.0 / 224.0);
+    double scale = S / MIN (img.width, img.height);
+    double rw = img.width <= img.height ? S : floor (S * img.width / img.height);
+    double rh = img.height <= img.width ? S : floor (S * img.height / img.width);
+    double sx = rw / img.width, sy = rh / img.height;
+    (void) scale;
+    crop.x = round ((rw - iw) / 2.0) / sx;
+    crop.y = round ((rh - ih) / 2.0) / sy;
+    crop.w = iw / sx;
+    crop.h = ih / sy;
+  }
+
+  if ((s = mo_session_new (m, iw, ih, opt_threads, &error)) == NULL)
+    goto out;
+  float *in = mo_session_input (s, NULL, NULL, &cs);
+  MoTransform xf;
+  mo_preprocess (&img, &crop, opt_letterbox, d->mean, d->std, in, iw, ih, cs,
+      &xf);
+  mo_session_run (s);
+  if (!head->report_image (s, &xf, opt_output, &error))
+    goto out;
+  rc = 0;
+
+out:
+  if (error)
+    rc = fail (error);
+  if (oriented)
+    g_object_unref (oriented);
+  if (pb)
+    g_object_unref (pb);
+  mo_session_free (s);
+  mo_model_unref (m);
+  return rc;
+#endif
+}
+
 static void
 usage (void)
 {
@@ -346,7 +462,9 @@ usage (void)
       "                                              raw outputs as .npy (classifier: logits.npy)\n"
       "  bench  MODEL.yaml [--threads N] [--iterations N] [--size WxH] [--profile]\n"
       "                                              median and min milliseconds per inference\n"
-      "  fuse   MODEL.yaml OUT.safetensors           write the folded (fused) weights\n\n"
+      "  fuse   MODEL.yaml OUT.safetensors           write the folded (fused) weights\n"
+      "  image  MODEL.yaml PICTURE [--output OUT] [--letterbox] [--threads N]\n"
+      "                                              run on a JPEG/PNG: top-5, detections or a mask\n\n"
       "Environment: MOBILEONE_ISA=ref|avx2|avx512|neon limits the kernels.\n"
       "Run 'mobileone-cli COMMAND --help' for a command's options.\n");
 }
@@ -370,6 +488,8 @@ main (int argc, char **argv)
     return cmd_bench (argc, argv);
   if (g_str_equal (cmd, "fuse"))
     return cmd_fuse (argc, argv);
+  if (g_str_equal (cmd, "image"))
+    return cmd_image (argc, argv);
   g_printerr ("mobileone-cli: unknown command '%s'\n\n", cmd);
   usage ();
   return 2;

@@ -61,6 +61,7 @@ assert_read_fails (const char *path, int code, const char *needle)
   if (g_test_verbose ())
     g_printerr ("  %s\n", error->message);
   g_assert_true (g_str_has_prefix (error->message, path));
+  g_assert_true (g_utf8_validate (error->message, -1, NULL));
   if (needle != NULL && strstr (error->message, needle) == NULL)
     g_error ("message \"%s\" lacks \"%s\"", error->message, needle);
   g_assert_null (npy.data);
@@ -332,6 +333,8 @@ static const BadHeader bad_headers[] = {
   {"unterminated.npy", "{'descr': '<f4", 4, "closing quote"},
   {"unclosed.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (1,)",
       4, NULL},
+  {"latin1-key.npy", "{'caf\xe9\x01': 1}", 4,
+      "unexpected key 'caf\\xe9\\x01'"},
   {"not-dict.npy", "['<f4', False, (1,)]", 4, "'{'"},
   {"trailing.npy",
       "{'descr': '<f4', 'fortran_order': False, 'shape': (1,)} x", 4,

@@ -6,6 +6,7 @@
 #include "mo-safetensors.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <glib.h>
@@ -63,6 +64,7 @@ assert_open_fails (const char *path, int code, const char *needle)
   if (g_test_verbose ())
     g_printerr ("  %s\n", error->message);
   g_assert_true (g_str_has_prefix (error->message, path));
+  g_assert_true (g_utf8_validate (error->message, -1, NULL));
   if (needle != NULL && strstr (error->message, needle) == NULL)
     g_error ("message \"%s\" lacks \"%s\"", error->message, needle);
   g_error_free (error);
@@ -459,6 +461,25 @@ test_header_too_long (void)
   path = write_bytes ("huge-header.safetensors", buf, sizeof buf);
   assert_open_fails (path, MO_ERROR_FORMAT, "header length");
   g_free (path);
+
+  /* A length that fits the file but not the sanity limit; the file is
+   * sparse, so this costs no disk space. */
+  {
+    FILE *f;
+
+    len = GUINT64_TO_LE (200 * 1000 * 1000);
+    memcpy (buf, &len, 8);
+    path = write_bytes ("sparse.safetensors", buf, sizeof buf);
+    f = fopen (path, "r+b");
+    g_assert_nonnull (f);
+    g_assert_cmpint (fseek (f, 8 + 200 * 1000 * 1000, SEEK_SET), ==, 0);
+    g_assert_cmpint (fputc ('}', f), ==, '}');
+    g_assert_cmpint (fclose (f), ==, 0);
+    assert_open_fails (path, MO_ERROR_FORMAT, "header length 200000000 "
+        "exceeds the limit");
+    g_unlink (path);
+    g_free (path);
+  }
 }
 
 /* Every malformed header: (file name, header, data bytes, expected text). */
@@ -560,6 +581,15 @@ static const BadHeader bad_headers[] = {
       "header entry 'e.w' is not a JSON object"},
   {"metadata-not-object.safetensors", "{\"__metadata__\":\"x\"}", 0,
       "'__metadata__' is not a JSON object"},
+  {"single-quotes.safetensors",
+        "{'sq.w':{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+        4, "unexpected ''' at byte 1"},
+  {"comment.safetensors", "{/* c */}", 0, "unexpected '/' at byte 1"},
+  {"slash-in-name.safetensors",
+        "{\"a/b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+        "\"q\\\"[{'\":{\"dtype\":\"F32\",\"shape\":[1],"
+        "\"data_offsets\":[4,8]}}", 4,
+      "tensor 'q\"[{'' has data_offsets [4, 8] beyond"},
   {"trailing.safetensors", "{} {}", 0, "more JSON after its object"},
   {"trailing-array.safetensors", "{\"a\":{}} [1]", 0,
       "more JSON after its object"},
@@ -605,6 +635,24 @@ test_bad_text (void)
 
   path = write_st ("latin1.safetensors", latin1, NULL, 0);
   assert_open_fails (path, MO_ERROR_FORMAT, "UTF-8");
+  g_free (path);
+}
+
+static void
+test_deep_nesting (void)
+{
+  GString *h = g_string_new ("{\"__metadata__\":");
+  char *path;
+  guint i;
+
+  for (i = 0; i < 100000; i++)
+    g_string_append_c (h, '[');
+  for (i = 0; i < 100000; i++)
+    g_string_append_c (h, ']');
+  g_string_append_c (h, '}');
+  path = write_st ("deep.safetensors", h->str, NULL, 0);
+  assert_open_fails (path, MO_ERROR_FORMAT, "nests deeper than");
+  g_string_free (h, TRUE);
   g_free (path);
 }
 
@@ -691,6 +739,7 @@ main (int argc, char **argv)
   g_test_add_func ("/safetensors/header-too-long", test_header_too_long);
   g_test_add_func ("/safetensors/bad-headers", test_bad_headers);
   g_test_add_func ("/safetensors/bad-text", test_bad_text);
+  g_test_add_func ("/safetensors/deep-nesting", test_deep_nesting);
   g_test_add_func ("/safetensors/good-layouts", test_good_layouts);
 
   ret = g_test_run ();

@@ -1,0 +1,24 @@
+/* mobileone-cli: the per-head parts of the tool, one file per head
+ * (cli-classifier.c, ...), listed in cli_heads[] in mobileone-cli.c. */
+#pragma once
+
+#include "mobileone.h"
+#include "mo-preprocess.h"
+
+typedef struct
+{
+  const char *type;             /* head.type */
+  /* run: write the head's outputs as files into @dir (exists). */
+  gboolean (*write_outputs) (MoSession * s, const char *dir, GError ** error);
+  /* image: how the picture is mapped into the model input. */
+  gboolean center_crop;         /* ImageNet style: short side, centre crop */
+  /* image: print the results; write a picture to @out_path when given. */
+  gboolean (*report_image) (MoSession * s, const MoTransform * xf,
+      const char *out_path, GError ** error);
+} MoCliHead;
+
+/** mo_cli_write_npy_output: writes output @o as DIR/NAME.npy, [1,C] or [1,C,H,W]. */
+gboolean mo_cli_write_npy_output (const char *dir, const MoOutput * o,
+    GError ** error);
+
+extern const MoCliHead mo_cli_classifier;
