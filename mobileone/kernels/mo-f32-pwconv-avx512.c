@@ -3,10 +3,12 @@
  * A register-blocked GEMM over the packed weights w[k][ldw]: a tile of MR
  * pixels x NV 16-float vectors of output channels lives in zmm
  * accumulators (6x64 for wide layers, 8x48 for 48-channel ones: 24
- * accumulators, leaving room for the weights and a broadcast), starts
- * from the bias and takes one broadcast-FMA per input channel, in order.
- * Row and column tails run the same tile with fewer rows or vectors, so
- * every output sees the same operation sequence wherever it falls. */
+ * accumulators, leaving room for the weights and a broadcast), starts from
+ * the bias and takes one broadcast-FMA per input channel, in order; ReLU
+ * is fused in the store. Row and column tails run the same tile with fewer
+ * rows or vectors, so every output sees the same operation sequence
+ * wherever it falls. The weight panel of one column block stays in cache
+ * while every pixel row streams past it. */
 #include "mo-kernels-simd.h"
 
 #include <assert.h>
@@ -16,21 +18,9 @@
 #define MAX_MR 16
 
 MO_INLINE void
-store_act (float *o, __m512 v, MoAct act)
-{
-  if (act == MO_ACT_RELU)
-    v = _mm512_max_ps (v, _mm512_setzero_ps ());
-  _mm512_storeu_ps (o, v);
-  /* Sigmoid only gates squeeze-excite vectors: scalar expf is exact enough
-   * and cheap at that size. */
-  if (act == MO_ACT_SIGMOID)
-    for (int i = 0; i < 16; i++)
-      o[i] = mo_act (o[i], act);
-}
-
-MO_INLINE void
 tile (const float *a, size_t as, float *o, size_t os, const float *w,
-    size_t ldw, const float *b, int k, MoAct act, const int MR, const int NV)
+    size_t ldw, const float *b, int k, const int MR, const int NV,
+    const int relu)
 {
   __m512 acc[MAX_MR][4];
   const float *ar[MAX_MR];
@@ -64,27 +54,37 @@ tile (const float *a, size_t as, float *o, size_t os, const float *w,
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++)
 #pragma GCC unroll 4
-    for (int j = 0; j < NV; j++)
-      store_act (o + i * os + 16 * j, acc[i][j], act);
+    for (int j = 0; j < NV; j++) {
+      __m512 v = acc[i][j];
+      if (relu)
+        v = _mm512_max_ps (v, _mm512_setzero_ps ());
+      _mm512_storeu_ps (o + i * os + 16 * j, v);
+    }
 }
 
-/* All pixels [m0, m1) for one block of NV vectors starting at channel n. */
+/* Pixels [m0, m1) for the block of NV vectors starting at channel n. */
 MO_INLINE void
-rows (const MoPwConvParams *p, int n, const int MR, const int NV)
+rows (const MoPwConvParams *p, int n, const int MR, const int NV,
+    const int relu)
 {
   const size_t as = p->in_cs, os = p->out_cs, ldw = p->ldw;
   const float *w = p->w + n, *b = p->b + n;
+  const int k = p->k, m1 = p->m1;
   int m = p->m0;
 
-  for (; m + MR <= p->m1; m += MR)
-    tile (p->in + m * as, as, p->out + m * os + n, os, w, ldw, b, p->k,
-        p->act, MR, NV);
-  if (m == p->m1)
+  for (; m + MR <= m1; m += MR)
+    tile (p->in + m * as, as, p->out + m * os + n, os, w, ldw, b, k, MR, NV,
+        relu);
+  if (m == m1)
     return;
   const float *a = p->in + m * as;
   float *o = p->out + m * os + n;
-  switch (p->m1 - m) {
-#define TAIL(r) case r: if (r < MR) tile (a, as, o, os, w, ldw, b, p->k, p->act, r, NV); break;
+  switch (m1 - m) {
+#define TAIL(r) \
+    case r: \
+      if (r < MR) \
+        tile (a, as, o, os, w, ldw, b, k, r, NV, relu); \
+      break;
       TAIL (1) TAIL (2) TAIL (3) TAIL (4) TAIL (5) TAIL (6) TAIL (7)
       TAIL (8) TAIL (9) TAIL (10) TAIL (11) TAIL (12) TAIL (13) TAIL (14)
       TAIL (15)
@@ -94,29 +94,46 @@ rows (const MoPwConvParams *p, int n, const int MR, const int NV)
   }
 }
 
-void
-mo_f32_pwconv__avx512 (const MoPwConvParams *p)
+MO_INLINE void
+run (const MoPwConvParams *p, int n_end, const int relu)
 {
-  int n_end = MO_ROUND_UP (p->n1, MO_CALIGN);
-
-  assert (p->n0 % MO_CALIGN == 0 && p->ldw % MO_CALIGN == 0);
-  assert (n_end <= p->ldw && n_end <= p->out_cs);
-  assert (p->m0 <= p->m1 && p->k >= 1);
-
   for (int n = p->n0; n < n_end; n += 64) {
     switch ((n_end - n) / 16) {
       case 1:
-        rows (p, n, 16, 1);
+        rows (p, n, 16, 1, relu);
         break;
       case 2:
-        rows (p, n, 12, 2);
+        rows (p, n, 12, 2, relu);
         break;
       case 3:
-        rows (p, n, 8, 3);
+        rows (p, n, 8, 3, relu);
         break;
       default:
-        rows (p, n, 6, 4);
+        rows (p, n, 6, 4, relu);
         break;
     }
   }
+}
+
+void
+mo_f32_pwconv__avx512 (const MoPwConvParams *p)
+{
+  const int n_end = MO_ROUND_UP (p->n1, MO_CALIGN);
+
+  assert (p->n0 % MO_CALIGN == 0 && p->ldw % MO_CALIGN == 0);
+  assert (n_end <= p->ldw && n_end <= p->out_cs && p->k <= p->in_cs);
+  assert (p->m0 <= p->m1 && p->n0 <= p->n1 && p->k >= 1);
+  if (p->act == MO_ACT_RELU) {
+    run (p, n_end, 1);
+    return;
+  }
+  run (p, n_end, 0);
+  /* Sigmoid only gates squeeze-excite vectors (a few hundred values):
+   * scalar expf after the GEMM keeps it exact and out of the hot loop. */
+  if (p->act == MO_ACT_SIGMOID)
+    for (int m = p->m0; m < p->m1; m++)
+      for (int n = p->n0; n < n_end; n++) {
+        float *o = p->out + (size_t) m * p->out_cs + n;
+        *o = mo_act (*o, MO_ACT_SIGMOID);
+      }
 }

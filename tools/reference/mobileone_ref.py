@@ -299,7 +299,12 @@ def randomize_model(model, seed, calib_size=(224, 224), calib_batch=4,
             m.expand.bias.copy_(randn(c) * 0.1)
         elif isinstance(m, nn.Conv2d) and m not in se_convs:
             fan_in = m.weight[0].numel()
-            m.weight.copy_(randn(*m.weight.shape) * (2.0 / fan_in) ** 0.5)
+            # Per output channel scale 10^U(-2, 0): the BN after it absorbs the
+            # scale, except that running_var then spans ~1e-4..1, so bn_eps
+            # (1e-5) visibly matters and a loader that drops or misplaces it fails.
+            scale = 10.0 ** (-2.0 * rand(m.weight.shape[0]))
+            m.weight.copy_(randn(*m.weight.shape) * (2.0 / fan_in) ** 0.5
+                           * scale.view(-1, 1, 1, 1))
             if m.bias is not None:
                 m.bias.copy_(randn(*m.bias.shape) * 0.1)
         elif isinstance(m, nn.Linear):
