@@ -22,3 +22,4 @@ gboolean mo_cli_write_npy_output (const char *dir, const MoOutput * o,
     GError ** error);
 
 extern const MoCliHead mo_cli_classifier;
+extern const MoCliHead mo_cli_deeplab;

@@ -104,3 +104,32 @@ mo_f32_scale__ref (const MoScaleParams *p)
       o[c] = mo_act (i[c] * p->gate[c], p->act);
   }
 }
+
+void
+mo_f32_resize_bilinear__ref (const MoResizeParams *p)
+{
+  float sy = (float) p->in_h / (float) p->out_h;
+  float sx = (float) p->in_w / (float) p->out_w;
+
+  for (int oy = p->y0; oy < p->y1; oy++) {
+    int y0, y1;
+    float ly0, ly1;
+    mo_resize_source (sy, oy, p->in_h, &y0, &y1, &ly0, &ly1);
+    const float *r0 = p->in + (size_t) y0 * p->in_w * p->in_cs;
+    const float *r1 = p->in + (size_t) y1 * p->in_w * p->in_cs;
+    float *o = p->out + (size_t) oy * p->out_w * p->out_cs;
+    for (int ox = 0; ox < p->out_w; ox++, o += p->out_cs) {
+      int x0, x1;
+      float lx0, lx1;
+      mo_resize_source (sx, ox, p->in_w, &x0, &x1, &lx0, &lx1);
+      const float *a = r0 + (size_t) x0 * p->in_cs;
+      const float *b = r0 + (size_t) x1 * p->in_cs;
+      const float *c = r1 + (size_t) x0 * p->in_cs;
+      const float *d = r1 + (size_t) x1 * p->in_cs;
+      /* PyTorch's order: rows of the lerp in x, then the lerp in y. */
+      for (int ch = 0; ch < p->c; ch++)
+        o[ch] = ly0 * (lx0 * a[ch] + lx1 * b[ch])
+            + ly1 * (lx0 * c[ch] + lx1 * d[ch]);
+    }
+  }
+}

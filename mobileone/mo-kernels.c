@@ -1,8 +1,26 @@
-/* mobileone-gst engine: CPU feature detection and the kernel table. */
+/* mobileone-gst engine: CPU feature detection and the kernel table.
+ *
+ * MO_HAVE_AVX2, MO_HAVE_AVX512 and MO_HAVE_NEON say which SIMD kernel
+ * libraries the build linked (mobileone/meson.build). MO_KERNELS_STANDALONE
+ * leaves out the GLib-based environment parsing, for the GLib-free
+ * cross-compiled kernel test (tools/cross/run-aarch64-tests.sh). */
 #include "mo-kernels.h"
+#include "kernels/mo-kernels-simd.h"
 
-#include <glib.h>
 #include <string.h>
+#ifndef MO_KERNELS_STANDALONE
+#include <glib.h>
+#endif
+
+#ifndef MO_HAVE_AVX2
+#define MO_HAVE_AVX2 0
+#endif
+#ifndef MO_HAVE_AVX512
+#define MO_HAVE_AVX512 0
+#endif
+#ifndef MO_HAVE_NEON
+#define MO_HAVE_NEON 0
+#endif
 
 unsigned
 mo_cpu_flags (void)
@@ -10,16 +28,20 @@ mo_cpu_flags (void)
   unsigned flags = 0;
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init ();
-  if (__builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
+  if (MO_HAVE_AVX2 && __builtin_cpu_supports ("avx2")
+      && __builtin_cpu_supports ("fma"))
     flags |= MO_ISA_AVX2;
-  if ((flags & MO_ISA_AVX2) && __builtin_cpu_supports ("avx512f"))
+  if (MO_HAVE_AVX512 && (flags & MO_ISA_AVX2)
+      && __builtin_cpu_supports ("avx512f"))
     flags |= MO_ISA_AVX512;
 #elif defined(__aarch64__)
-  flags |= MO_ISA_NEON;
+  if (MO_HAVE_NEON)
+    flags |= MO_ISA_NEON;
 #endif
   return flags;
 }
 
+#ifndef MO_KERNELS_STANDALONE
 unsigned
 mo_isa_from_env (void)
 {
@@ -40,6 +62,7 @@ mo_isa_from_env (void)
       "using the best level this CPU supports", env);
   return flags;
 }
+#endif
 
 void
 mo_kernels_init (MoKernels *k, unsigned flags)
@@ -51,6 +74,40 @@ mo_kernels_init (MoKernels *k, unsigned flags)
   k->pwconv = mo_f32_pwconv__ref;
   k->gap = mo_f32_gap__ref;
   k->scale = mo_f32_scale__ref;
+  k->resize_bilinear = mo_f32_resize_bilinear__ref;
   (void) flags;
-  /* SIMD levels are added here, lowest first (see docs/performance.md). */
+
+  /* SIMD levels, lowest first; each overwrites what it implements. */
+#if MO_HAVE_NEON
+  if (!(flags & MO_ISA_NEON))
+    return;
+  k->isa = "neon";
+  k->conv = mo_f32_conv__neon;
+  k->dwconv3x3 = mo_f32_dwconv3x3__neon;
+  k->pwconv = mo_f32_pwconv__neon;
+  k->gap = mo_f32_gap__neon;
+  k->scale = mo_f32_scale__neon;
+#endif
+
+#if MO_HAVE_AVX2
+  if (!(flags & MO_ISA_AVX2))
+    return;
+  k->isa = "avx2";
+  k->conv = mo_f32_conv__avx2;
+  k->dwconv3x3 = mo_f32_dwconv3x3__avx2;
+  k->pwconv = mo_f32_pwconv__avx2;
+  k->gap = mo_f32_gap__avx2;
+  k->scale = mo_f32_scale__avx2;
+#endif
+
+#if MO_HAVE_AVX512
+  if (!(flags & MO_ISA_AVX512))
+    return;
+  k->isa = "avx512";
+  k->conv = mo_f32_conv__avx512;
+  k->dwconv3x3 = mo_f32_dwconv3x3__avx512;
+  k->pwconv = mo_f32_pwconv__avx512;
+  k->gap = mo_f32_gap__avx512;
+  k->scale = mo_f32_scale__avx512;
+#endif
 }

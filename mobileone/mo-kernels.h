@@ -94,11 +94,26 @@ typedef struct
   int m0, m1;
 } MoScaleParams;
 
+/* Bilinear resize with PyTorch's F.interpolate (mode = "bilinear",
+ * align_corners = False) semantics: source coordinate (dst + 0.5) * in / out
+ * - 0.5, negative values clamped to 0, the far neighbour clamped to the
+ * last row/column. A 1x1 input broadcasts. */
+typedef struct
+{
+  const float *in;
+  float *out;
+  int in_h, in_w, in_cs;
+  int out_h, out_w, out_cs;
+  int c;                        /* channels to compute */
+  int y0, y1;                   /* output rows to compute */
+} MoResizeParams;
+
 typedef void (*MoConvFunc) (const MoConvParams * p);
 typedef void (*MoDwConvFunc) (const MoDwConvParams * p);
 typedef void (*MoPwConvFunc) (const MoPwConvParams * p);
 typedef void (*MoGapFunc) (const MoGapParams * p);
 typedef void (*MoScaleFunc) (const MoScaleParams * p);
+typedef void (*MoResizeFunc) (const MoResizeParams * p);
 
 typedef struct
 {
@@ -108,6 +123,7 @@ typedef struct
   MoPwConvFunc pwconv;
   MoGapFunc gap;
   MoScaleFunc scale;
+  MoResizeFunc resize_bilinear;
 } MoKernels;
 
 typedef enum
@@ -139,6 +155,34 @@ void mo_f32_dwconv3x3__ref (const MoDwConvParams * p);
 void mo_f32_pwconv__ref (const MoPwConvParams * p);
 void mo_f32_gap__ref (const MoGapParams * p);
 void mo_f32_scale__ref (const MoScaleParams * p);
+void mo_f32_resize_bilinear__ref (const MoResizeParams * p);
+
+/**
+ * mo_resize_source: PyTorch's source index and weights of output row or
+ * column @dst for a bilinear resize (align_corners = False) with scale
+ * @scale = (float) in / out: src = max (0, scale * (dst + 0.5) - 0.5),
+ * *i0 = floor (src) (at most @in - 1), *i1 = MIN (*i0 + 1, @in - 1),
+ * *l1 = src - *i0, *l0 = 1 - *l1. Shared by every variant.
+ */
+static inline void
+mo_resize_source (float scale, int dst, int in, int *i0, int *i1, float *l0,
+    float *l1)
+{
+  float src = scale * ((float) dst + 0.5f) - 0.5f;
+  int i;
+
+  if (src < 0.0f)
+    src = 0.0f;
+  i = (int) src;
+  if (i > in - 1)
+    i = in - 1;
+  *i0 = i;
+  *i1 = i < in - 1 ? i + 1 : i;
+  *l1 = src - (float) i;
+  if (*l1 > 1.0f)
+    *l1 = 1.0f;
+  *l0 = 1.0f - *l1;
+}
 
 /** mo_act: the scalar activation, shared by every variant's tail code. */
 static inline float

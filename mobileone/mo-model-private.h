@@ -15,6 +15,8 @@ typedef enum
   MO_OP_PWCONV,                 /* 1x1 / fully connected */
   MO_OP_GAP,                    /* global average pool to 1x1 */
   MO_OP_SCALE,                  /* per-channel gate (in2 is the 1x1 gate) */
+  MO_OP_RESIZE,                 /* bilinear resize (align_corners = False) to
+                                 * the size of tensor size_like */
   MO_OP_N
 } MoOpType;
 
@@ -36,6 +38,7 @@ typedef struct
   gboolean export_2d;           /* a Linear: export weight as [out, in] */
   int in, in2, out;
   int cin, cout, k, stride, dilation, pad;
+  int size_like;                /* MO_OP_RESIZE: output h, w are this tensor's */
   MoAct act;
   int ldw;
   float *w, *b;                 /* packed (mo-kernels.h), 64-byte aligned */

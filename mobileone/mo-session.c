@@ -37,7 +37,7 @@ struct _MoSession
 };
 
 static const char *const op_names[MO_OP_N] = {
-  "conv", "dwconv3x3", "pwconv", "gap", "scale"
+  "conv", "dwconv3x3", "pwconv", "gap", "scale", "resize"
 };
 
 static gboolean
@@ -88,6 +88,12 @@ infer_shapes (MoSession *s, int width, int height, GError **error)
         break;
       case MO_OP_SCALE:
         s->ls[li].macs = (guint64) h * w * l->cout;
+        break;
+      case MO_OP_RESIZE:
+        /* Sizes are inferred in layer order: size_like is known by now. */
+        h = s->t[l->size_like].h;
+        w = s->t[l->size_like].w;
+        s->ls[li].macs = (guint64) h * w * l->cout * 4;
         break;
       default:
         g_assert_not_reached ();
@@ -329,6 +335,15 @@ run_layer (MoSession *s, const MoLayer *l, int ith, int nth)
       split (out->h * out->w, 1, ith, nth, &p.m0, &p.m1);
       if (p.m0 < p.m1)
         k->scale (&p);
+      break;
+    }
+    case MO_OP_RESIZE:{
+      MoResizeParams p = { in->data, out->data, in->h, in->w, in->cs, out->h,
+        out->w, out->cs, l->cout, 0, 0
+      };
+      split (out->h, 1, ith, nth, &p.y0, &p.y1);
+      if (p.y0 < p.y1)
+        k->resize_bilinear (&p);
       break;
     }
     default:

@@ -158,6 +158,11 @@ mo_yaml_load (const char *path, GError **error)
   gsize len = 0;
   GError *ferr = NULL;
 
+  if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
+    g_set_error (error, MO_ERROR, MO_ERROR_IO, "%s: model description not "
+        "found (no such file)", path);
+    return NULL;
+  }
   if (!g_file_get_contents (path, &contents, &len, &ferr)) {
     g_set_error (error, MO_ERROR, MO_ERROR_IO, "%s: cannot read model "
         "description: %s", path, ferr->message);

@@ -31,6 +31,7 @@ static gboolean opt_letterbox = FALSE;
 
 static const MoCliHead *const cli_heads[] = {
   &mo_cli_classifier,
+  &mo_cli_deeplab,
 };
 
 static const MoCliHead *
@@ -459,7 +460,8 @@ usage (void)
       "commands:\n"
       "  info   MODEL.yaml [--size WxH]              architecture, parameters, MACs, memory\n"
       "  run    MODEL.yaml --input X.npy --output-dir DIR [--threads N]\n"
-      "                                              raw outputs as .npy (classifier: logits.npy)\n"
+      "                                              raw outputs as .npy (classifier: logits.npy;\n"
+      "                                              deeplabv3: logits.npy, mask.npy)\n"
       "  bench  MODEL.yaml [--threads N] [--iterations N] [--size WxH] [--profile]\n"
       "                                              median and min milliseconds per inference\n"
       "  fuse   MODEL.yaml OUT.safetensors           write the folded (fused) weights\n"

@@ -262,8 +262,9 @@ def reparameterize_model(model):
 
 # --------------------------------------------------------------------------
 # Random weights. BN statistics are deliberately far from identity (a folding
-# bug that mixes up gamma/var/mean must show), yet calibrated on the actual
-# eval-mode activations so values stay O(1) through ~28 layers at any width.
+# bug that mixes up gamma/var/mean/eps must show), yet calibrated on the actual
+# eval-mode activations so values stay O(1) through ~28 layers at any width,
+# and the network stays well conditioned (float32 lands ~1e-6 from float64).
 # --------------------------------------------------------------------------
 
 @torch.no_grad()
@@ -272,9 +273,18 @@ def randomize_model(model, seed, calib_size=(224, 224), calib_batch=4,
     """Random conv/linear weights, then BN stats set layer by layer in one pass.
 
     Each BatchNorm, the first time it runs (in eval mode), measures its actual
-    input, and sets running_mean = mean + noise, running_var = var * U(0.5, 2),
-    gamma ~ U(0.5, 1.5), beta ~ N(0, 0.1). Because the network runs in eval mode,
-    later layers are calibrated on the outputs of already-perturbed layers.
+    input on a random batch and sets running_mean = mean + 0.2 std N(0, 1),
+    running_var = var * U(0.5, 2), gamma ~ U(0.5, 1.5), beta ~ m + N(0, 0.1).
+    Because the network runs in eval mode, later layers are calibrated on the
+    outputs of already-perturbed layers.
+
+    m = pre_relu_mean / sqrt(branches in the block) makes each block's sum
+    about N(pre_relu_mean, 1) before the ReLU. With zero-mean sums the random
+    net is chaotic (every ReLU + re-normalisation amplifies perturbations by
+    ~1.2, i.e. ~1000x over the depth), so float32 rounding alone would land
+    near the 1e-4 test tolerance; with mean 1 it stays ~1e-6.
+    The calibration size matters: statistics depend on the feature map size
+    (borders), and 224x224 keeps all tested sizes well scaled.
     """
     g = torch.Generator().manual_seed(seed)
     dtype = next(model.parameters()).dtype
@@ -323,8 +333,14 @@ def randomize_model(model, seed, calib_size=(224, 224), calib_batch=4,
         x = inputs[0]
         mean = x.mean(dim=(0, 2, 3))
         var = x.var(dim=(0, 2, 3), unbiased=False)
-        # Dead (all-zero after ReLU) channels would get var ~ 0 and blow up.
-        var = torch.clamp(var, min=0.05 * float(var.mean()) + 1e-6)
+        sq = (x * x).mean(dim=(0, 2, 3))
+        # Floors are per channel because channels' scales differ by 1e4 on
+        # purpose (see the conv init). A nearly constant channel would amplify
+        # whatever a new input changes in it; a dead one (all zero after a
+        # ReLU on this batch) would get var ~ 0 and blow up if it wakes up.
+        var = torch.maximum(var, 0.05 * sq)
+        dead = sq <= 1e-12 * float(sq.mean())
+        var[dead] = float(var[~dead].median()) if bool((~dead).any()) else 1.0
         c = mean.numel()
         bn.running_mean.copy_(mean + 0.2 * var.sqrt() * randn(c))
         bn.running_var.copy_(var * (0.5 + 1.5 * rand(c)))
