@@ -259,8 +259,11 @@ def main(argv=None):
     elif a.k != 1 or a.se:
         ap.error("--k/--se only apply with --width-multipliers")
     name = a.name or a.variant or "custom"
-    make_case(a.out, name, a.variant, wm, a.k, a.se, a.num_classes,
-              a.size or [(224, 224)], a.seed, a.prefix, a.dtype, a.input_seed)
+    try:
+        make_case(a.out, name, a.variant, wm, a.k, a.se, a.num_classes,
+                  a.size or [(224, 224)], a.seed, a.prefix, a.dtype, a.input_seed)
+    except ValueError as e:  # e.g. widths too narrow for SE
+        ap.error(str(e))
 
 
 if __name__ == "__main__":
