@@ -2,6 +2,7 @@
 #include "../mobileone/mo-model-private.h"
 
 gboolean mo_classifier_build (MoModel * m, MoWeights * ws, GError ** error);
+gboolean mo_ssdlite_build (MoModel * m, MoWeights * ws, GError ** error);
 gboolean mo_deeplab_build (MoModel * m, MoWeights * ws, GError ** error);
 
 static const struct
@@ -10,6 +11,7 @@ static const struct
   MoHeadBuildFunc build;
 } heads[] = {
   {"classifier", mo_classifier_build},
+  {"ssdlite", mo_ssdlite_build},
   {"deeplabv3", mo_deeplab_build},
 };
 

@@ -63,9 +63,9 @@ gboolean mo_ssdlite_params_check (const MoSsdPost * post,
 
 /**
  * mo_ssdlite_post_new: anchors for @s's input size and scratch space for the
- * worst case of every later run. @max_topk bounds params->topk_candidates of
- * later runs (0: the description's topk_candidates). @s must outlive the
- * result.
+ * worst case of every later run. Later runs may ask for up to
+ * MAX (@max_topk, the description's topk_candidates) candidates per class
+ * (so 0 allows the description's). @s must outlive the result.
  */
 MoSsdPost *mo_ssdlite_post_new (MoSession * s, int max_topk, GError ** error);
 
@@ -110,8 +110,10 @@ int mo_ssdlite_post_run_raw (MoSsdPost * post, const MoSsdParams * params,
 
 /**
  * mo_ssdlite_detection_to_image: @det's box in the coordinates of the
- * picture the input was made from (@xf from mo_preprocess()); x0, y0, x1, y1
- * into @box. A NULL @xf copies the model-input coordinates.
+ * picture the input was made from (@xf from mo_preprocess()), clipped to
+ * the part of the picture that was used (@xf->src: a letterbox band maps
+ * outside it); x0, y0, x1, y1 into @box. A NULL @xf copies the model-input
+ * coordinates.
  */
 void mo_ssdlite_detection_to_image (const MoTransform * xf,
     const MoDetection * det, double box[4]);

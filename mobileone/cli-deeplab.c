@@ -110,9 +110,8 @@ write_png (const guint8 *mask, int iw, int ih, const MoTransform *xf,
       voc_colour (mask[(gsize) my * iw + mx], pix + (gsize) y * stride + 3 * x);
     }
   }
+  /* gdk-pixbuf's messages name the file. */
   ok = gdk_pixbuf_save (pb, path, "png", error, NULL);
-  if (!ok)
-    g_prefix_error (error, "%s: ", path);
   g_object_unref (pb);
   return ok;
 }

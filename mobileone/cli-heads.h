@@ -22,4 +22,5 @@ gboolean mo_cli_write_npy_output (const char *dir, const MoOutput * o,
     GError ** error);
 
 extern const MoCliHead mo_cli_classifier;
+extern const MoCliHead mo_cli_ssdlite;
 extern const MoCliHead mo_cli_deeplab;

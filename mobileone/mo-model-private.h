@@ -62,6 +62,9 @@ struct _MoModel
   int min_input;                /* smallest width/height the graph accepts */
   gpointer head_data;
   GDestroyNotify head_data_free;
+  /* Optional: the head's own check of a session's input size. */
+  gboolean (*check_input) (const MoModel * m, int width, int height,
+      GError ** error);
 };
 
 /* Where a layer's weights come from: the checkpoint plus what was read. */

@@ -100,6 +100,15 @@ infer_shapes (MoSession *s, int width, int height, GError **error)
     }
     out->h = h;
     out->w = w;
+    {
+      /* A later layer may read the whole of a concatenation its views
+       * were written into: the parent takes the views' size at once. */
+      int parent = g_array_index (m->tensors, MoTensorDef, l->out).parent;
+      if (parent >= 0) {
+        s->t[parent].h = h;
+        s->t[parent].w = w;
+      }
+    }
     out->first = MIN (out->first, (int) li);
     in->last = MAX (in->last, (int) li);
     if (l->in2 >= 0)
@@ -195,6 +204,8 @@ mo_session_new (MoModel *m, int width, int height, int n_threads,
         height, m->min_input);
     return NULL;
   }
+  if (m->check_input && !m->check_input (m, width, height, error))
+    return NULL;
   s = g_new0 (MoSession, 1);
   s->model = mo_model_ref (m);
   s->t = g_new0 (TensorState, nt);

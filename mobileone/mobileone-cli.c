@@ -31,6 +31,7 @@ static gboolean opt_letterbox = FALSE;
 
 static const MoCliHead *const cli_heads[] = {
   &mo_cli_classifier,
+  &mo_cli_ssdlite,
   &mo_cli_deeplab,
 };
 

@@ -29,7 +29,7 @@ IGNORE_INDEX = 255
 
 def to_tensor(image_u8):
     """uint8 [H, W, 3] RGB -> normalised float32 [3, H, W]."""
-    x = torch.from_numpy(np.ascontiguousarray(image_u8)).permute(2, 0, 1).float() / 255.0
+    x = torch.from_numpy(np.array(image_u8, dtype=np.float32)).permute(2, 0, 1) / 255.0
     mean = torch.tensor(MEAN).view(3, 1, 1)
     std = torch.tensor(STD).view(3, 1, 1)
     return (x - mean) / std

@@ -112,7 +112,7 @@ def _bg_noise(rng, h, w):
     img = Image.fromarray(grid).resize((w, h), Image.BICUBIC)
     out = np.asarray(img, dtype=np.float32)
     if kind == 2:
-        out = out + rng.normal(0, rng.uniform(5, 30), (h, w, 3))
+        out = out + rng.uniform(5, 30) * rng.standard_normal((h, w, 3), dtype=np.float32)
     return np.clip(out, 0, 255)
 
 
@@ -284,7 +284,7 @@ def _degrade(rng, img):
         pil = pil.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.6)))
         img = np.asarray(pil, dtype=np.float32)
     if rng.random() < 0.4:
-        img = img + rng.normal(0, rng.uniform(1, 12), img.shape).astype(np.float32)
+        img = img + rng.uniform(1, 12) * rng.standard_normal(img.shape, dtype=np.float32)
     if rng.random() < 0.25:  # global brightness / contrast change
         img = (img - 128) * rng.uniform(0.7, 1.2) + 128 + rng.uniform(-30, 30)
     out = np.clip(np.rint(img), 0, 255).astype(np.uint8)

@@ -1,0 +1,375 @@
+/**
+ * SECTION:element-mobileonedetect
+ * @title: mobileonedetect
+ *
+ * Detects objects in video frames with a MobileOne SSDLite model. The
+ * pixels pass through unchanged; each detection becomes a
+ * #GstVideoRegionOfInterestMeta in frame coordinates whose roi_type is the
+ * label's quark, with a "detection" structure in its params: label_id
+ * (int), label (string), confidence (double) and x_min, y_min, x_max, y_max
+ * (doubles, the box normalised to the frame), the fields DL Streamer's
+ * elements read.
+ *
+ * ## Example launch lines
+ * |[
+ * gst-launch-1.0 videotestsrc num-buffers=100 ! mobileonedetect ! videoconvert ! mobileoneoverlay ! videoconvert ! autovideosink
+ * ]| Detects with the installed default model and draws the boxes.
+ * |[
+ * gst-launch-1.0 v4l2src ! videoconvert ! mobileonedetect threshold=0.6 inference-interval=2 ! mobileoneoverlay ! videoconvert ! autovideosink
+ * ]| A camera, inferring every second frame.
+ * |[
+ * gst-launch-1.0 filesrc location=in.mp4 ! decodebin ! videoconvert ! mobileonedetect post-messages=true ! mobileoneoverlay ! videoconvert ! x264enc ! mp4mux ! filesink location=out.mp4
+ * ]| Annotates a file.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstmobileonedetect.h"
+#include "mo-ssdlite.h"
+
+#include <math.h>
+
+/* The largest max-detections; also the size of the result tables. */
+#define MAX_DETECTIONS 1000
+
+typedef struct
+{
+  gdouble box[4];               /* x0, y0, x1, y1 in frame pixels */
+  gint label;
+  gfloat score;
+} Detection;
+
+struct _GstMobileOneDetect
+{
+  GstMobileOneInfer parent;
+
+  /* properties, under the object lock */
+  gdouble threshold;
+  gdouble iou_threshold;
+  guint max_detections;
+
+  /* from setup() */
+  MoSsdPost *post;
+  MoDetection *raw;             /* capacity entries */
+  Detection *dets;              /* capacity entries, the kept results */
+  guint capacity;
+  guint n_dets;
+  gint frame_width, frame_height;
+};
+
+GST_DEBUG_CATEGORY_STATIC (gst_mobile_one_detect_debug);
+#define GST_CAT_DEFAULT gst_mobile_one_detect_debug
+
+enum
+{
+  PROP_0,
+  PROP_THRESHOLD,
+  PROP_IOU_THRESHOLD,
+  PROP_MAX_DETECTIONS,
+};
+
+#define DEFAULT_THRESHOLD -1.0
+#define DEFAULT_IOU_THRESHOLD -1.0
+#define DEFAULT_MAX_DETECTIONS 0
+#define DEFAULT_MODEL MOBILEONE_MODEL_DIR "/shapes-detect.yaml"
+
+#define gst_mobile_one_detect_parent_class parent_class
+G_DEFINE_TYPE (GstMobileOneDetect, gst_mobile_one_detect,
+    GST_TYPE_MOBILE_ONE_INFER);
+GST_ELEMENT_REGISTER_DEFINE (mobileonedetect, "mobileonedetect",
+    GST_RANK_NONE, GST_TYPE_MOBILE_ONE_DETECT);
+
+static void gst_mobile_one_detect_set_property (GObject * object,
+    guint prop_id, const GValue * value, GParamSpec * pspec);
+static void gst_mobile_one_detect_get_property (GObject * object,
+    guint prop_id, GValue * value, GParamSpec * pspec);
+static gboolean gst_mobile_one_detect_setup (GstMobileOneInfer * infer,
+    GError ** error);
+static void gst_mobile_one_detect_teardown (GstMobileOneInfer * infer);
+static GstFlowReturn gst_mobile_one_detect_process (GstMobileOneInfer * infer,
+    GstVideoFrame * frame, gboolean run);
+static GstStructure *gst_mobile_one_detect_describe (GstMobileOneInfer *
+    infer);
+
+static void
+gst_mobile_one_detect_class_init (GstMobileOneDetectClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstMobileOneInferClass *infer_class = GST_MOBILE_ONE_INFER_CLASS (klass);
+
+  GST_DEBUG_CATEGORY_INIT (gst_mobile_one_detect_debug, "mobileonedetect", 0,
+      "MobileOne object detection");
+
+  gobject_class->set_property = gst_mobile_one_detect_set_property;
+  gobject_class->get_property = gst_mobile_one_detect_get_property;
+
+  /**
+   * GstMobileOneDetect:threshold:
+   *
+   * Keep detections whose confidence is above this. -1 uses the model's
+   * head.score_threshold.
+   */
+  g_object_class_install_property (gobject_class, PROP_THRESHOLD,
+      g_param_spec_double ("threshold", "Threshold",
+          "Keep detections with a confidence above this (-1 = the model's "
+          "head.score_threshold)", -1.0, 1.0, DEFAULT_THRESHOLD,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
+  /**
+   * GstMobileOneDetect:iou-threshold:
+   *
+   * Non-maximum suppression: of two boxes of one class that overlap more
+   * than this (intersection over union), the less confident is dropped. -1
+   * uses the model's head.nms_iou_threshold.
+   */
+  g_object_class_install_property (gobject_class, PROP_IOU_THRESHOLD,
+      g_param_spec_double ("iou-threshold", "IoU threshold",
+          "Non-maximum suppression overlap (intersection over union) above "
+          "which the less confident box is dropped (-1 = the model's "
+          "head.nms_iou_threshold)", -1.0, 1.0, DEFAULT_IOU_THRESHOLD,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
+  /**
+   * GstMobileOneDetect:max-detections:
+   *
+   * The most detections per frame, the most confident first. 0 uses the
+   * model's head.max_detections.
+   */
+  g_object_class_install_property (gobject_class, PROP_MAX_DETECTIONS,
+      g_param_spec_uint ("max-detections", "Max detections",
+          "The most detections per frame (0 = the model's "
+          "head.max_detections)", 0, MAX_DETECTIONS, DEFAULT_MAX_DETECTIONS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
+  gst_element_class_set_static_metadata (element_class,
+      "MobileOne object detector", "Filter/Analyzer/Video",
+      "Detects objects with a MobileOne SSDLite network and attaches "
+      "regions of interest", "mobileone-gst developers");
+
+  infer_class->head_type = "ssdlite";
+  infer_class->default_model = DEFAULT_MODEL;
+  infer_class->setup = GST_DEBUG_FUNCPTR (gst_mobile_one_detect_setup);
+  infer_class->teardown = GST_DEBUG_FUNCPTR (gst_mobile_one_detect_teardown);
+  infer_class->process = GST_DEBUG_FUNCPTR (gst_mobile_one_detect_process);
+  infer_class->describe = GST_DEBUG_FUNCPTR (gst_mobile_one_detect_describe);
+}
+
+static void
+gst_mobile_one_detect_init (GstMobileOneDetect * self)
+{
+  self->threshold = DEFAULT_THRESHOLD;
+  self->iou_threshold = DEFAULT_IOU_THRESHOLD;
+  self->max_detections = DEFAULT_MAX_DETECTIONS;
+}
+
+static void
+gst_mobile_one_detect_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstMobileOneDetect *self = GST_MOBILE_ONE_DETECT (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_THRESHOLD:
+      self->threshold = g_value_get_double (value);
+      break;
+    case PROP_IOU_THRESHOLD:
+      self->iou_threshold = g_value_get_double (value);
+      break;
+    case PROP_MAX_DETECTIONS:
+      self->max_detections = g_value_get_uint (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_mobile_one_detect_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  GstMobileOneDetect *self = GST_MOBILE_ONE_DETECT (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_THRESHOLD:
+      g_value_set_double (value, self->threshold);
+      break;
+    case PROP_IOU_THRESHOLD:
+      g_value_set_double (value, self->iou_threshold);
+      break;
+    case PROP_MAX_DETECTIONS:
+      g_value_set_uint (value, self->max_detections);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static gboolean
+gst_mobile_one_detect_setup (GstMobileOneInfer * infer, GError ** error)
+{
+  GstMobileOneDetect *self = GST_MOBILE_ONE_DETECT (infer);
+  MoSession *session = gst_mobile_one_infer_get_session (infer);
+  MoModel *model = mo_session_model (session);
+  const MoSsdParams *params = mo_ssdlite_params (model);
+
+  self->post = mo_ssdlite_post_new (session, 0, error);
+  if (self->post == NULL)
+    return FALSE;
+  gst_mobile_one_infer_set_num_classes (infer,
+      mo_ssdlite_num_classes (model));
+  self->capacity = MAX (MAX_DETECTIONS, params->max_detections);
+  self->raw = g_new (MoDetection, self->capacity);
+  self->dets = g_new (Detection, self->capacity);
+  self->n_dets = 0;
+  return TRUE;
+}
+
+static void
+gst_mobile_one_detect_teardown (GstMobileOneInfer * infer)
+{
+  GstMobileOneDetect *self = GST_MOBILE_ONE_DETECT (infer);
+
+  mo_ssdlite_post_free (self->post);
+  self->post = NULL;
+  g_clear_pointer (&self->raw, g_free);
+  g_clear_pointer (&self->dets, g_free);
+  self->n_dets = 0;
+}
+
+/* The model's post-processing parameters with the properties applied. */
+static void
+get_params (GstMobileOneDetect * self, MoSsdParams * params, guint * max_out)
+{
+  MoModel *model =
+      mo_session_model (gst_mobile_one_infer_get_session (GST_MOBILE_ONE_INFER
+          (self)));
+
+  *params = *mo_ssdlite_params (model);
+  GST_OBJECT_LOCK (self);
+  if (self->threshold >= 0)
+    params->score_threshold = CLAMP (self->threshold, 1e-6, 1.0 - 1e-6);
+  if (self->iou_threshold >= 0)
+    params->nms_iou_threshold = MAX (self->iou_threshold, 1e-6);
+  if (self->max_detections > 0)
+    params->max_detections = (int) self->max_detections;
+  GST_OBJECT_UNLOCK (self);
+  *max_out = MIN ((guint) params->max_detections, self->capacity);
+}
+
+static void
+detect (GstMobileOneDetect * self, GstVideoFrame * frame)
+{
+  GstMobileOneInfer *infer = GST_MOBILE_ONE_INFER (self);
+  MoTransform xf;
+  MoSsdParams params;
+  guint max_out;
+  gint n;
+
+  gst_mobile_one_infer_run (infer, frame, NULL, &xf);
+  get_params (self, &params, &max_out);
+  n = mo_ssdlite_post_run (self->post, &params, self->raw, (int) max_out);
+  if (n < 0) {
+    GST_WARNING_OBJECT (self, "invalid post-processing parameters");
+    n = 0;
+  }
+
+  self->n_dets = 0;
+  for (gint i = 0; i < n; i++) {
+    Detection *d = &self->dets[self->n_dets];
+
+    if (!gst_mobile_one_infer_class_selected (infer, self->raw[i].label))
+      continue;
+    mo_ssdlite_detection_to_image (&xf, &self->raw[i], d->box);
+    d->box[0] = CLAMP (d->box[0], 0, GST_VIDEO_FRAME_WIDTH (frame));
+    d->box[1] = CLAMP (d->box[1], 0, GST_VIDEO_FRAME_HEIGHT (frame));
+    d->box[2] = CLAMP (d->box[2], d->box[0], GST_VIDEO_FRAME_WIDTH (frame));
+    d->box[3] = CLAMP (d->box[3], d->box[1], GST_VIDEO_FRAME_HEIGHT (frame));
+    d->label = self->raw[i].label;
+    d->score = self->raw[i].score;
+    self->n_dets++;
+  }
+  self->frame_width = GST_VIDEO_FRAME_WIDTH (frame);
+  self->frame_height = GST_VIDEO_FRAME_HEIGHT (frame);
+  GST_LOG_OBJECT (self, "%u detections", self->n_dets);
+}
+
+static GstFlowReturn
+gst_mobile_one_detect_process (GstMobileOneInfer * infer,
+    GstVideoFrame * frame, gboolean run)
+{
+  GstMobileOneDetect *self = GST_MOBILE_ONE_DETECT (infer);
+  gchar **labels = gst_mobile_one_infer_get_labels (infer);
+  gdouble fw = GST_VIDEO_FRAME_WIDTH (frame);
+  gdouble fh = GST_VIDEO_FRAME_HEIGHT (frame);
+
+  if (run)
+    detect (self, frame);
+
+  for (guint i = 0; i < self->n_dets; i++) {
+    const Detection *d = &self->dets[i];
+    GstVideoRegionOfInterestMeta *roi;
+    guint x = (guint) lround (d->box[0]), y = (guint) lround (d->box[1]);
+    guint x1 = (guint) lround (d->box[2]), y1 = (guint) lround (d->box[3]);
+
+    roi = gst_buffer_add_video_region_of_interest_meta_id (frame->buffer,
+        gst_mobile_one_infer_get_label_quark (infer, d->label), x, y,
+        x1 - x, y1 - y);
+    roi->id = (gint) i;
+    roi->parent_id = -1;
+    gst_video_region_of_interest_meta_add_param (roi,
+        gst_structure_new ("detection",
+            "label_id", G_TYPE_INT, d->label,
+            "label", G_TYPE_STRING, labels[d->label],
+            "confidence", G_TYPE_DOUBLE, (gdouble) d->score,
+            "x_min", G_TYPE_DOUBLE, d->box[0] / fw,
+            "y_min", G_TYPE_DOUBLE, d->box[1] / fh,
+            "x_max", G_TYPE_DOUBLE, d->box[2] / fw,
+            "y_max", G_TYPE_DOUBLE, d->box[3] / fh, NULL));
+  }
+  return GST_FLOW_OK;
+}
+
+static GstStructure *
+gst_mobile_one_detect_describe (GstMobileOneInfer * infer)
+{
+  GstMobileOneDetect *self = GST_MOBILE_ONE_DETECT (infer);
+  gchar **labels = gst_mobile_one_infer_get_labels (infer);
+  gdouble fw = self->frame_width, fh = self->frame_height;
+  GValue array = G_VALUE_INIT;
+  GstStructure *s;
+
+  g_value_init (&array, GST_TYPE_ARRAY);
+  for (guint i = 0; i < self->n_dets; i++) {
+    const Detection *d = &self->dets[i];
+    GValue v = G_VALUE_INIT;
+
+    g_value_init (&v, GST_TYPE_STRUCTURE);
+    g_value_take_boxed (&v, gst_structure_new ("detection",
+            "label_id", G_TYPE_INT, d->label,
+            "label", G_TYPE_STRING, labels[d->label],
+            "confidence", G_TYPE_DOUBLE, (gdouble) d->score,
+            "x_min", G_TYPE_DOUBLE, d->box[0] / fw,
+            "y_min", G_TYPE_DOUBLE, d->box[1] / fh,
+            "x_max", G_TYPE_DOUBLE, d->box[2] / fw,
+            "y_max", G_TYPE_DOUBLE, d->box[3] / fh,
+            "x", G_TYPE_DOUBLE, d->box[0],
+            "y", G_TYPE_DOUBLE, d->box[1],
+            "width", G_TYPE_DOUBLE, d->box[2] - d->box[0],
+            "height", G_TYPE_DOUBLE, d->box[3] - d->box[1], NULL));
+    gst_value_array_append_and_take_value (&array, &v);
+  }
+  s = gst_structure_new_empty ("mobileonedetect");
+  gst_structure_take_value (s, "detections", &array);
+  return s;
+}

@@ -1,0 +1,732 @@
+/* mobileone-gst: GstMobileOneInfer.
+ *
+ * What every inference element shares: the model and n-threads properties,
+ * the shared model (gstmobileonemodelcache.c) and the element's own session,
+ * both made in start() so that a bad model is an error when the element
+ * starts; the caps; the one-pass pre-processing of a mapped frame; the
+ * inference interval and the element messages. The subclasses only do the
+ * post-processing and the metas.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstmobileoneinfer.h"
+#include "gstmobileonemeta.h"
+#include "gstmobileonemodelcache.h"
+
+#include <string.h>
+
+typedef struct
+{
+  /* properties, under the object lock */
+  gchar *model_path;            /* NULL: the class's default_model */
+  guint n_threads;
+  guint inference_interval;
+  gboolean letterbox;
+  gboolean post_messages;
+  gchar *object_class;
+
+  /* from start() to stop() */
+  MoModel *model;
+  MoSession *session;
+  float *input;
+  int input_width, input_height, input_cs;
+  GArray *object_quarks;        /* GQuark, from object-class */
+  guint num_classes;
+  gchar **labels;
+  GQuark *label_quarks;
+  gboolean *selected;
+
+  /* from set_info(), chosen once per format */
+  MoPixelFormat pixel_format;
+  MoYuvMatrix matrix;
+  gboolean full_range;
+
+  /* streaming */
+  gboolean have_results;
+  guint since_inference;
+} GstMobileOneInferPrivate;
+
+GST_DEBUG_CATEGORY_STATIC (gst_mobile_one_infer_debug);
+#define GST_CAT_DEFAULT gst_mobile_one_infer_debug
+
+enum
+{
+  PROP_0,
+  PROP_MODEL,
+  PROP_N_THREADS,
+  PROP_INFERENCE_INTERVAL,
+  PROP_LETTERBOX,
+  PROP_POST_MESSAGES,
+  PROP_OBJECT_CLASS,
+};
+
+#define DEFAULT_N_THREADS 0
+#define DEFAULT_INFERENCE_INTERVAL 1
+#define DEFAULT_LETTERBOX FALSE
+#define DEFAULT_POST_MESSAGES FALSE
+#define DEFAULT_OBJECT_CLASS NULL
+
+#define CAPS_STR GST_VIDEO_CAPS_MAKE (GST_MOBILE_ONE_INFER_FORMATS)
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS (CAPS_STR));
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (CAPS_STR));
+
+G_DEFINE_ABSTRACT_TYPE_WITH_CODE (GstMobileOneInfer, gst_mobile_one_infer,
+    GST_TYPE_VIDEO_FILTER, G_ADD_PRIVATE (GstMobileOneInfer);
+    GST_DEBUG_CATEGORY_INIT (gst_mobile_one_infer_debug, "mobileoneinfer", 0,
+        "MobileOne inference elements"));
+
+#define PRIV(self) \
+  ((GstMobileOneInferPrivate *) gst_mobile_one_infer_get_instance_private (self))
+
+static void gst_mobile_one_infer_set_property (GObject * object,
+    guint prop_id, const GValue * value, GParamSpec * pspec);
+static void gst_mobile_one_infer_get_property (GObject * object,
+    guint prop_id, GValue * value, GParamSpec * pspec);
+static void gst_mobile_one_infer_finalize (GObject * object);
+static gboolean gst_mobile_one_infer_start (GstBaseTransform * trans);
+static gboolean gst_mobile_one_infer_stop (GstBaseTransform * trans);
+static gboolean gst_mobile_one_infer_sink_event (GstBaseTransform * trans,
+    GstEvent * event);
+static GstFlowReturn gst_mobile_one_infer_transform_ip (GstBaseTransform *
+    trans, GstBuffer * buf);
+static gboolean gst_mobile_one_infer_set_info (GstVideoFilter * filter,
+    GstCaps * incaps, GstVideoInfo * in_info, GstCaps * outcaps,
+    GstVideoInfo * out_info);
+
+static void
+gst_mobile_one_infer_class_init (GstMobileOneInferClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+  GstVideoFilterClass *filter_class = GST_VIDEO_FILTER_CLASS (klass);
+
+  gobject_class->set_property = gst_mobile_one_infer_set_property;
+  gobject_class->get_property = gst_mobile_one_infer_get_property;
+  gobject_class->finalize = gst_mobile_one_infer_finalize;
+
+  /**
+   * GstMobileOneInfer:model:
+   *
+   * The model description (a YAML file next to its weights, see
+   * docs/model-format.md). Unset, the element uses its default model,
+   * installed with the plugin. Elements of one process that name the same
+   * file share its weights.
+   */
+  g_object_class_install_property (gobject_class, PROP_MODEL,
+      g_param_spec_string ("model", "Model",
+          "Path of the model description (YAML); the default is the model "
+          "installed for this element", NULL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstMobileOneInfer:n-threads:
+   *
+   * Threads that run one inference, this element's own; 0 uses one per
+   * core.
+   */
+  g_object_class_install_property (gobject_class, PROP_N_THREADS,
+      g_param_spec_uint ("n-threads", "Threads",
+          "Threads per inference (0 = one per core)", 0, 256,
+          DEFAULT_N_THREADS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstMobileOneInfer:inference-interval:
+   *
+   * Run the model on every Nth frame only; the frames in between get the
+   * results of the last inference again.
+   */
+  g_object_class_install_property (gobject_class, PROP_INFERENCE_INTERVAL,
+      g_param_spec_uint ("inference-interval", "Inference interval",
+          "Run the model on every Nth frame and attach the last results to "
+          "the frames in between", 1, G_MAXUINT, DEFAULT_INFERENCE_INTERVAL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
+  /**
+   * GstMobileOneInfer:letterbox:
+   *
+   * Keep the aspect ratio when resizing the frame to the model input,
+   * padding the borders; results are mapped back to the frame exactly
+   * either way.
+   */
+  g_object_class_install_property (gobject_class, PROP_LETTERBOX,
+      g_param_spec_boolean ("letterbox", "Letterbox",
+          "Keep the aspect ratio when resizing to the model input (pad the "
+          "borders) instead of stretching", DEFAULT_LETTERBOX,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
+  /**
+   * GstMobileOneInfer:post-messages:
+   *
+   * Post an element message with the results of every inference on the
+   * bus; its structure is named like the element's factory and holds
+   * timestamp, stream-time, running-time, duration and the results (see
+   * docs/elements.md).
+   */
+  g_object_class_install_property (gobject_class, PROP_POST_MESSAGES,
+      g_param_spec_boolean ("post-messages", "Post messages",
+          "Post an element message with the results of every inference",
+          DEFAULT_POST_MESSAGES,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
+  /**
+   * GstMobileOneInfer:object-class:
+   *
+   * Comma-separated labels. mobileonedetect and mobileonesegment keep only
+   * these classes; mobileoneclassify classifies only the upstream regions
+   * of interest with these labels (and the whole frame when unset).
+   */
+  g_object_class_install_property (gobject_class, PROP_OBJECT_CLASS,
+      g_param_spec_string ("object-class", "Object class",
+          "Comma-separated labels to keep (detect, segment) or the labels "
+          "of the upstream regions to classify (classify); empty = all",
+          DEFAULT_OBJECT_CLASS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+
+  trans_class->start = GST_DEBUG_FUNCPTR (gst_mobile_one_infer_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR (gst_mobile_one_infer_stop);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_mobile_one_infer_sink_event);
+  trans_class->transform_ip =
+      GST_DEBUG_FUNCPTR (gst_mobile_one_infer_transform_ip);
+  filter_class->set_info = GST_DEBUG_FUNCPTR (gst_mobile_one_infer_set_info);
+
+  gst_type_mark_as_plugin_api (GST_TYPE_MOBILE_ONE_INFER, 0);
+}
+
+static void
+gst_mobile_one_infer_init (GstMobileOneInfer * self)
+{
+  GstMobileOneInferPrivate *priv = PRIV (self);
+
+  priv->n_threads = DEFAULT_N_THREADS;
+  priv->inference_interval = DEFAULT_INFERENCE_INTERVAL;
+  priv->letterbox = DEFAULT_LETTERBOX;
+  priv->post_messages = DEFAULT_POST_MESSAGES;
+  priv->object_class = g_strdup (DEFAULT_OBJECT_CLASS);
+  /* The pixels are only read: metas are added to the buffer as it is. */
+  gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
+}
+
+static void
+gst_mobile_one_infer_finalize (GObject * object)
+{
+  GstMobileOneInferPrivate *priv = PRIV (GST_MOBILE_ONE_INFER (object));
+
+  g_free (priv->model_path);
+  g_free (priv->object_class);
+  G_OBJECT_CLASS (gst_mobile_one_infer_parent_class)->finalize (object);
+}
+
+static void
+gst_mobile_one_infer_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstMobileOneInfer *self = GST_MOBILE_ONE_INFER (object);
+  GstMobileOneInferPrivate *priv = PRIV (self);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_MODEL:
+      g_free (priv->model_path);
+      priv->model_path = g_value_dup_string (value);
+      break;
+    case PROP_N_THREADS:
+      priv->n_threads = g_value_get_uint (value);
+      break;
+    case PROP_INFERENCE_INTERVAL:
+      priv->inference_interval = g_value_get_uint (value);
+      break;
+    case PROP_LETTERBOX:
+      priv->letterbox = g_value_get_boolean (value);
+      break;
+    case PROP_POST_MESSAGES:
+      priv->post_messages = g_value_get_boolean (value);
+      break;
+    case PROP_OBJECT_CLASS:
+      g_free (priv->object_class);
+      priv->object_class = g_value_dup_string (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_mobile_one_infer_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  GstMobileOneInfer *self = GST_MOBILE_ONE_INFER (object);
+  GstMobileOneInferPrivate *priv = PRIV (self);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_MODEL:
+      g_value_set_string (value, priv->model_path ? priv->model_path :
+          GST_MOBILE_ONE_INFER_GET_CLASS (self)->default_model);
+      break;
+    case PROP_N_THREADS:
+      g_value_set_uint (value, priv->n_threads);
+      break;
+    case PROP_INFERENCE_INTERVAL:
+      g_value_set_uint (value, priv->inference_interval);
+      break;
+    case PROP_LETTERBOX:
+      g_value_set_boolean (value, priv->letterbox);
+      break;
+    case PROP_POST_MESSAGES:
+      g_value_set_boolean (value, priv->post_messages);
+      break;
+    case PROP_OBJECT_CLASS:
+      g_value_set_string (value, priv->object_class);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static GArray *
+parse_object_class (const gchar * text)
+{
+  GArray *quarks = g_array_new (FALSE, FALSE, sizeof (GQuark));
+  gchar **names;
+
+  if (text == NULL)
+    return quarks;
+  names = g_strsplit (text, ",", -1);
+  for (guint i = 0; names[i] != NULL; i++) {
+    GQuark q;
+
+    g_strstrip (names[i]);
+    if (names[i][0] == '\0')
+      continue;
+    q = g_quark_from_string (names[i]);
+    g_array_append_val (quarks, q);
+  }
+  g_strfreev (names);
+  return quarks;
+}
+
+static void
+gst_mobile_one_infer_clear (GstMobileOneInfer * self)
+{
+  GstMobileOneInferPrivate *priv = PRIV (self);
+
+  mo_session_free (priv->session);
+  priv->session = NULL;
+  gst_mobile_one_model_cache_release (priv->model);
+  priv->model = NULL;
+  priv->input = NULL;
+  g_clear_pointer (&priv->object_quarks, g_array_unref);
+  gst_mobile_one_labels_unref (priv->labels);
+  priv->labels = NULL;
+  g_clear_pointer (&priv->label_quarks, g_free);
+  g_clear_pointer (&priv->selected, g_free);
+  priv->num_classes = 0;
+}
+
+static gboolean
+gst_mobile_one_infer_start (GstBaseTransform * trans)
+{
+  GstMobileOneInfer *self = GST_MOBILE_ONE_INFER (trans);
+  GstMobileOneInferClass *klass = GST_MOBILE_ONE_INFER_GET_CLASS (self);
+  GstMobileOneInferPrivate *priv = PRIV (self);
+  const MoDesc *desc;
+  GError *error = NULL;
+  gchar *path;
+  guint n_threads;
+
+  GST_OBJECT_LOCK (self);
+  path = g_strdup (priv->model_path ? priv->model_path : klass->default_model);
+  n_threads = priv->n_threads;
+  priv->object_quarks = parse_object_class (priv->object_class);
+  GST_OBJECT_UNLOCK (self);
+
+  if (path == NULL || path[0] == '\0')
+    goto no_model;
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    goto missing_model;
+
+  GST_DEBUG_OBJECT (self, "loading '%s'", path);
+  priv->model = gst_mobile_one_model_cache_acquire (path, &error);
+  if (priv->model == NULL)
+    goto load_failed;
+
+  desc = mo_model_desc (priv->model);
+  if (g_strcmp0 (desc->head_type, klass->head_type) != 0)
+    goto wrong_head;
+
+  priv->session = mo_session_new (priv->model, desc->input_width,
+      desc->input_height, (int) n_threads, &error);
+  if (priv->session == NULL)
+    goto session_failed;
+  priv->input = mo_session_input (priv->session, &priv->input_width,
+      &priv->input_height, &priv->input_cs);
+  GST_INFO_OBJECT (self, "model '%s' (%s): %dx%d input, %d threads, %s "
+      "kernels", desc->name, path, priv->input_width, priv->input_height,
+      mo_session_n_threads (priv->session), mo_session_isa (priv->session));
+
+  if (klass->setup && !klass->setup (self, &error))
+    goto setup_failed;
+
+  priv->have_results = FALSE;
+  priv->since_inference = 0;
+  g_free (path);
+  return TRUE;
+
+  /* ERRORS */
+no_model:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        ("No model: set the model property."), (NULL));
+    goto fail;
+  }
+missing_model:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        ("Model file '%s' does not exist.", path),
+        ("%s%s", path, priv->model_path ? "" : " is this element's default "
+            "model, installed with the plugin's models; set the model "
+            "property to a model description (YAML)"));
+    goto fail;
+  }
+load_failed:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Could not load model '%s'.", path), ("%s", error->message));
+    goto fail;
+  }
+wrong_head:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Model '%s' has the wrong kind of head for this element.", path),
+        ("%s: head.type is '%s', %s needs '%s'", path, desc->head_type,
+            GST_ELEMENT_NAME (self), klass->head_type));
+    goto fail;
+  }
+session_failed:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, FAILED,
+        ("Could not prepare model '%s' to run.", path),
+        ("%s", error->message));
+    goto fail;
+  }
+setup_failed:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Model '%s' does not suit this element.", path),
+        ("%s", error->message));
+    goto fail;
+  }
+fail:
+  {
+    g_clear_error (&error);
+    g_free (path);
+    gst_mobile_one_infer_clear (self);
+    return FALSE;
+  }
+}
+
+static gboolean
+gst_mobile_one_infer_stop (GstBaseTransform * trans)
+{
+  GstMobileOneInfer *self = GST_MOBILE_ONE_INFER (trans);
+  GstMobileOneInferClass *klass = GST_MOBILE_ONE_INFER_GET_CLASS (self);
+
+  if (klass->teardown)
+    klass->teardown (self);
+  gst_mobile_one_infer_clear (self);
+  return TRUE;
+}
+
+static gboolean
+gst_mobile_one_infer_set_info (GstVideoFilter * filter, GstCaps * incaps,
+    GstVideoInfo * in_info, GstCaps * outcaps, GstVideoInfo * out_info)
+{
+  GstMobileOneInferPrivate *priv = PRIV (GST_MOBILE_ONE_INFER (filter));
+  GstVideoColorimetry *cm = &GST_VIDEO_INFO_COLORIMETRY (in_info);
+
+  switch (GST_VIDEO_INFO_FORMAT (in_info)) {
+    case GST_VIDEO_FORMAT_RGB:
+      priv->pixel_format = MO_PIXEL_RGB;
+      break;
+    case GST_VIDEO_FORMAT_BGR:
+      priv->pixel_format = MO_PIXEL_BGR;
+      break;
+    case GST_VIDEO_FORMAT_RGBx:
+    case GST_VIDEO_FORMAT_RGBA:
+      priv->pixel_format = MO_PIXEL_RGBX;
+      break;
+    case GST_VIDEO_FORMAT_BGRx:
+    case GST_VIDEO_FORMAT_BGRA:
+      priv->pixel_format = MO_PIXEL_BGRX;
+      break;
+    case GST_VIDEO_FORMAT_xRGB:
+    case GST_VIDEO_FORMAT_ARGB:
+      priv->pixel_format = MO_PIXEL_XRGB;
+      break;
+    case GST_VIDEO_FORMAT_xBGR:
+    case GST_VIDEO_FORMAT_ABGR:
+      priv->pixel_format = MO_PIXEL_XBGR;
+      break;
+    case GST_VIDEO_FORMAT_NV12:
+      priv->pixel_format = MO_PIXEL_NV12;
+      break;
+    case GST_VIDEO_FORMAT_I420:
+      priv->pixel_format = MO_PIXEL_I420;
+      break;
+    default:
+      GST_ERROR_OBJECT (filter, "unsupported format %s",
+          gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (in_info)));
+      return FALSE;
+  }
+  priv->matrix = cm->matrix == GST_VIDEO_COLOR_MATRIX_BT709 ?
+      MO_YUV_BT709 : MO_YUV_BT601;
+  priv->full_range = cm->range == GST_VIDEO_COLOR_RANGE_0_255;
+  /* Kept results are in the coordinates of the old frame size. */
+  priv->have_results = FALSE;
+  gst_base_transform_set_in_place (GST_BASE_TRANSFORM (filter), TRUE);
+  return TRUE;
+}
+
+static gboolean
+gst_mobile_one_infer_sink_event (GstBaseTransform * trans, GstEvent * event)
+{
+  GstMobileOneInferPrivate *priv = PRIV (GST_MOBILE_ONE_INFER (trans));
+
+  /* After a seek the kept results belong to another place in the stream. */
+  if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP)
+    priv->have_results = FALSE;
+  return GST_BASE_TRANSFORM_CLASS (gst_mobile_one_infer_parent_class)->
+      sink_event (trans, event);
+}
+
+static void
+post_results (GstMobileOneInfer * self, GstBuffer * buf)
+{
+  GstMobileOneInferClass *klass = GST_MOBILE_ONE_INFER_GET_CLASS (self);
+  GstSegment *segment = &GST_BASE_TRANSFORM (self)->segment;
+  GstClockTime ts = GST_BUFFER_PTS (buf);
+  GstStructure *s;
+
+  if (klass->describe == NULL)
+    return;
+  s = klass->describe (self);
+  gst_structure_set (s,
+      "timestamp", G_TYPE_UINT64, ts,
+      "stream-time", G_TYPE_UINT64, gst_segment_to_stream_time (segment,
+          GST_FORMAT_TIME, ts),
+      "running-time", G_TYPE_UINT64, gst_segment_to_running_time (segment,
+          GST_FORMAT_TIME, ts),
+      "duration", G_TYPE_UINT64, GST_BUFFER_DURATION (buf), NULL);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), s));
+}
+
+static GstFlowReturn
+gst_mobile_one_infer_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
+{
+  GstMobileOneInfer *self = GST_MOBILE_ONE_INFER (trans);
+  GstMobileOneInferClass *klass = GST_MOBILE_ONE_INFER_GET_CLASS (self);
+  GstMobileOneInferPrivate *priv = PRIV (self);
+  GstVideoFilter *filter = GST_VIDEO_FILTER (trans);
+  GstVideoFrame frame;
+  GstFlowReturn ret;
+  guint interval;
+  gboolean post, infer;
+
+  if (!filter->negotiated || priv->session == NULL)
+    goto not_negotiated;
+
+  GST_OBJECT_LOCK (self);
+  interval = priv->inference_interval;
+  post = priv->post_messages;
+  GST_OBJECT_UNLOCK (self);
+
+  infer = !priv->have_results || priv->since_inference + 1 >= interval;
+  priv->since_inference = infer ? 0 : priv->since_inference + 1;
+
+  /* Read-only: a buffer shared with a tee branch is not copied. */
+  if (!gst_video_frame_map (&frame, &filter->in_info, buf, GST_MAP_READ))
+    goto invalid_buffer;
+  ret = klass->process (self, &frame, infer);
+  gst_video_frame_unmap (&frame);
+  if (ret != GST_FLOW_OK)
+    return ret;
+
+  if (infer) {
+    priv->have_results = TRUE;
+    if (post)
+      post_results (self, buf);
+  }
+  return GST_FLOW_OK;
+
+  /* ERRORS */
+not_negotiated:
+  {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
+        ("unknown format or no model"));
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+invalid_buffer:
+  {
+    GST_ELEMENT_WARNING (self, CORE, NOT_IMPLEMENTED, (NULL),
+        ("invalid video buffer received"));
+    return GST_FLOW_OK;
+  }
+}
+
+MoSession *
+gst_mobile_one_infer_get_session (GstMobileOneInfer * self)
+{
+  return PRIV (self)->session;
+}
+
+const MoDesc *
+gst_mobile_one_infer_get_desc (GstMobileOneInfer * self)
+{
+  GstMobileOneInferPrivate *priv = PRIV (self);
+
+  return priv->model ? mo_model_desc (priv->model) : NULL;
+}
+
+void
+gst_mobile_one_infer_set_num_classes (GstMobileOneInfer * self,
+    guint num_classes)
+{
+  GstMobileOneInferPrivate *priv = PRIV (self);
+  const MoDesc *desc = mo_model_desc (priv->model);
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < num_classes; i++) {
+    const char *label = mo_desc_label (desc, (int) i);
+
+    g_ptr_array_add (names, label ? g_strdup (label) :
+        g_strdup_printf ("%u", i));
+  }
+  gst_mobile_one_labels_unref (priv->labels);
+  priv->labels = gst_mobile_one_labels_new ((const gchar * const *)
+      names->pdata, num_classes);
+  g_ptr_array_unref (names);
+
+  g_free (priv->label_quarks);
+  g_free (priv->selected);
+  priv->label_quarks = g_new (GQuark, num_classes);
+  priv->selected = g_new (gboolean, num_classes);
+  priv->num_classes = num_classes;
+  for (guint i = 0; i < num_classes; i++) {
+    priv->label_quarks[i] = g_quark_from_string (priv->labels[i]);
+    priv->selected[i] = gst_mobile_one_infer_roi_selected (self,
+        priv->label_quarks[i]);
+  }
+  for (guint j = 0; j < priv->object_quarks->len; j++) {
+    GQuark q = g_array_index (priv->object_quarks, GQuark, j);
+    gboolean found = FALSE;
+
+    for (guint i = 0; i < num_classes && !found; i++)
+      found = priv->label_quarks[i] == q;
+    if (!found)
+      GST_WARNING_OBJECT (self, "object-class '%s' is not a label of the "
+          "model", g_quark_to_string (q));
+  }
+}
+
+guint
+gst_mobile_one_infer_get_num_classes (GstMobileOneInfer * self)
+{
+  return PRIV (self)->num_classes;
+}
+
+gchar **
+gst_mobile_one_infer_get_labels (GstMobileOneInfer * self)
+{
+  return PRIV (self)->labels;
+}
+
+GQuark
+gst_mobile_one_infer_get_label_quark (GstMobileOneInfer * self,
+    guint class_id)
+{
+  GstMobileOneInferPrivate *priv = PRIV (self);
+
+  g_return_val_if_fail (class_id < priv->num_classes, 0);
+  return priv->label_quarks[class_id];
+}
+
+gboolean
+gst_mobile_one_infer_class_selected (GstMobileOneInfer * self,
+    guint class_id)
+{
+  GstMobileOneInferPrivate *priv = PRIV (self);
+
+  return class_id < priv->num_classes && priv->selected[class_id];
+}
+
+gboolean
+gst_mobile_one_infer_roi_selected (GstMobileOneInfer * self, GQuark roi_type)
+{
+  GstMobileOneInferPrivate *priv = PRIV (self);
+
+  if (priv->object_quarks == NULL || priv->object_quarks->len == 0)
+    return TRUE;
+  for (guint j = 0; j < priv->object_quarks->len; j++)
+    if (g_array_index (priv->object_quarks, GQuark, j) == roi_type)
+      return TRUE;
+  return FALSE;
+}
+
+gboolean
+gst_mobile_one_infer_has_object_class (GstMobileOneInfer * self)
+{
+  GstMobileOneInferPrivate *priv = PRIV (self);
+
+  return priv->object_quarks != NULL && priv->object_quarks->len > 0;
+}
+
+void
+gst_mobile_one_infer_run (GstMobileOneInfer * self,
+    const GstVideoFrame * frame, const MoRect * crop, MoTransform * xf)
+{
+  GstMobileOneInferPrivate *priv = PRIV (self);
+  const MoDesc *desc = mo_model_desc (priv->model);
+  MoImage img;
+  gboolean letterbox;
+
+  GST_OBJECT_LOCK (self);
+  letterbox = priv->letterbox;
+  GST_OBJECT_UNLOCK (self);
+
+  img.format = priv->pixel_format;
+  img.width = GST_VIDEO_FRAME_WIDTH (frame);
+  img.height = GST_VIDEO_FRAME_HEIGHT (frame);
+  for (guint i = 0; i < 3; i++) {
+    gboolean has = i < GST_VIDEO_FRAME_N_PLANES (frame);
+
+    img.planes[i] = has ? GST_VIDEO_FRAME_PLANE_DATA (frame, i) : NULL;
+    img.strides[i] = has ? GST_VIDEO_FRAME_PLANE_STRIDE (frame, i) : 0;
+  }
+  img.matrix = priv->matrix;
+  img.full_range = priv->full_range;
+
+  mo_preprocess (&img, crop, letterbox, desc->mean, desc->std, priv->input,
+      priv->input_width, priv->input_height, priv->input_cs, xf);
+  mo_session_run (priv->session);
+}

@@ -1,0 +1,249 @@
+/**
+ * SECTION:element-mobileonesegment
+ * @title: mobileonesegment
+ *
+ * Semantic segmentation of video frames with a MobileOne DeepLabv3 model.
+ * The pixels pass through unchanged; each frame gets a
+ * #GstMobileOneMaskMeta: a class id per pixel of a map at the model's input
+ * resolution (the part of it the frame fills, with letterbox) covering the
+ * whole frame, with the number of classes and the labels. Class 0 is the
+ * background. mobileoneoverlay blends the mask onto the picture and
+ * mobileonemask turns it into a video stream.
+ *
+ * ## Example launch lines
+ * |[
+ * gst-launch-1.0 videotestsrc num-buffers=100 ! mobileonesegment ! videoconvert ! mobileoneoverlay ! videoconvert ! autovideosink
+ * ]| Blends the mask of the installed default model onto the picture.
+ * |[
+ * gst-launch-1.0 v4l2src ! videoconvert ! mobileonesegment ! mobileonemask ! videoconvert ! x264enc tune=zerolatency ! rtph264pay ! udpsink host=127.0.0.1 port=5000
+ * ]| Streams the masks of a camera.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstmobileonesegment.h"
+#include "gstmobileonemeta.h"
+#include "mo-deeplab.h"
+
+#include <string.h>
+
+struct _GstMobileOneSegment
+{
+  GstMobileOneInfer parent;
+
+  /* from setup() */
+  GstBufferPool *pool;          /* class maps, input size */
+  guint8 *scratch;              /* the argmax of the whole input */
+  guint8 lut[MO_DEEPLAB_MAX_CLASSES];   /* object-class: kept id or 0 */
+  guint64 *counts;              /* pixels per class of the last map */
+  gint in_width, in_height;
+
+  /* the last result */
+  GstBuffer *mask;
+  guint mask_width, mask_height;
+};
+
+GST_DEBUG_CATEGORY_STATIC (gst_mobile_one_segment_debug);
+#define GST_CAT_DEFAULT gst_mobile_one_segment_debug
+
+#define DEFAULT_MODEL MOBILEONE_MODEL_DIR "/shapes-segment.yaml"
+
+#define gst_mobile_one_segment_parent_class parent_class
+G_DEFINE_TYPE (GstMobileOneSegment, gst_mobile_one_segment,
+    GST_TYPE_MOBILE_ONE_INFER);
+GST_ELEMENT_REGISTER_DEFINE (mobileonesegment, "mobileonesegment",
+    GST_RANK_NONE, GST_TYPE_MOBILE_ONE_SEGMENT);
+
+static gboolean gst_mobile_one_segment_setup (GstMobileOneInfer * infer,
+    GError ** error);
+static void gst_mobile_one_segment_teardown (GstMobileOneInfer * infer);
+static GstFlowReturn gst_mobile_one_segment_process (GstMobileOneInfer *
+    infer, GstVideoFrame * frame, gboolean run);
+static GstStructure *gst_mobile_one_segment_describe (GstMobileOneInfer *
+    infer);
+
+static void
+gst_mobile_one_segment_class_init (GstMobileOneSegmentClass * klass)
+{
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstMobileOneInferClass *infer_class = GST_MOBILE_ONE_INFER_CLASS (klass);
+
+  GST_DEBUG_CATEGORY_INIT (gst_mobile_one_segment_debug, "mobileonesegment",
+      0, "MobileOne semantic segmentation");
+
+  gst_element_class_set_static_metadata (element_class,
+      "MobileOne semantic segmentation", "Filter/Analyzer/Video",
+      "Segments video frames with a MobileOne DeepLabv3 network and "
+      "attaches a class mask", "mobileone-gst developers");
+
+  infer_class->head_type = "deeplabv3";
+  infer_class->default_model = DEFAULT_MODEL;
+  infer_class->setup = GST_DEBUG_FUNCPTR (gst_mobile_one_segment_setup);
+  infer_class->teardown = GST_DEBUG_FUNCPTR (gst_mobile_one_segment_teardown);
+  infer_class->process = GST_DEBUG_FUNCPTR (gst_mobile_one_segment_process);
+  infer_class->describe = GST_DEBUG_FUNCPTR (gst_mobile_one_segment_describe);
+}
+
+static void
+gst_mobile_one_segment_init (GstMobileOneSegment * self)
+{
+}
+
+static gboolean
+gst_mobile_one_segment_setup (GstMobileOneInfer * infer, GError ** error)
+{
+  GstMobileOneSegment *self = GST_MOBILE_ONE_SEGMENT (infer);
+  MoSession *session = gst_mobile_one_infer_get_session (infer);
+  const MoOutput *logits = mo_session_output (session, "logits");
+  GstStructure *config;
+  guint size;
+
+  if (logits == NULL || logits->c > MO_DEEPLAB_MAX_CLASSES) {
+    g_set_error (error, MO_ERROR, MO_ERROR_MODEL, "%s: the model has no "
+        "'logits' output of at most %d classes",
+        gst_mobile_one_infer_get_desc (infer)->path, MO_DEEPLAB_MAX_CLASSES);
+    return FALSE;
+  }
+  gst_mobile_one_infer_set_num_classes (infer, logits->c);
+  for (gint c = 0; c < MO_DEEPLAB_MAX_CLASSES; c++)
+    self->lut[c] = gst_mobile_one_infer_class_selected (infer, c) ? c : 0;
+
+  self->in_width = logits->w;
+  self->in_height = logits->h;
+  size = (guint) (logits->w * logits->h);
+  self->scratch = g_malloc (size);
+  self->counts = g_new0 (guint64, logits->c);
+
+  /* Maps stay referenced by the metas of frames downstream: a pool hands
+   * back those that are done instead of allocating one per frame. */
+  self->pool = gst_buffer_pool_new ();
+  config = gst_buffer_pool_get_config (self->pool);
+  gst_buffer_pool_config_set_params (config, NULL, size, 2, 0);
+  if (!gst_buffer_pool_set_config (self->pool, config)
+      || !gst_buffer_pool_set_active (self->pool, TRUE)) {
+    g_set_error (error, MO_ERROR, MO_ERROR_IO, "could not start the mask "
+        "buffer pool");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+gst_mobile_one_segment_teardown (GstMobileOneInfer * infer)
+{
+  GstMobileOneSegment *self = GST_MOBILE_ONE_SEGMENT (infer);
+
+  gst_clear_buffer (&self->mask);
+  if (self->pool) {
+    gst_buffer_pool_set_active (self->pool, FALSE);
+    gst_clear_object (&self->pool);
+  }
+  g_clear_pointer (&self->scratch, g_free);
+  g_clear_pointer (&self->counts, g_free);
+}
+
+static gboolean
+segment (GstMobileOneSegment * self, GstVideoFrame * frame)
+{
+  GstMobileOneInfer *infer = GST_MOBILE_ONE_INFER (self);
+  guint nc = gst_mobile_one_infer_get_num_classes (infer);
+  const MoOutput *logits;
+  MoTransform xf;
+  GstBuffer *mask = NULL;
+  GstMapInfo map;
+  gint bx, by, bw, bh;
+
+  gst_mobile_one_infer_run (infer, frame, NULL, &xf);
+  logits = mo_session_output (gst_mobile_one_infer_get_session (infer),
+      "logits");
+  mo_deeplab_argmax (logits, self->scratch, logits->w);
+
+  /* With letterbox, only the part of the input the frame fills. */
+  bx = (gint) xf.dst.x;
+  by = (gint) xf.dst.y;
+  bw = (gint) xf.dst.w;
+  bh = (gint) xf.dst.h;
+
+  if (gst_buffer_pool_acquire_buffer (self->pool, &mask, NULL) != GST_FLOW_OK)
+    return FALSE;
+  if (!gst_buffer_map (mask, &map, GST_MAP_WRITE)) {
+    gst_buffer_unref (mask);
+    return FALSE;
+  }
+  memset (self->counts, 0, nc * sizeof (guint64));
+  for (gint y = 0; y < bh; y++) {
+    const guint8 *src = self->scratch + (gsize) (by + y) * logits->w + bx;
+    guint8 *dst = map.data + (gsize) y * bw;
+
+    for (gint x = 0; x < bw; x++) {
+      guint8 c = self->lut[src[x]];
+
+      dst[x] = c;
+      self->counts[c]++;
+    }
+  }
+  gst_buffer_unmap (mask, &map);
+
+  gst_clear_buffer (&self->mask);
+  self->mask = mask;
+  self->mask_width = bw;
+  self->mask_height = bh;
+  return TRUE;
+}
+
+static GstFlowReturn
+gst_mobile_one_segment_process (GstMobileOneInfer * infer,
+    GstVideoFrame * frame, gboolean run)
+{
+  GstMobileOneSegment *self = GST_MOBILE_ONE_SEGMENT (infer);
+
+  if (run && !segment (self, frame))
+    goto no_buffer;
+  if (self->mask == NULL)
+    return GST_FLOW_OK;
+  gst_buffer_add_mobile_one_mask_meta (frame->buffer, self->mask,
+      self->mask_width, self->mask_height, self->mask_width, 0, 0,
+      GST_VIDEO_FRAME_WIDTH (frame), GST_VIDEO_FRAME_HEIGHT (frame),
+      gst_mobile_one_infer_get_num_classes (infer),
+      gst_mobile_one_infer_get_labels (infer));
+  return GST_FLOW_OK;
+
+  /* ERRORS */
+no_buffer:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, FAILED, (NULL),
+        ("could not get a buffer for the mask"));
+    return GST_FLOW_ERROR;
+  }
+}
+
+static GstStructure *
+gst_mobile_one_segment_describe (GstMobileOneInfer * infer)
+{
+  GstMobileOneSegment *self = GST_MOBILE_ONE_SEGMENT (infer);
+  gchar **labels = gst_mobile_one_infer_get_labels (infer);
+  guint nc = gst_mobile_one_infer_get_num_classes (infer);
+  gdouble total = (gdouble) self->mask_width * self->mask_height;
+  GValue array = G_VALUE_INIT;
+  GstStructure *s;
+
+  g_value_init (&array, GST_TYPE_ARRAY);
+  for (guint c = 0; c < nc && total > 0; c++) {
+    GValue v = G_VALUE_INIT;
+
+    if (self->counts[c] == 0)
+      continue;
+    g_value_init (&v, GST_TYPE_STRUCTURE);
+    g_value_take_boxed (&v, gst_structure_new ("class",
+            "label_id", G_TYPE_INT, (gint) c,
+            "label", G_TYPE_STRING, labels[c],
+            "fraction", G_TYPE_DOUBLE, self->counts[c] / total, NULL));
+    gst_value_array_append_and_take_value (&array, &v);
+  }
+  s = gst_structure_new ("mobileonesegment",
+      "width", G_TYPE_INT, (gint) self->mask_width,
+      "height", G_TYPE_INT, (gint) self->mask_height, NULL);
+  gst_structure_take_value (s, "classes", &array);
+  return s;
+}

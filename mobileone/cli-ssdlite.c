@@ -1,0 +1,133 @@
+/* mobileone-cli: SSDLite outputs. `run` writes the raw head outputs in
+ * torchvision's order and the decoded detections; `image` prints the
+ * detections in picture coordinates. */
+#include "cli-heads.h"
+#include "mo-npy.h"
+#include "mo-ssdlite.h"
+
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+
+/* Detections with the description's thresholds; g_free the result. */
+static MoDetection *
+detect (MoSession *s, int *n, GError **error)
+{
+  MoSsdPost *post = mo_ssdlite_post_new (s, 0, error);
+  if (post == NULL)
+    return NULL;
+  int max = mo_ssdlite_params (mo_session_model (s))->max_detections;
+  MoDetection *dets = g_new (MoDetection, max);
+  *n = mo_ssdlite_post_run (post, NULL, dets, max);
+  mo_ssdlite_post_free (post);
+  return dets;
+}
+
+static gboolean
+write_npy (const char *dir, const char *name, int64_t n, int64_t k,
+    const float *data, GError **error)
+{
+  char *path = g_build_filename (dir, name, NULL);
+  const int64_t shape[3] = { 1, n, k };
+  gboolean ok = mo_npy_write (path, "<f4", 4, 3, shape, data, error);
+  g_free (path);
+  return ok;
+}
+
+static gboolean
+write_json (MoSession *s, const char *dir, const MoDetection *dets, int n,
+    GError **error)
+{
+  const MoDesc *d = mo_model_desc (mo_session_model (s));
+  JsonBuilder *b = json_builder_new ();
+  json_builder_begin_array (b);
+  for (int i = 0; i < n; i++) {
+    const char *label = mo_desc_label (d, dets[i].label);
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "label_id");
+    json_builder_add_int_value (b, dets[i].label);
+    json_builder_set_member_name (b, "label");
+    if (label)
+      json_builder_add_string_value (b, label);
+    else
+      json_builder_add_null_value (b);
+    json_builder_set_member_name (b, "score");
+    json_builder_add_double_value (b, dets[i].score);
+    json_builder_set_member_name (b, "box");
+    json_builder_begin_array (b);
+    json_builder_add_double_value (b, dets[i].x0);
+    json_builder_add_double_value (b, dets[i].y0);
+    json_builder_add_double_value (b, dets[i].x1);
+    json_builder_add_double_value (b, dets[i].y1);
+    json_builder_end_array (b);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+
+  JsonGenerator *g = json_generator_new ();
+  JsonNode *root = json_builder_get_root (b);
+  char *path = g_build_filename (dir, "detections.json", NULL);
+  json_generator_set_root (g, root);
+  json_generator_set_pretty (g, TRUE);
+  gboolean ok = json_generator_to_file (g, path, error);
+  if (!ok)
+    g_prefix_error (error, "%s: ", path);
+  g_free (path);
+  json_node_unref (root);
+  g_object_unref (g);
+  g_object_unref (b);
+  return ok;
+}
+
+static gboolean
+write_outputs (MoSession *s, const char *dir, GError **error)
+{
+  MoSsdPost *post = mo_ssdlite_post_new (s, 0, error);
+  if (post == NULL)
+    return FALSE;
+  int n = mo_ssdlite_post_n_anchors (post);
+  int k = mo_ssdlite_num_classes (mo_session_model (s));
+  float *cls = g_new (float, (gsize) n * k);
+  float *reg = g_new (float, (gsize) n * 4);
+  mo_ssdlite_post_gather (post, cls, reg);
+  mo_ssdlite_post_free (post);
+  gboolean ok = write_npy (dir, "cls_logits.npy", n, k, cls, error)
+      && write_npy (dir, "bbox_regression.npy", n, 4, reg, error);
+  g_free (cls);
+  g_free (reg);
+
+  int nd = 0;
+  MoDetection *dets = ok ? detect (s, &nd, error) : NULL;
+  ok = dets != NULL && write_json (s, dir, dets, nd, error);
+  g_free (dets);
+  return ok;
+}
+
+static gboolean
+report (MoSession *s, const MoTransform *xf, const char *out_path,
+    GError **error)
+{
+  const MoDesc *d = mo_model_desc (mo_session_model (s));
+  int n = 0;
+  MoDetection *dets = detect (s, &n, error);
+
+  if (dets == NULL)
+    return FALSE;
+  printf ("%d detection%s (%s coordinates: x0 y0 x1 y1)\n", n,
+      n == 1 ? "" : "s", xf ? "picture" : "model-input");
+  for (int i = 0; i < n; i++) {
+    const char *label = mo_desc_label (d, dets[i].label);
+    double box[4];
+    mo_ssdlite_detection_to_image (xf, &dets[i], box);
+    printf ("%d %.4f %.1f %.1f %.1f %.1f %s\n", dets[i].label, dets[i].score,
+        box[0], box[1], box[2], box[3], label ? label : "");
+  }
+  if (out_path)
+    g_printerr ("mobileone-cli: --output: drawing boxes is not implemented; "
+        "nothing written to %s\n", out_path);
+  g_free (dets);
+  return TRUE;
+}
+
+const MoCliHead mo_cli_ssdlite = {
+  "ssdlite", write_outputs, FALSE, report
+};

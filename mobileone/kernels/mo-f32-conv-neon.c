@@ -1,0 +1,157 @@
+/* mobileone-gst engine: dense KxK convolution (the stem, the heads' 3x3
+ * convs), AArch64 Advanced SIMD.
+ *
+ * Per output row, a tile of 5 pixels x 16 output channels (4 q vectors)
+ * is held in 20 q accumulators; for every tap and input channel the
+ * four weight vectors are loaded once and reused by the five pixels'
+ * broadcast inputs (the stem's 3 input channels become 27 broadcasts per
+ * pixel). Tiles cover the columns whose taps all fall inside the input;
+ * border pixels run one at a time over their valid taps only. Every
+ * output is the bias plus one FMA per valid (ky, kx, c) in the reference's
+ * order, whichever path computes it. */
+#include "mo-kernels-simd.h"
+
+#include <arm_neon.h>
+#include <assert.h>
+
+#define MO_INLINE static inline __attribute__ ((always_inline))
+#define MAX_MR 5
+
+/* MR pixels from column ox, taps [ky0, ky1) x [kx0, kx1), NV vectors from
+ * output channel n. */
+MO_INLINE void
+tile (const MoConvParams *p, int oy, int ox, int n, int ky0, int ky1,
+    int kx0, int kx1, const int MR, const int NV, const int relu)
+{
+  const int s = p->stride, d = p->dilation, in_c = p->in_c;
+  const size_t ldw = p->ldw, ics = p->in_cs;
+  const size_t pstep = (size_t) s * ics;        /* between tile pixels */
+  float32x4_t acc[MAX_MR][4];
+
+#pragma GCC unroll 4
+  for (int j = 0; j < NV; j++) {
+    float32x4_t bj = vld1q_f32 (p->b + n + 4 * j);
+#pragma GCC unroll 5
+    for (int i = 0; i < MR; i++)
+      acc[i][j] = bj;
+  }
+
+  for (int ky = ky0; ky < ky1; ky++) {
+    int iy = oy * s - p->pad + ky * d;
+    for (int kx = kx0; kx < kx1; kx++) {
+      int ix = ox * s - p->pad + kx * d;
+      const float *a = p->in + ((size_t) iy * p->in_w + ix) * ics;
+      const float *w = p->w + (size_t) (ky * p->kw + kx) * in_c * ldw + n;
+      for (int c = 0; c < in_c; c++) {
+        float32x4_t wv[4];
+#pragma GCC unroll 4
+        for (int j = 0; j < NV; j++)
+          wv[j] = vld1q_f32 (w + 4 * j);
+        w += ldw;
+#pragma GCC unroll 5
+        for (int i = 0; i < MR; i++) {
+          float32x4_t x = vld1q_dup_f32 (a + i * pstep + c);
+#pragma GCC unroll 4
+          for (int j = 0; j < NV; j++)
+            acc[i][j] = vfmaq_f32 (acc[i][j], x, wv[j]);
+        }
+      }
+    }
+  }
+
+  float *o = p->out + ((size_t) oy * p->out_w + ox) * p->out_cs + n;
+#pragma GCC unroll 5
+  for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; j++) {
+      float32x4_t v = acc[i][j];
+      if (relu)
+        v = vmaxq_f32 (v, vdupq_n_f32 (0.0f));
+      vst1q_f32 (o + i * p->out_cs + 4 * j, v);
+    }
+}
+
+/* One output row for the NV vectors from channel n. */
+MO_INLINE void
+row (const MoConvParams *p, int oy, int n, int ky0, int ky1, int xl, int xr,
+    const int MR, const int NV, const int relu)
+{
+  const int s = p->stride, d = p->dilation;
+  int ox = 0;
+
+  for (; ox < xl; ox++) {
+    int kx0 = 0, kx1 = p->kw, ix0 = ox * s - p->pad;
+    while (kx0 < p->kw && ix0 + kx0 * d < 0)
+      kx0++;
+    while (kx1 > kx0 && ix0 + (kx1 - 1) * d >= p->in_w)
+      kx1--;
+    tile (p, oy, ox, n, ky0, ky1, kx0, kx1, 1, NV, relu);
+  }
+  for (; ox + MR <= xr; ox += MR)
+    tile (p, oy, ox, n, ky0, ky1, 0, p->kw, MR, NV, relu);
+  switch (xr - ox) {
+#define TAIL(r) \
+    case r: \
+      if (r < MR) \
+        tile (p, oy, ox, n, ky0, ky1, 0, p->kw, r, NV, relu); \
+      break;
+      TAIL (1) TAIL (2) TAIL (3) TAIL (4)
+#undef TAIL
+    default:
+      break;
+  }
+  for (ox = xr > xl ? xr : xl; ox < p->out_w; ox++) {
+    int kx0 = 0, kx1 = p->kw, ix0 = ox * s - p->pad;
+    while (kx0 < p->kw && ix0 + kx0 * d < 0)
+      kx0++;
+    while (kx1 > kx0 && ix0 + (kx1 - 1) * d >= p->in_w)
+      kx1--;
+    tile (p, oy, ox, n, ky0, ky1, kx0, kx1, 1, NV, relu);
+  }
+}
+
+MO_INLINE void
+run (const MoConvParams *p, int n_end, const int relu)
+{
+  const int s = p->stride, d = p->dilation, pad = p->pad;
+  const int span = (p->kw - 1) * d;
+  /* Columns whose taps all fall inside the input. */
+  int xl = (pad + s - 1) / s;
+  int xr = p->in_w - 1 - span + pad < 0 ? 0 :
+      (p->in_w - 1 - span + pad) / s + 1;
+
+  xl = xl < p->out_w ? xl : p->out_w;
+  xr = xr < p->out_w ? xr : p->out_w;
+  xr = xr > xl ? xr : xl;
+
+  for (int oy = p->y0; oy < p->y1; oy++) {
+    int iy0 = oy * s - pad, ky0 = 0, ky1 = p->kh;
+    while (ky0 < p->kh && iy0 + ky0 * d < 0)
+      ky0++;
+    while (ky1 > ky0 && iy0 + (ky1 - 1) * d >= p->in_h)
+      ky1--;
+    for (int n = 0; n < n_end; n += 16)
+      row (p, oy, n, ky0, ky1, xl, xr, 5, 4, relu);
+  }
+}
+
+void
+mo_f32_conv__neon (const MoConvParams *p)
+{
+  const int n_end = MO_ROUND_UP (p->n, MO_CALIGN);
+
+  assert (n_end <= p->ldw && n_end <= p->out_cs && p->in_c <= p->in_cs);
+  assert (p->stride >= 1 && p->dilation >= 1 && p->pad >= 0);
+  if (p->act == MO_ACT_RELU) {
+    run (p, n_end, 1);
+    return;
+  }
+  run (p, n_end, 0);
+  if (p->act == MO_ACT_SIGMOID)
+    for (int oy = p->y0; oy < p->y1; oy++)
+      for (int ox = 0; ox < p->out_w; ox++) {
+        float *o = p->out + ((size_t) oy * p->out_w + ox) * p->out_cs;
+        for (int c = 0; c < n_end; c++)
+          o[c] = mo_act (o[c], MO_ACT_SIGMOID);
+      }
+}

@@ -1,0 +1,100 @@
+/* mobileone-gst engine: pointwise 1x1 convolution, AVX2 + FMA.
+ *
+ * The register-blocked GEMM of mo-f32-pwconv-avx512.c on 16 ymm
+ * registers: a 6x16 tile (6 pixels x 2 ymm vectors of output channels, 12
+ * accumulators, 2 weight vectors and a broadcast), bias-initialised, one
+ * broadcast-FMA per input channel in order, ReLU fused in the store. Row
+ * tails run the same tile with fewer rows, so results do not depend on
+ * how a caller splits the pixels. */
+#include "mo-kernels-simd.h"
+
+#include <assert.h>
+#include <immintrin.h>
+
+#define MO_INLINE static inline __attribute__ ((always_inline))
+#define MR 6
+
+MO_INLINE void
+tile (const float *a, size_t as, float *o, size_t os, const float *w,
+    size_t ldw, const float *b, int k, const int R, const int relu)
+{
+  __m256 acc[MR][2];
+  const float *ar[MR];
+  const __m256 b0 = _mm256_loadu_ps (b), b1 = _mm256_loadu_ps (b + 8);
+
+#pragma GCC unroll 6
+  for (int i = 0; i < R; i++) {
+    acc[i][0] = b0;
+    acc[i][1] = b1;
+    ar[i] = a + i * as;
+  }
+  for (int kk = 0; kk < k; kk++) {
+    __m256 w0 = _mm256_loadu_ps (w), w1 = _mm256_loadu_ps (w + 8);
+    w += ldw;
+#pragma GCC unroll 6
+    for (int i = 0; i < R; i++) {
+      __m256 x = _mm256_broadcast_ss (ar[i] + kk);
+      acc[i][0] = _mm256_fmadd_ps (x, w0, acc[i][0]);
+      acc[i][1] = _mm256_fmadd_ps (x, w1, acc[i][1]);
+    }
+  }
+#pragma GCC unroll 6
+  for (int i = 0; i < R; i++) {
+    __m256 v0 = acc[i][0], v1 = acc[i][1];
+    if (relu) {
+      v0 = _mm256_max_ps (v0, _mm256_setzero_ps ());
+      v1 = _mm256_max_ps (v1, _mm256_setzero_ps ());
+    }
+    _mm256_storeu_ps (o + i * os, v0);
+    _mm256_storeu_ps (o + i * os + 8, v1);
+  }
+}
+
+MO_INLINE void
+run (const MoPwConvParams *p, int n_end, const int relu)
+{
+  const size_t as = p->in_cs, os = p->out_cs, ldw = p->ldw;
+  const int k = p->k, m1 = p->m1;
+
+  for (int n = p->n0; n < n_end; n += 16) {
+    const float *w = p->w + n, *b = p->b + n;
+    int m = p->m0;
+    for (; m + MR <= m1; m += MR)
+      tile (p->in + m * as, as, p->out + m * os + n, os, w, ldw, b, k, MR,
+          relu);
+    const float *a = p->in + m * as;
+    float *o = p->out + m * os + n;
+    switch (m1 - m) {
+#define TAIL(r) \
+      case r: \
+        tile (a, as, o, os, w, ldw, b, k, r, relu); \
+        break;
+        TAIL (1) TAIL (2) TAIL (3) TAIL (4) TAIL (5)
+#undef TAIL
+      default:
+        break;
+    }
+  }
+}
+
+void
+mo_f32_pwconv__avx2 (const MoPwConvParams *p)
+{
+  const int n_end = MO_ROUND_UP (p->n1, MO_CALIGN);
+
+  assert (p->n0 % MO_CALIGN == 0 && p->ldw % MO_CALIGN == 0);
+  assert (n_end <= p->ldw && n_end <= p->out_cs && p->k <= p->in_cs);
+  assert (p->m0 <= p->m1 && p->n0 <= p->n1 && p->k >= 1);
+  if (p->act == MO_ACT_RELU) {
+    run (p, n_end, 1);
+    return;
+  }
+  run (p, n_end, 0);
+  /* Sigmoid only gates squeeze-excite vectors: scalar expf afterwards. */
+  if (p->act == MO_ACT_SIGMOID)
+    for (int m = p->m0; m < p->m1; m++)
+      for (int n = p->n0; n < n_end; n++) {
+        float *o = p->out + (size_t) m * p->out_cs + n;
+        *o = mo_act (*o, MO_ACT_SIGMOID);
+      }
+}

@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""SSD anchors, matching, box coding, loss and post-processing against
+torchvision's SSDLite320 conventions; mAP and mIoU on known cases.
+
+Run: python3 tests/train/test_detection.py   (exit 77 = skipped)
+"""
+
+import os
+import sys
+
+try:
+    import numpy as np
+    import torch
+    import torchvision
+    from torchvision.models.detection.anchor_utils import DefaultBoxGenerator
+    from torchvision.models.detection.image_list import ImageList
+except ImportError as e:
+    print(f"SKIP: {e}")
+    sys.exit(77)
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "tools", "train"))
+import detection  # noqa: E402
+import metrics  # noqa: E402
+import models  # noqa: E402
+
+
+def check_anchors():
+    assert detection.feature_map_sizes(320, 320) == [(20, 20), (10, 10), (5, 5), (3, 3),
+                                                     (2, 2), (1, 1)]
+    a = detection.make_anchors(320, 320)
+    assert a.shape == (6 * (400 + 100 + 25 + 9 + 4 + 1), 4)
+    # torchvision's generator on feature maps of those sizes gives the same boxes.
+    gen = DefaultBoxGenerator([[2, 3]] * 6, min_ratio=0.2, max_ratio=0.95)
+    feats = [torch.zeros(1, 1, h, w) for h, w in detection.feature_map_sizes(320, 320)]
+    tv = gen(ImageList(torch.zeros(1, 3, 320, 320), [(320, 320)]), feats)[0]
+    assert torch.allclose(a, tv, atol=1e-4), (a - tv).abs().max()
+    # A non-square size.
+    b = detection.make_anchors(300, 400)
+    feats = [torch.zeros(1, 1, h, w) for h, w in detection.feature_map_sizes(300, 400)]
+    tv = gen(ImageList(torch.zeros(1, 3, 300, 400), [(300, 400)]), feats)[0]
+    assert torch.allclose(b, tv, atol=1e-4)
+
+
+def check_model_outputs():
+    torch.manual_seed(0)
+    m = models.build_detector(5, {"size": 160}).eval()
+    with torch.no_grad():
+        cls, reg = m(torch.zeros(1, 3, 160, 160))
+    anchors = detection.make_anchors(160, 160)
+    n = anchors.shape[0]
+    assert cls.shape == (1, n, 5) and reg.shape == (1, n, 4), (cls.shape, reg.shape, n)
+    # The reference module's own anchors are the same.
+    x = torch.zeros(1, 3, 160, 160)
+    with torch.no_grad():
+        ref_anchors = m.anchors(x, m.features(x))[0]
+    assert torch.allclose(anchors, ref_anchors, atol=1e-4)
+    names = set(m.state_dict())
+    for want in ("backbone.stage0.rbr_conv.0.conv.weight",
+                 "backbone.stage4.1.rbr_conv.3.bn.running_var",
+                 "extras.3.2.bn.weight", "extras.0.1.conv.weight",
+                 "cls_head.5.0.conv.weight", "cls_head.0.1.bias", "reg_head.2.1.weight"):
+        assert want in names, want
+    assert not any(k.startswith("backbone.linear") for k in names)
+    s = models.build_segmenter(5, {"size": 64})
+    names = set(s.state_dict())
+    for want in ("backbone.stage3.0.rbr_conv.3.conv.weight", "aspp.convs.0.conv.weight",
+                 "aspp.convs.1.dw.conv.weight", "aspp.convs.3.pw.bn.running_mean",
+                 "aspp.pool.conv.weight", "aspp.project.bn.bias", "head.conv.weight",
+                 "classifier.bias"):
+        assert want in names, want
+    with torch.no_grad():
+        assert s.eval()(torch.zeros(2, 3, 64, 48)).shape == (2, 5, 64, 48)
+
+
+def check_matching_and_loss():
+    anchors = detection.make_anchors(320, 320)
+    t = detection.SSDTargets(anchors)
+    gt = torch.tensor([[10.0, 10.0, 74.0, 74.0], [200.0, 100.0, 212.0, 108.0],
+                       [0.0, 0.0, 320.0, 320.0]])
+    m = t.match(gt)
+    iou = torchvision.ops.box_iou(gt, anchors)
+    # Every GT owns at least its best anchor, and every match is IoU >= 0.5
+    # or a best anchor.
+    for g in range(3):
+        assert m[iou[g].argmax()] == g
+    fg = m >= 0
+    best = set(iou.argmax(1).tolist())
+    for a in torch.nonzero(fg).squeeze(1).tolist():
+        assert iou[m[a], a] >= 0.5 or a in best
+    assert (t.match(torch.zeros(0, 4)) == -1).all()
+
+    # Perfect outputs (encoded GT, huge logit on the right class) cost ~0,
+    # and post-processing gives the GT back.
+    labels = torch.tensor([1, 3, 2])
+    n = anchors.shape[0]
+    cls = torch.zeros(1, n, 5)
+    reg = torch.zeros(1, n, 4)
+    cls[0, :, 0] = 20.0
+    cls[0, fg, 0] = 0.0
+    cls[0, fg, labels[m[fg]]] = 20.0
+    reg[0, fg] = t.coder.encode_single(gt[m[fg]], anchors[fg])
+    bbox, ce = t.loss(cls, reg, [{"boxes": gt, "labels": labels}])
+    assert float(bbox) < 1e-6 and float(ce) < 1e-5, (float(bbox), float(ce))
+    boxes, scores, labs = detection.postprocess(cls[0], reg[0], anchors, (320, 320),
+                                                score_threshold=0.5)
+    got = sorted(zip(labs.tolist(), [tuple(round(v, 3) for v in b) for b in boxes.tolist()]))
+    want = sorted(zip(labels.tolist(), [tuple(b) for b in gt.tolist()]))
+    assert got == want, (got, want)
+
+    # Hard negatives: 3 per positive, the highest-loss background anchors.
+    cls2 = torch.zeros(1, n, 5)
+    cls2[0, :, 0] = 5.0
+    hard = torch.nonzero(~fg).squeeze(1)[:100]
+    cls2[0, hard, 0] = -5.0  # these background anchors look like objects
+    _, ce2 = t.loss(cls2, reg, [{"boxes": gt, "labels": labels}])
+    lsm = torch.log_softmax(cls2[0], -1)
+    n_fg = int(fg.sum())
+    fg_ce = -lsm[fg, labels[m[fg]]].sum()
+    neg = -lsm[~fg, 0]
+    want = (fg_ce + neg.topk(3 * n_fg).values.sum()) / n_fg
+    assert torch.allclose(ce2, want, rtol=1e-5), (ce2, want)
+
+
+def check_postprocess_vs_torchvision():
+    """Same detections as torchvision's SSD.postprocess_detections."""
+    from torchvision.models.detection import ssdlite320_mobilenet_v3_large
+    torch.manual_seed(1)
+    tvm = ssdlite320_mobilenet_v3_large(weights=None, weights_backbone=None,
+                                        num_classes=5, score_thresh=0.01,
+                                        detections_per_img=50, topk_candidates=100,
+                                        nms_thresh=0.55)
+    anchors = detection.make_anchors(320, 320)
+    n = anchors.shape[0]
+    cls = torch.randn(1, n, 5) * 3
+    reg = torch.randn(1, n, 4) * 0.5
+    want = tvm.postprocess_detections({"bbox_regression": reg, "cls_logits": cls},
+                                      [anchors], [(320, 320)])[0]
+    b, s, lab = detection.postprocess(cls[0], reg[0], anchors, (320, 320),
+                                      score_threshold=0.01, nms_iou_threshold=0.55,
+                                      topk_candidates=100, max_detections=50)
+    assert torch.equal(lab, want["labels"]) and torch.allclose(s, want["scores"])
+    assert torch.allclose(b, want["boxes"])
+
+
+def check_map():
+    gts = [(np.array([[0, 0, 10, 10], [20, 20, 40, 40]], np.float32), np.array([1, 2])),
+           (np.array([[5, 5, 15, 15]], np.float32), np.array([1]))]
+    perfect = [(g[0], np.ones(len(g[1])), g[1]) for g in gts]
+    r = metrics.detection_map(perfect, gts, 3)
+    assert abs(r["map50"] - 1) < 1e-9 and abs(r["map"] - 1) < 1e-9, r
+    # The class-2 box at IoU 0.8: a hit at 0.5..0.8, a miss from 0.85 on.
+    shifted = list(perfect)
+    shifted[0] = (np.array([[0, 0, 10, 10], [20, 20, 36, 40]], np.float32),
+                  np.ones(2), np.array([1, 2]))
+    r = metrics.detection_map(shifted, gts, 3)
+    assert abs(r["per_class_ap50"][2] - 1) < 1e-9
+    assert abs(r["per_iou"][6] - 1) < 1e-9 and abs(r["per_iou"][7] - 0.5) < 1e-9, r
+    # A false positive ranked first halves the precision at full recall.
+    fp = [(np.array([[100, 100, 110, 110], [0, 0, 10, 10]], np.float32),
+           np.array([0.9, 0.8]), np.array([1, 1])), (np.zeros((0, 4)), [], [])]
+    r = metrics.detection_map(fp, [(np.array([[0, 0, 10, 10]], np.float32),
+                                    np.array([1])), (np.zeros((0, 4)), np.array([]))], 2)
+    assert abs(r["map50"] - 0.5) < 1e-9, r
+    # Nothing detected: 0.
+    r = metrics.detection_map([(np.zeros((0, 4)), [], [])] * 2, gts, 3)
+    assert r["map50"] == 0.0
+
+    cm = metrics.ConfusionMatrix(3)
+    t = np.array([[0, 0, 1, 1], [2, 2, 255, 1]])
+    p = np.array([[0, 1, 1, 1], [2, 0, 2, 1]])
+    cm.update(t, p)
+    # class 0: tp 1, fp 1, fn 1 -> 1/3; class 1: tp 3, fp 1 -> 3/4; class 2: 1/2
+    assert np.allclose(cm.iou(), [1 / 3, 3 / 4, 1 / 2]), cm.iou()
+    assert abs(cm.miou() - np.mean([1 / 3, 3 / 4, 1 / 2])) < 1e-12
+
+
+def main():
+    torch.set_num_threads(1)
+    check_anchors()
+    check_model_outputs()
+    check_matching_and_loss()
+    check_postprocess_vs_torchvision()
+    check_map()
+    print("test_detection: OK")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+#!/usr/bin/python3
+"""Does the detector find `videotestsrc pattern=ball`, with a box that follows it?
+
+Frames come from gst-launch-1.0 (videotestsrc, alone or composited over other
+patterns); the truth is the same ball drawn white on black with the same
+frame counter, so its box is exact. Each frame is scaled to the model's input
+size (bilinear, as the elements do), run through the C engine
+(mobileone-cli run) or PyTorch (--torch), and counts as found when the best
+"circle" detection above the YAML's score threshold overlaps the truth with
+IoU >= 0.5.
+
+  check_ball.py models/shapes-detect.yaml [--frames 30] [--torch] [--min-rate 0.8]
+
+Exit status 0 when every scenario reaches --min-rate, 1 otherwise, 77 when
+GStreamer's tools are missing.
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import torch
+import yaml
+from PIL import Image
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import datasets  # noqa: E402
+import evaluate  # noqa: E402
+import metrics  # noqa: E402
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+DEFAULT_CLI = os.path.join(ROOT, "build", "mobileone", "mobileone-cli")
+
+# name, frame size, ball properties, background pattern (None: the ball's own)
+SCENARIOS = [
+    ("ball 320x240", (320, 240), "", None),
+    ("ball 640x480", (640, 480), "", None),
+    ("ball 1280x720 sweep", (1280, 720), "motion=sweep", None),
+    ("green ball on navy", (320, 240), "foreground-color=0xff00ff00 "
+     "background-color=0xff000080", None),
+    ("ball over smpte", (640, 480), "", "smpte"),
+    ("yellow ball over checkers-8", (320, 240), "foreground-color=0xffffff00", "checkers-8"),
+    ("ball over gradient", (320, 240), "", "gradient"),
+]
+
+
+def gst_frames(width, height, n, ball_props, background, path):
+    caps = f"video/x-raw,width={width},height={height},framerate=30/1"
+    out = f"videoconvert ! video/x-raw,format=RGB ! filesink location={path}"
+    ball = f"videotestsrc pattern=ball num-buffers={n} {ball_props}"
+    if background is None:
+        pipe = f"{ball} ! {caps} ! {out}"
+    else:
+        # The ball's background fully transparent, composited over @background.
+        pipe = (f"compositor name=c background=black ! {out} "
+                f"videotestsrc pattern={background} num-buffers={n} ! {caps} ! c.sink_0 "
+                f"{ball} background-color=0x00000000 ! {caps},format=AYUV ! c.sink_1")
+    r = subprocess.run(["gst-launch-1.0", "-q"] + pipe.split(), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        raise SystemExit(f"gst-launch-1.0 {pipe}\nfailed: {r.stderr}")
+    stride = (width * 3 + 3) // 4 * 4
+    raw = np.fromfile(path, np.uint8)
+    if raw.size != n * stride * height:
+        raise SystemExit(f"{path}: {raw.size} bytes for {n} frames of {width}x{height}")
+    return raw.reshape(n, height, stride)[:, :, :width * 3].reshape(n, height, width, 3)
+
+
+def truth_boxes(width, height, n, ball_props, path):
+    """Boxes of the ball drawn white on black with the same motion."""
+    motion = " ".join(p for p in ball_props.split() if p.startswith("motion="))
+    frames = gst_frames(width, height, n, motion + " foreground-color=0xffffffff "
+                        "background-color=0xff000000", None, path)
+    boxes = []
+    for f in frames:
+        ys, xs = np.nonzero(f.max(2) >= 128)
+        boxes.append([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1] if len(xs) else None)
+    return boxes
+
+
+class Runner:
+    def __init__(self, model_yaml, use_torch, cli, tmp):
+        with open(model_yaml, "r", encoding="utf-8") as f:
+            desc = yaml.safe_load(f)
+        self.size = (int(desc["input"]["width"]), int(desc["input"]["height"]))
+        self.threshold = float(desc["head"].get("score_threshold", 0.5))
+        with open(os.path.join(os.path.dirname(model_yaml), desc["labels"])) as f:
+            labels = f.read().splitlines()
+        self.circle = labels.index("circle")
+        self.yaml, self.cli, self.tmp = model_yaml, cli, tmp
+        self.torch = None
+        self.use_torch = use_torch
+        if use_torch:
+            _, self.cfg, _, self.model = evaluate.load_description(model_yaml)
+            self.cfg = dict(self.cfg, score_threshold=self.threshold)
+            self.anchors = evaluate.detection.make_anchors(self.size[1], self.size[0])
+
+    def detect(self, image_u8):
+        if self.use_torch:
+            x = torch.from_numpy(datasets.to_nchw_numpy(image_u8))
+            return evaluate.torch_detections(self.model, x, self.anchors, self.cfg)[0]
+        out = evaluate.run_engine(self.cli, self.yaml, image_u8, self.tmp, 0)
+        b, s, lab = evaluate.parse_detections_json(os.path.join(out, "detections.json"))
+        keep = s >= self.threshold
+        return b[keep], s[keep], lab[keep]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("model", help="detection MODEL.yaml")
+    ap.add_argument("--frames", type=int, default=30)
+    ap.add_argument("--torch", action="store_true", help="PyTorch instead of the engine")
+    ap.add_argument("--engine", default=DEFAULT_CLI)
+    ap.add_argument("--min-rate", type=float, default=0.8)
+    ap.add_argument("--save", help="directory for annotated frames")
+    args = ap.parse_args()
+    if shutil.which("gst-launch-1.0") is None:
+        print("SKIP: no gst-launch-1.0")
+        sys.exit(77)
+    torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
+    ok = True
+    with tempfile.TemporaryDirectory() as tmp:
+        run = Runner(args.model, args.torch, args.engine, tmp)
+        for name, (w, h), props, bg in SCENARIOS:
+            frames = gst_frames(w, h, args.frames, props, bg, os.path.join(tmp, "f.rgb"))
+            truth = truth_boxes(w, h, args.frames, props, os.path.join(tmp, "t.rgb"))
+            sx, sy = run.size[0] / w, run.size[1] / h
+            hits, counted, ious = 0, 0, []
+            for i, (f, t) in enumerate(zip(frames, truth)):
+                if t is None:
+                    continue
+                img = np.asarray(Image.fromarray(f).resize(run.size, Image.BILINEAR))
+                b, s, lab = run.detect(img)
+                tb = np.array([[t[0] * sx, t[1] * sy, t[2] * sx, t[3] * sy]])
+                circ = b[lab == run.circle]
+                iou = float(metrics.box_iou(circ, tb).max()) if len(circ) else 0.0
+                counted += 1
+                hits += iou >= 0.5
+                ious.append(iou)
+                if args.save:
+                    from PIL import ImageDraw
+                    os.makedirs(args.save, exist_ok=True)
+                    im = Image.fromarray(img)
+                    d = ImageDraw.Draw(im)
+                    d.rectangle(tb[0].tolist(), outline=(0, 255, 0))
+                    for bb, ll in zip(b, lab):
+                        d.rectangle(bb.tolist(), outline=(255, 0, 255) if ll == run.circle
+                                    else (255, 128, 0))
+                    im.save(os.path.join(args.save, f"{name.replace(' ', '_')}-{i:03d}.png"))
+            rate = hits / max(counted, 1)
+            ok &= rate >= args.min_rate
+            print(f"{name:32s} found in {hits}/{counted} frames ({100 * rate:.0f}%), "
+                  f"mean IoU {np.mean(ious) if ious else 0:.2f}"
+                  f"{'' if rate >= args.min_rate else '  <-- below ' + str(args.min_rate)}")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
