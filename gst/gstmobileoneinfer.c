@@ -564,8 +564,10 @@ gst_mobile_one_infer_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   infer = !priv->have_results || priv->since_inference + 1 >= interval;
   priv->since_inference = infer ? 0 : priv->since_inference + 1;
 
-  /* Read-only: a buffer shared with a tee branch is not copied. */
-  if (!gst_video_frame_map (&frame, &filter->in_info, buf, GST_MAP_READ))
+  /* Read-only: pixels shared with a tee branch are not copied. No extra
+   * reference either, which would make the buffer read-only for metas. */
+  if (!gst_video_frame_map (&frame, &filter->in_info, buf,
+          GST_MAP_READ | GST_VIDEO_FRAME_MAP_FLAG_NO_REF))
     goto invalid_buffer;
   ret = klass->process (self, &frame, infer);
   gst_video_frame_unmap (&frame);

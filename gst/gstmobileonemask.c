@@ -254,6 +254,9 @@ negotiate (GstMobileOneMask * self, gint width, gint height)
   GstStructure *config;
   gint par_n = GST_VIDEO_INFO_PAR_N (in), par_d = GST_VIDEO_INFO_PAR_D (in);
 
+  /* This negotiation answers any pending reconfigure request. */
+  gst_pad_check_reconfigure (self->srcpad);
+
   /* Keep the display aspect of the frame whatever the map's shape. */
   if (width != GST_VIDEO_INFO_WIDTH (in)
       || height != GST_VIDEO_INFO_HEIGHT (in)) {
@@ -335,7 +338,7 @@ render (GstMobileOneMask * self, GstVideoFrame * frame,
 
   if (meta == NULL || !gst_buffer_map (meta->mask, &map, GST_MAP_READ)) {
     for (gint y = 0; y < h; y++)
-      memset (data + (gsize) y * stride, 0, (gsize) w * bpp);
+      memset (data + (gsize) y * stride, 0, stride);
     return;
   }
   if (!mask_size) {

@@ -757,7 +757,8 @@ gst_mobile_one_overlay_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
           || serial != self->applied_font_serial))
     draw_labels = setup_text (self, fw, fh);
 
-  if (!gst_video_frame_map (&frame, &filter->in_info, buf, GST_MAP_READWRITE))
+  if (!gst_video_frame_map (&frame, &filter->in_info, buf,
+          GST_MAP_READWRITE | GST_VIDEO_FRAME_MAP_FLAG_NO_REF))
     goto invalid_buffer;
 
   if (draw_masks && alpha > 0) {

@@ -122,13 +122,14 @@ mo_f32_resize_bilinear__ref (const MoResizeParams *p)
       int x0, x1;
       float lx0, lx1;
       mo_resize_source (sx, ox, p->in_w, &x0, &x1, &lx0, &lx1);
-      const float *a = r0 + (size_t) x0 * p->in_cs;
-      const float *b = r0 + (size_t) x1 * p->in_cs;
-      const float *c = r1 + (size_t) x0 * p->in_cs;
-      const float *d = r1 + (size_t) x1 * p->in_cs;
+      const float *restrict a = r0 + (size_t) x0 * p->in_cs;
+      const float *restrict b = r0 + (size_t) x1 * p->in_cs;
+      const float *restrict c = r1 + (size_t) x0 * p->in_cs;
+      const float *restrict d = r1 + (size_t) x1 * p->in_cs;
+      float *restrict oo = o;
       /* PyTorch's order: rows of the lerp in x, then the lerp in y. */
       for (int ch = 0; ch < p->c; ch++)
-        o[ch] = ly0 * (lx0 * a[ch] + lx1 * b[ch])
+        oo[ch] = ly0 * (lx0 * a[ch] + lx1 * b[ch])
             + ly1 * (lx0 * c[ch] + lx1 * d[ch]);
     }
   }

@@ -323,11 +323,17 @@ run_layer (MoSession *s, const MoLayer *l, int ith, int nth)
       MoPwConvParams p = { in->data, out->data, l->w, l->b, in->cs, out->cs,
         l->cin, l->ldw, l->act, 0, m, 0, l->cout
       };
-      /* Few pixels (SE, linear): split output channels instead. */
-      if (m >= 8 * nth)
+      /* Split whichever operand is larger: pixels when the activations
+       * outweigh the weights (every thread streams all the weights), output
+       * channels when the weights do (deep 7x7 maps, SE, linear), so each
+       * thread reads only its columns; whole 64-channel blocks, the widest
+       * SIMD tile, when there are enough. Kernels compute every output the
+       * same way wherever a split falls, so results do not depend on nth. */
+      if (m >= 8 * nth && (m >= l->cout || l->cout < MO_CALIGN * nth))
         split (m, 1, ith, nth, &p.m0, &p.m1);
       else
-        split (l->cout, MO_CALIGN, ith, nth, &p.n0, &p.n1);
+        split (l->cout, l->cout >= 64 * nth ? 64 : MO_CALIGN, ith, nth,
+            &p.n0, &p.n1);
       if (p.m0 < p.m1 && p.n0 < p.n1)
         k->pwconv (&p);
       break;

@@ -71,6 +71,35 @@ tile (const MoConvParams *p, int oy, int ox, int n, int ky0, int ky1,
     }
 }
 
+/* Asks for the input rows that output row oy + 1 needs and row oy does not,
+ * under the columns of the tile at ox: the stem reads a large, cold input
+ * at stride 2, which the hardware prefetchers follow too late. */
+MO_INLINE void
+prefetch_next (const MoConvParams *p, int oy, int ox, int npx)
+{
+  const int s = p->stride, d = p->dilation;
+  const int last = oy * s - p->pad + (p->kh - 1) * d;
+  const size_t ics = p->in_cs;
+  int ix0 = ox * s - p->pad, ix1 = (ox + npx) * s - p->pad;
+
+  ix0 = ix0 < 0 ? 0 : ix0;
+  ix1 = ix1 > p->in_w ? p->in_w : ix1;
+  for (int ky = 0; ky < p->kh; ky++) {
+    int iy = (oy + 1) * s - p->pad + ky * d;
+    if (iy <= last || iy < 0 || iy >= p->in_h)
+      continue;
+    const char *r = (const char *) (p->in + (size_t) iy * p->in_w * ics);
+    for (size_t b = ix0 * ics * 4; b < ix1 * ics * 4; b += 64)
+      _mm_prefetch (r + b, _MM_HINT_T0);
+  }
+  if (oy + 1 < p->out_h) {
+    const char *o = (const char *) (p->out + ((size_t) (oy + 1) * p->out_w
+            + ox) * p->out_cs);
+    for (size_t b = 0; b < (size_t) npx * p->out_cs * 4; b += 64)
+      _mm_prefetch (o + b, _MM_HINT_T0);
+  }
+}
+
 /* One output row for the NV vectors from channel n. */
 MO_INLINE void
 row (const MoConvParams *p, int oy, int n, int ky0, int ky1, int xl, int xr,
@@ -87,8 +116,11 @@ row (const MoConvParams *p, int oy, int n, int ky0, int ky1, int xl, int xr,
       kx1--;
     tile (p, oy, ox, n, ky0, ky1, kx0, kx1, 1, NV, relu);
   }
-  for (; ox + MR <= xr; ox += MR)
+  for (; ox + MR <= xr; ox += MR) {
+    if (n == 0)
+      prefetch_next (p, oy, ox, MR);
     tile (p, oy, ox, n, ky0, ky1, 0, p->kw, MR, NV, relu);
+  }
   switch (xr - ox) {
 #define TAIL(r) \
     case r: \

@@ -2,11 +2,12 @@
  *
  * Vectorised over channels: for each output row and 8-channel block the
  * nine taps and the bias stay in ymm registers while the row's interior
- * pixels stream through four at a time (four independent FMA chains hide
- * the FMA latency; with stride 1 neighbouring pixels share their loads).
- * Border pixels and the top and bottom rows skip the taps that fall
- * outside the image, as the reference does; every output is the bias plus
- * one FMA per valid tap in (ky, kx) order, whichever path computes it. */
+ * pixels stream through four at a time (what the other 6 of 16 registers
+ * allow; independent FMA chains hide the FMA latency, and with stride 1
+ * neighbouring pixels share their loads). The top and bottom rows use the same loop over their valid tap
+ * rows; border columns skip the taps that fall outside the image, as the
+ * reference does. Every output is the bias plus one FMA per valid tap in
+ * (ky, kx) order, whichever path computes it. */
 #include "mo-kernels-simd.h"
 
 #include <assert.h>
@@ -46,59 +47,131 @@ pixel (const MoDwConvParams *p, int cb, int oy, int ox, int ky0, int ky1,
   store (o, acc, relu);
 }
 
-/* Interior pixels [x0, x1) of a row whose three input rows all exist. S
- * and D are the stride and dilation when known at compile time (0 when
- * not), so that the loads neighbouring pixels share fold together. */
+/* NP adjacent interior pixels (all three columns of taps inside the
+ * input) over the tap rows [KY0, KY1); @i points at the input pixel of
+ * tap (KY0, 0) of the first one. With the stride S and dilation D known
+ * at compile time, each input vector of a tap row is loaded once and fed
+ * to every pixel that uses it (still in (ky, kx) order per pixel), through
+ * a pointer that steps one pixel at a time: no table of offsets to keep in
+ * registers. Otherwise (S = 0) every tap loads its own input. */
 MO_INLINE void
-interior (const MoDwConvParams *p, int cb, int oy, int x0, int x1, float *o,
-    const int S, const int D, const int relu)
+pixels (const float *i, float *o, const __m256 *w, __m256 b, size_t cs,
+    size_t pstep, size_t drow, size_t dcs, size_t ocs, const int NP,
+    const int S, const int D, const int KY0, const int KY1, const int relu)
+{
+  __m256 acc[4];
+
+#pragma GCC unroll 4
+  for (int n = 0; n < NP; n++)
+    acc[n] = b;
+#pragma GCC unroll 3
+  for (int ky = KY0; ky < KY1; ky++) {
+    const float *r = i + (ky - KY0) * drow;
+    if (S) {
+#pragma GCC unroll 24
+      for (int j = 0; j <= (NP - 1) * S + 2 * D; j++) {
+        __m256 x = _mm256_loadu_ps (r);
+        r += cs;
+        /* Opaque step: otherwise the compiler keeps one pointer per load
+         * and spills them. */
+        __asm__ ("" : "+r" (r));
+#pragma GCC unroll 3
+        for (int kx = 0; kx < 3; kx++) {
+          int n = (j - kx * D) / S;
+          if (j >= kx * D && (j - kx * D) % S == 0 && n < NP)
+            acc[n] = _mm256_fmadd_ps (x, w[ky * 3 + kx], acc[n]);
+        }
+      }
+    } else {
+#pragma GCC unroll 3
+      for (int kx = 0; kx < 3; kx++) {
+        const float *q = r + kx * dcs;
+#pragma GCC unroll 4
+        for (int n = 0; n < NP; n++) {
+          acc[n] = _mm256_fmadd_ps (_mm256_loadu_ps (q), w[ky * 3 + kx],
+              acc[n]);
+          q += pstep;
+          __asm__ ("" : "+r" (q));
+        }
+      }
+    }
+  }
+#pragma GCC unroll 4
+  for (int n = 0; n < NP; n++)
+    store (o + n * ocs, acc[n], relu);
+}
+
+/* NP pixels starting at output column ox, every channel block: the pixel
+ * loop is outside the channel loop so that the accesses run along whole
+ * pixels; a channel block's loop over a row of pixels would stride by the
+ * channel count and, with power-of-two channel counts, thrash a few L1
+ * sets. The taps are reloaded per block and reused by the NP pixels. */
+MO_INLINE void
+group (const MoDwConvParams *p, const float *r, float *o, int c_end,
+    size_t cs, size_t pstep, size_t drow, size_t dcs, size_t ocs,
+    const int NP, const int S, const int D, const int KY0, const int KY1,
+    const int relu)
+{
+  for (int cb = 0; cb < c_end; cb += 8) {
+    __m256 w[9], b = _mm256_loadu_ps (p->b + cb);
+#pragma GCC unroll 9
+    for (int t = 3 * KY0; t < 3 * KY1; t++)
+      w[t] = _mm256_loadu_ps (p->w + t * p->ldw + cb);
+    pixels (r + cb, o + cb, w, b, cs, pstep, drow, dcs, ocs, NP, S, D, KY0,
+        KY1, relu);
+  }
+}
+
+/* Interior pixels [x0, x1) of output row oy (all three columns of taps
+ * inside the input), tap rows [KY0, KY1). S and D are the stride and
+ * dilation when known at compile time (0 when not). */
+MO_INLINE void
+interior (const MoDwConvParams *p, int oy, int x0, int x1, float *o,
+    int c_end, const int S, const int D, const int KY0, const int KY1,
+    const int relu)
 {
   const int s = S ? S : p->stride, d = D ? D : p->dilation;
   const size_t cs = p->in_cs, ocs = p->out_cs;
   const size_t row = (size_t) p->in_w * cs, drow = d * row, dcs = d * cs;
-  const float *r0 = p->in + (size_t) (oy * s - p->pad) * row + cb;
-  __m256 w[9], b = _mm256_loadu_ps (p->b + cb);
+  const size_t pstep = s * cs;
+  const float *r = p->in + (size_t) (oy * s - p->pad + KY0 * d) * row;
   int ox = x0;
 
-#pragma GCC unroll 9
-  for (int t = 0; t < 9; t++)
-    w[t] = _mm256_loadu_ps (p->w + t * p->ldw + cb);
+#define GROUP(np) \
+  group (p, r + (ptrdiff_t) (ox * s - p->pad) * (ptrdiff_t) cs, \
+      o + (size_t) ox * ocs, c_end, cs, pstep, drow, dcs, ocs, np, S, D, \
+      KY0, KY1, relu)
+  for (; ox + 4 <= x1; ox += 4)
+    GROUP (4);
+  for (; ox < x1; ox++)
+    GROUP (1);
+#undef GROUP
+}
 
-  for (; ox + 4 <= x1; ox += 4) {
-    const float *i = r0 + (ptrdiff_t) (ox * s - p->pad) * (ptrdiff_t) cs;
-    __m256 a0 = b, a1 = b, a2 = b, a3 = b;
-#pragma GCC unroll 3
-    for (int ky = 0; ky < 3; ky++) {
-      const float *ir = i + ky * drow;
-#pragma GCC unroll 3
-      for (int kx = 0; kx < 3; kx++) {
-        __m256 wt = w[ky * 3 + kx];
-        a0 = _mm256_fmadd_ps (_mm256_loadu_ps (ir + kx * dcs), wt, a0);
-        a1 = _mm256_fmadd_ps (_mm256_loadu_ps (ir + s * cs + kx * dcs), wt,
-            a1);
-        a2 = _mm256_fmadd_ps (_mm256_loadu_ps (ir + 2 * s * cs + kx * dcs),
-            wt, a2);
-        a3 = _mm256_fmadd_ps (_mm256_loadu_ps (ir + 3 * s * cs + kx * dcs),
-            wt, a3);
-      }
-    }
-    float *op = o + (size_t) ox * ocs;
-    store (op, a0, relu);
-    store (op + ocs, a1, relu);
-    store (op + 2 * ocs, a2, relu);
-    store (op + 3 * ocs, a3, relu);
-  }
-  for (; ox < x1; ox++) {
-    const float *i = r0 + (ptrdiff_t) (ox * s - p->pad) * (ptrdiff_t) cs;
-    __m256 a0 = b;
-#pragma GCC unroll 3
-    for (int ky = 0; ky < 3; ky++)
-#pragma GCC unroll 3
-      for (int kx = 0; kx < 3; kx++)
-        a0 = _mm256_fmadd_ps (_mm256_loadu_ps (i + ky * drow + kx * dcs),
-            w[ky * 3 + kx], a0);
-    store (o + (size_t) ox * ocs, a0, relu);
-  }
+/* One output row; the tap rows [ky0, ky1) inside the input pick a
+ * specialised interior loop. */
+MO_INLINE void
+row (const MoDwConvParams *p, int oy, int ky0, int ky1, int xl, int xr,
+    float *o, int c_end, const int S, const int D, const int relu)
+{
+  const size_t ocs = p->out_cs;
+
+  if (ky0 == 0 && ky1 == 3)
+    interior (p, oy, xl, xr, o, c_end, S, D, 0, 3, relu);
+  else if (ky0 == 1 && ky1 == 3)
+    interior (p, oy, xl, xr, o, c_end, S, D, 1, 3, relu);
+  else if (ky0 == 0 && ky1 == 2)
+    interior (p, oy, xl, xr, o, c_end, S, D, 0, 2, relu);
+  else
+    for (int ox = xl; ox < xr; ox++)
+      for (int cb = 0; cb < c_end; cb += 8)
+        pixel (p, cb, oy, ox, ky0, ky1, o + ox * ocs + cb, relu);
+  for (int ox = 0; ox < xl; ox++)
+    for (int cb = 0; cb < c_end; cb += 8)
+      pixel (p, cb, oy, ox, ky0, ky1, o + ox * ocs + cb, relu);
+  for (int ox = xr; ox < p->out_w; ox++)
+    for (int cb = 0; cb < c_end; cb += 8)
+      pixel (p, cb, oy, ox, ky0, ky1, o + ox * ocs + cb, relu);
 }
 
 MO_INLINE void
@@ -106,7 +179,6 @@ run (const MoDwConvParams *p, const int relu)
 {
   const int s = p->stride, d = p->dilation, pad = p->pad;
   const int c_end = MO_ROUND_UP (p->c, MO_CALIGN);
-  const size_t ocs = p->out_cs;
   /* Columns whose three taps all fall inside the input. */
   int xl = (pad + s - 1) / s;
   int xr = p->in_w - 1 - 2 * d + pad < 0 ? 0 :
@@ -122,25 +194,14 @@ run (const MoDwConvParams *p, const int relu)
       ky0++;
     while (ky1 > ky0 && iy0 + (ky1 - 1) * d >= p->in_h)
       ky1--;
-    float *orow = p->out + (size_t) oy * p->out_w * ocs;
+    float *o = p->out + (size_t) oy * p->out_w * p->out_cs;
 
-    for (int cb = 0; cb < c_end; cb += 8) {
-      if (ky0 > 0 || ky1 < 3) {
-        for (int ox = 0; ox < p->out_w; ox++)
-          pixel (p, cb, oy, ox, ky0, ky1, orow + ox * ocs + cb, relu);
-        continue;
-      }
-      for (int ox = 0; ox < xl; ox++)
-        pixel (p, cb, oy, ox, 0, 3, orow + ox * ocs + cb, relu);
-      if (s == 1 && d == 1)
-        interior (p, cb, oy, xl, xr, orow + cb, 1, 1, relu);
-      else if (s == 2 && d == 1)
-        interior (p, cb, oy, xl, xr, orow + cb, 2, 1, relu);
-      else
-        interior (p, cb, oy, xl, xr, orow + cb, 0, 0, relu);
-      for (int ox = xr; ox < p->out_w; ox++)
-        pixel (p, cb, oy, ox, 0, 3, orow + ox * ocs + cb, relu);
-    }
+    if (s == 1 && d == 1)
+      row (p, oy, ky0, ky1, xl, xr, o, c_end, 1, 1, relu);
+    else if (s == 2 && d == 1)
+      row (p, oy, ky0, ky1, xl, xr, o, c_end, 2, 1, relu);
+    else
+      row (p, oy, ky0, ky1, xl, xr, o, c_end, 0, 0, relu);
   }
 }
 

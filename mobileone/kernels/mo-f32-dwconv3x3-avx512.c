@@ -49,11 +49,15 @@ pixel (const MoDwConvParams *p, int cb, int oy, int ox, int ky0, int ky1,
 
 /* NP adjacent interior pixels (all three columns of taps inside the
  * input) over the tap rows [KY0, KY1); @i points at the input pixel of
- * tap (KY0, 0) of the first one. */
+ * tap (KY0, 0) of the first one. With the stride S and dilation D known
+ * at compile time, each input vector of a tap row is loaded once and fed
+ * to every pixel that uses it (still in (ky, kx) order per pixel), through
+ * a pointer that steps one pixel at a time: no table of offsets to keep in
+ * registers. Otherwise (S = 0) every tap loads its own input. */
 MO_INLINE void
-pixels (const float *i, float *o, const __m512 *w, __m512 b, size_t pstep,
-    size_t drow, size_t dcs, size_t ocs, const int NP, const int KY0,
-    const int KY1, const int relu)
+pixels (const float *i, float *o, const __m512 *w, __m512 b, size_t cs,
+    size_t pstep, size_t drow, size_t dcs, size_t ocs, const int NP,
+    const int S, const int D, const int KY0, const int KY1, const int relu)
 {
   __m512 acc[8];
 
@@ -61,75 +65,118 @@ pixels (const float *i, float *o, const __m512 *w, __m512 b, size_t pstep,
   for (int n = 0; n < NP; n++)
     acc[n] = b;
 #pragma GCC unroll 3
-  for (int ky = KY0; ky < KY1; ky++)
+  for (int ky = KY0; ky < KY1; ky++) {
+    const float *r = i + (ky - KY0) * drow;
+    if (S) {
+#pragma GCC unroll 24
+      for (int j = 0; j <= (NP - 1) * S + 2 * D; j++) {
+        __m512 x = _mm512_loadu_ps (r);
+        r += cs;
+        /* Opaque step: otherwise the compiler keeps one pointer per load
+         * and spills them. */
+        __asm__ ("" : "+r" (r));
 #pragma GCC unroll 3
-    for (int kx = 0; kx < 3; kx++)
+        for (int kx = 0; kx < 3; kx++) {
+          int n = (j - kx * D) / S;
+          if (j >= kx * D && (j - kx * D) % S == 0 && n < NP)
+            acc[n] = _mm512_fmadd_ps (x, w[ky * 3 + kx], acc[n]);
+        }
+      }
+    } else {
+#pragma GCC unroll 3
+      for (int kx = 0; kx < 3; kx++) {
+        const float *q = r + kx * dcs;
 #pragma GCC unroll 8
-      for (int n = 0; n < NP; n++)
-        acc[n] = _mm512_fmadd_ps (_mm512_loadu_ps (i + (ky - KY0) * drow
-                + kx * dcs + n * pstep), w[ky * 3 + kx], acc[n]);
+        for (int n = 0; n < NP; n++) {
+          acc[n] = _mm512_fmadd_ps (_mm512_loadu_ps (q), w[ky * 3 + kx],
+              acc[n]);
+          q += pstep;
+          __asm__ ("" : "+r" (q));
+        }
+      }
+    }
+  }
 #pragma GCC unroll 8
   for (int n = 0; n < NP; n++)
     store (o + n * ocs, acc[n], relu);
 }
 
-/* Interior pixels [x0, x1) of output row oy, tap rows [KY0, KY1). S and D
- * are the stride and dilation when known at compile time (0 when not), so
- * that the loads neighbouring pixels share fold together. Eight pixels at
- * a time: eight independent FMA chains keep both FMA pipes busy. */
+/* NP pixels starting at output column ox, every channel block: the pixel
+ * loop is outside the channel loop so that the accesses run along whole
+ * pixels; a channel block's loop over a row of pixels would stride by the
+ * channel count and, with power-of-two channel counts, thrash a few L1
+ * sets. The taps are reloaded per block and reused by the NP pixels. */
 MO_INLINE void
-interior (const MoDwConvParams *p, int cb, int oy, int x0, int x1, float *o,
-    const int S, const int D, const int KY0, const int KY1, const int relu)
+group (const MoDwConvParams *p, const float *r, float *o, int c_end,
+    size_t cs, size_t pstep, size_t drow, size_t dcs, size_t ocs,
+    const int NP, const int S, const int D, const int KY0, const int KY1,
+    const int relu)
+{
+  for (int cb = 0; cb < c_end; cb += 16) {
+    __m512 w[9], b = _mm512_loadu_ps (p->b + cb);
+#pragma GCC unroll 9
+    for (int t = 3 * KY0; t < 3 * KY1; t++)
+      w[t] = _mm512_loadu_ps (p->w + t * p->ldw + cb);
+    pixels (r + cb, o + cb, w, b, cs, pstep, drow, dcs, ocs, NP, S, D, KY0,
+        KY1, relu);
+  }
+}
+
+/* Interior pixels [x0, x1) of output row oy (all three columns of taps
+ * inside the input), tap rows [KY0, KY1). S and D are the stride and
+ * dilation when known at compile time (0 when not). Eight pixels at a
+ * time: eight independent FMA chains keep both FMA pipes busy. */
+MO_INLINE void
+interior (const MoDwConvParams *p, int oy, int x0, int x1, float *o,
+    int c_end, const int S, const int D, const int KY0, const int KY1,
+    const int relu)
 {
   const int s = S ? S : p->stride, d = D ? D : p->dilation;
   const size_t cs = p->in_cs, ocs = p->out_cs;
   const size_t row = (size_t) p->in_w * cs, drow = d * row, dcs = d * cs;
   const size_t pstep = s * cs;
-  const float *r = p->in + (size_t) (oy * s - p->pad + KY0 * d) * row + cb;
-  __m512 w[9], b = _mm512_loadu_ps (p->b + cb);
+  const float *r = p->in + (size_t) (oy * s - p->pad + KY0 * d) * row;
   int ox = x0;
 
-#pragma GCC unroll 9
-  for (int t = 0; t < 9; t++)
-    w[t] = _mm512_loadu_ps (p->w + t * p->ldw + cb);
-
+#define GROUP(np) \
+  group (p, r + (ptrdiff_t) (ox * s - p->pad) * (ptrdiff_t) cs, \
+      o + (size_t) ox * ocs, c_end, cs, pstep, drow, dcs, ocs, np, S, D, \
+      KY0, KY1, relu)
   for (; ox + 8 <= x1; ox += 8)
-    pixels (r + (ptrdiff_t) (ox * s - p->pad) * (ptrdiff_t) cs,
-        o + (size_t) ox * ocs, w, b, pstep, drow, dcs, ocs, 8, KY0, KY1,
-        relu);
+    GROUP (8);
   if (ox + 4 <= x1) {
-    pixels (r + (ptrdiff_t) (ox * s - p->pad) * (ptrdiff_t) cs,
-        o + (size_t) ox * ocs, w, b, pstep, drow, dcs, ocs, 4, KY0, KY1,
-        relu);
+    GROUP (4);
     ox += 4;
   }
   for (; ox < x1; ox++)
-    pixels (r + (ptrdiff_t) (ox * s - p->pad) * (ptrdiff_t) cs,
-        o + (size_t) ox * ocs, w, b, pstep, drow, dcs, ocs, 1, KY0, KY1,
-        relu);
+    GROUP (1);
+#undef GROUP
 }
 
-/* One output row of one channel block; the tap rows [ky0, ky1) inside the
- * input pick a specialised interior loop. */
+/* One output row; the tap rows [ky0, ky1) inside the input pick a
+ * specialised interior loop. */
 MO_INLINE void
-row_block (const MoDwConvParams *p, int cb, int oy, int ky0, int ky1,
-    int xl, int xr, float *o, const int S, const int D, const int relu)
+row (const MoDwConvParams *p, int oy, int ky0, int ky1, int xl, int xr,
+    float *o, int c_end, const int S, const int D, const int relu)
 {
   const size_t ocs = p->out_cs;
 
   if (ky0 == 0 && ky1 == 3)
-    interior (p, cb, oy, xl, xr, o, S, D, 0, 3, relu);
+    interior (p, oy, xl, xr, o, c_end, S, D, 0, 3, relu);
   else if (ky0 == 1 && ky1 == 3)
-    interior (p, cb, oy, xl, xr, o, S, D, 1, 3, relu);
+    interior (p, oy, xl, xr, o, c_end, S, D, 1, 3, relu);
   else if (ky0 == 0 && ky1 == 2)
-    interior (p, cb, oy, xl, xr, o, S, D, 0, 2, relu);
+    interior (p, oy, xl, xr, o, c_end, S, D, 0, 2, relu);
   else
     for (int ox = xl; ox < xr; ox++)
-      pixel (p, cb, oy, ox, ky0, ky1, o + ox * ocs, relu);
+      for (int cb = 0; cb < c_end; cb += 16)
+        pixel (p, cb, oy, ox, ky0, ky1, o + ox * ocs + cb, relu);
   for (int ox = 0; ox < xl; ox++)
-    pixel (p, cb, oy, ox, ky0, ky1, o + ox * ocs, relu);
+    for (int cb = 0; cb < c_end; cb += 16)
+      pixel (p, cb, oy, ox, ky0, ky1, o + ox * ocs + cb, relu);
   for (int ox = xr; ox < p->out_w; ox++)
-    pixel (p, cb, oy, ox, ky0, ky1, o + ox * ocs, relu);
+    for (int cb = 0; cb < c_end; cb += 16)
+      pixel (p, cb, oy, ox, ky0, ky1, o + ox * ocs + cb, relu);
 }
 
 MO_INLINE void
@@ -154,14 +201,12 @@ run (const MoDwConvParams *p, const int relu)
       ky1--;
     float *o = p->out + (size_t) oy * p->out_w * p->out_cs;
 
-    for (int cb = 0; cb < c_end; cb += 16) {
-      if (s == 1 && d == 1)
-        row_block (p, cb, oy, ky0, ky1, xl, xr, o + cb, 1, 1, relu);
-      else if (s == 2 && d == 1)
-        row_block (p, cb, oy, ky0, ky1, xl, xr, o + cb, 2, 1, relu);
-      else
-        row_block (p, cb, oy, ky0, ky1, xl, xr, o + cb, 0, 0, relu);
-    }
+    if (s == 1 && d == 1)
+      row (p, oy, ky0, ky1, xl, xr, o, c_end, 1, 1, relu);
+    else if (s == 2 && d == 1)
+      row (p, oy, ky0, ky1, xl, xr, o, c_end, 2, 1, relu);
+    else
+      row (p, oy, ky0, ky1, xl, xr, o, c_end, 0, 0, relu);
   }
 }
 

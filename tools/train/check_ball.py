@@ -4,12 +4,14 @@
 Frames come from gst-launch-1.0 (videotestsrc, alone or composited over other
 patterns); the truth is the same ball drawn white on black with the same
 frame counter, so its box is exact. Each frame is scaled to the model's input
-size (bilinear, as the elements do), run through the C engine
-(mobileone-cli run) or PyTorch (--torch), and counts as found when the best
-"circle" detection above the YAML's score threshold overlaps the truth with
-IoU >= 0.5.
+size (bilinear) and run through the C engine (mobileone-cli run) or PyTorch
+(--torch); or, with --element, the same pipeline runs into the
+`mobileonedetect` element (post-messages=true; GST_PLUGIN_PATH must find it,
+build/gst by default), which scales the frames itself. A frame counts as
+found when the best "circle" detection above the YAML's score threshold
+overlaps the truth with IoU >= 0.5.
 
-  check_ball.py models/shapes-detect.yaml [--frames 30] [--torch] [--min-rate 0.8]
+  check_ball.py models/shapes-detect.yaml [--frames 30] [--torch | --element] [--min-rate 0.8]
 
 Exit status 0 when every scenario reaches --min-rate, 1 otherwise, 77 when
 GStreamer's tools are missing.
@@ -70,6 +72,63 @@ def gst_frames(width, height, n, ball_props, background, path):
     return raw.reshape(n, height, stride)[:, :, :width * 3].reshape(n, height, width, 3)
 
 
+def element_detections(model_yaml, width, height, n, ball_props, background,
+                       threshold):
+    """Per frame, the detections mobileonedetect posts: (boxes in frame
+    pixels, scores, labels)."""
+    import re
+    import gi
+    gi.require_version("Gst", "1.0")
+    from gi.repository import Gst
+    Gst.init(None)
+    caps = f"video/x-raw,width={width},height={height},framerate=30/1"
+    ball = f"videotestsrc pattern=ball num-buffers={n} {ball_props}"
+    sink = (f"videoconvert ! mobileonedetect name=det model={model_yaml} "
+            f"threshold={threshold} post-messages=true ! fakesink sync=false")
+    if background is None:
+        desc = f"{ball} ! {caps} ! {sink}"
+    else:
+        desc = (f"compositor name=c background=black ! {sink} "
+                f"videotestsrc pattern={background} num-buffers={n} ! {caps} ! c.sink_0 "
+                f"{ball} background-color=0x00000000 ! {caps},format=AYUV ! c.sink_1")
+    pipe = Gst.parse_launch(desc)
+    bus = pipe.get_bus()
+    pipe.set_state(Gst.State.PLAYING)
+    num = r"([-+0-9.eE]+)"
+    pat = re.compile(r"label_id=\(int\)(\d+).*?confidence=\(double\)" + num +
+                     r".*?x_min=\(double\)" + num + r", y_min=\(double\)" + num +
+                     r", x_max=\(double\)" + num + r", y_max=\(double\)" + num)
+    frames = {}
+    try:
+        while True:
+            msg = bus.timed_pop_filtered(60 * Gst.SECOND, Gst.MessageType.ELEMENT |
+                                         Gst.MessageType.EOS | Gst.MessageType.ERROR)
+            if msg is None:
+                raise SystemExit(f"{desc}: no end of stream after 60 s")
+            if msg.type == Gst.MessageType.ERROR:
+                err, dbg = msg.parse_error()
+                raise SystemExit(f"{desc}: {err.message} ({dbg})")
+            if msg.type == Gst.MessageType.EOS:
+                break
+            st = msg.get_structure()
+            if st is None or st.get_name() != "mobileonedetect":
+                continue
+            ok, ts = st.get_uint64("timestamp")
+            i = int(round(ts * 30 / Gst.SECOND))
+            # Nested structures come serialised with escapes: drop them.
+            dets = [(int(m[0]), float(m[1]), [float(v) for v in m[2:]])
+                    for m in pat.findall(st.to_string().replace("\\", ""))]
+            frames[i] = (np.array([[d[2][0] * width, d[2][1] * height, d[2][2] * width,
+                                    d[2][3] * height] for d in dets], np.float32)
+                         .reshape(-1, 4),
+                         np.array([d[1] for d in dets], np.float32),
+                         np.array([d[0] for d in dets], np.int64))
+    finally:
+        pipe.set_state(Gst.State.NULL)
+    empty = (np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64))
+    return [frames.get(i, empty) for i in range(n)]
+
+
 def truth_boxes(width, height, n, ball_props, path):
     """Boxes of the ball drawn white on black with the same motion."""
     motion = " ".join(p for p in ball_props.split() if p.startswith("motion="))
@@ -114,6 +173,8 @@ def main():
     ap.add_argument("model", help="detection MODEL.yaml")
     ap.add_argument("--frames", type=int, default=30)
     ap.add_argument("--torch", action="store_true", help="PyTorch instead of the engine")
+    ap.add_argument("--element", action="store_true",
+                    help="through the mobileonedetect element instead of mobileone-cli")
     ap.add_argument("--engine", default=DEFAULT_CLI)
     ap.add_argument("--min-rate", type=float, default=0.8)
     ap.add_argument("--save", help="directory for annotated frames")
@@ -121,6 +182,8 @@ def main():
     if shutil.which("gst-launch-1.0") is None:
         print("SKIP: no gst-launch-1.0")
         sys.exit(77)
+    if args.element and "GST_PLUGIN_PATH" not in os.environ:
+        os.environ["GST_PLUGIN_PATH"] = os.path.join(ROOT, "build", "gst")
     torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
@@ -129,12 +192,21 @@ def main():
             frames = gst_frames(w, h, args.frames, props, bg, os.path.join(tmp, "f.rgb"))
             truth = truth_boxes(w, h, args.frames, props, os.path.join(tmp, "t.rgb"))
             sx, sy = run.size[0] / w, run.size[1] / h
+            if args.element:
+                # The element reports boxes in frame pixels: score there.
+                sx = sy = 1.0
+                per_frame = element_detections(os.path.abspath(args.model), w, h,
+                                               args.frames, props, bg, run.threshold)
             hits, counted, ious = 0, 0, []
             for i, (f, t) in enumerate(zip(frames, truth)):
                 if t is None:
                     continue
-                img = np.asarray(Image.fromarray(f).resize(run.size, Image.BILINEAR))
-                b, s, lab = run.detect(img)
+                if args.element:
+                    img = f
+                    b, s, lab = per_frame[i]
+                else:
+                    img = np.asarray(Image.fromarray(f).resize(run.size, Image.BILINEAR))
+                    b, s, lab = run.detect(img)
                 tb = np.array([[t[0] * sx, t[1] * sy, t[2] * sx, t[3] * sy]])
                 circ = b[lab == run.circle]
                 iou = float(metrics.box_iou(circ, tb).max()) if len(circ) else 0.0

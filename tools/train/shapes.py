@@ -320,8 +320,9 @@ def make_scene(rng, width=320, height=320, ball_prob=0.35, max_objects=12):
     # horizontally; model that for everything.
     for k in range(n + (1 if with_ball else 0)):
         if k == ball_slot:
-            # videotestsrc: radius 20 at any frame size, alpha ramp of 2 px.
-            radius = 20 * rng.uniform(0.35, 2.2) if rng.random() < 0.7 else \
+            # videotestsrc: radius 20 px at any frame size (5..44 px once a
+            # 1280x720..160x120 frame is scaled to the input), 2 px alpha ramp.
+            radius = 20 * rng.uniform(0.25, 2.2) if rng.random() < 0.7 else \
                 _sample_size(rng) / 2
             aspect = math.sqrt(rng.choice([1.0, 0.75, 9 / 16, 4 / 3, 16 / 9])) * \
                 rng.uniform(0.95, 1.05)

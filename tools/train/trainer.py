@@ -32,7 +32,7 @@ def add_common_args(ap, default_size, default_bs, default_lr):
     ap.add_argument("--clip-grad", type=float, default=10.0)
     ap.add_argument("--amp", action="store_true", help="mixed precision (CUDA only)")
     ap.add_argument("--workers", type=int, default=None,
-                    help="data loader processes (default: CPUs - 1, at most 8)")
+                    help="data loader processes (default: CPUs - 1, at most 16)")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     ap.add_argument("--seed", type=int, default=0, help="model init and sampling seed")
     ap.add_argument("--train-seed", type=int, default=None, help="synthetic train split seed")
@@ -125,12 +125,11 @@ def train(args, model, dataset, collate, loss_fn, evaluate_fn, cfg, kind):
 
     workers = args.workers
     if workers is None:
-        workers = min(8, max((os.cpu_count() or 1) - 1, 0))
+        workers = min(16, max((os.cpu_count() or 1) - 1, 0))
     sampler = InfiniteSampler(len(dataset), total * bs, args.seed, start=step * bs)
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=bs, sampler=sampler, collate_fn=collate, num_workers=workers,
-        pin_memory=device.type == "cuda", drop_last=True,
-        persistent_workers=False)
+        pin_memory=device.type == "cuda", drop_last=True, worker_init_fn=_worker_init)
 
     def save(path, final=False):
         ck = {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
@@ -204,6 +203,12 @@ def train(args, model, dataset, collate, loss_fn, evaluate_fn, cfg, kind):
                    "device": str(device), "metrics": metrics}, f, indent=1)
     log.close()
     return model
+
+
+def _worker_init(_):
+    # Scene generation is numpy/PIL; torch's intra-op threads would only
+    # oversubscribe the cores the other workers need.
+    torch.set_num_threads(1)
 
 
 def _eval(model, evaluate_fn, device, step, log):

@@ -1,0 +1,327 @@
+/* mobileone-gst: mobileonedetect tests. */
+#include "mobileone-check.h"
+#include "mo-ssdlite.h"
+
+#include <math.h>
+
+#define LAUNCH "mobileonedetect n-threads=1 model=" DETECT_MODEL
+
+/* The fields DL Streamer reads, consistent with the region itself. */
+static void
+check_detection (GstVideoRegionOfInterestMeta * roi, gint fw, gint fh,
+    gint * label_id, gdouble * conf, gdouble box[4])
+{
+  const GstStructure *s =
+      gst_video_region_of_interest_meta_get_param (roi, "detection");
+  const gchar *label;
+
+  fail_unless (s != NULL);
+  fail_unless (gst_structure_get_int (s, "label_id", label_id));
+  fail_unless (gst_structure_get_double (s, "confidence", conf));
+  fail_unless (gst_structure_get_double (s, "x_min", &box[0]));
+  fail_unless (gst_structure_get_double (s, "y_min", &box[1]));
+  fail_unless (gst_structure_get_double (s, "x_max", &box[2]));
+  fail_unless (gst_structure_get_double (s, "y_max", &box[3]));
+  label = gst_structure_get_string (s, "label");
+  fail_unless (label != NULL);
+  fail_unless_equals_string (g_quark_to_string (roi->roi_type), label);
+  /* 4 classes, background at 0 is never a detection. */
+  fail_unless (*label_id >= 1 && *label_id <= 3, "label_id %d", *label_id);
+  fail_unless (*conf > 0.0 && *conf <= 1.0);
+  fail_unless (0 <= box[0] && box[0] <= box[2] && box[2] <= 1.0);
+  fail_unless (0 <= box[1] && box[1] <= box[3] && box[3] <= 1.0);
+  fail_unless (fabs (box[0] * fw - roi->x) <= 1.0);
+  fail_unless (fabs (box[1] * fh - roi->y) <= 1.0);
+  fail_unless (fabs (box[2] * fw - (roi->x + roi->w)) <= 1.0);
+  fail_unless (fabs (box[3] * fh - (roi->y + roi->h)) <= 1.0);
+  fail_unless (roi->x + roi->w <= (guint) fw && roi->y + roi->h <= (guint) fh);
+}
+
+/* Compares the regions of @buf with the engine's detections of the same
+ * frame; returns how many there are. */
+static guint
+compare_with_engine (GstBuffer * buf, GstCaps * caps, gboolean letterbox,
+    const MoSsdParams * params)
+{
+  MoModel *model;
+  MoSession *session = engine_session (DETECT_MODEL, &model);
+  MoSsdPost *post = mo_ssdlite_post_new (session, 0, NULL);
+  MoDetection dets[300];
+  GstVideoInfo info;
+  MoTransform xf;
+  gpointer state = NULL;
+  GstMeta *meta;
+  gint n, i = 0;
+
+  gst_video_info_from_caps (&info, caps);
+  run_engine (session, buf, caps, NULL, letterbox, &xf);
+  n = mo_ssdlite_post_run (post, params, dets, 300);
+  fail_unless (n >= 0);
+  fail_unless_equals_int (count_rois (buf), n);
+  while ((meta = gst_buffer_iterate_meta_filtered (buf, &state,
+              GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+    GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *) meta;
+    gint fw = GST_VIDEO_INFO_WIDTH (&info), fh = GST_VIDEO_INFO_HEIGHT (&info);
+    gdouble box[4], want[4], conf;
+    gint label_id;
+
+    check_detection (roi, fw, fh, &label_id, &conf, box);
+    mo_ssdlite_detection_to_image (&xf, &dets[i], want);
+    fail_unless_equals_int (label_id, dets[i].label);
+    fail_unless (fabs (conf - dets[i].score) < 1e-6);
+    fail_unless (fabs (box[0] * fw - CLAMP (want[0], 0, fw)) < 1e-3);
+    fail_unless (fabs (box[1] * fh - CLAMP (want[1], 0, fh)) < 1e-3);
+    fail_unless (fabs (box[2] * fw - CLAMP (want[2], 0, fw)) < 1e-3);
+    fail_unless (fabs (box[3] * fh - CLAMP (want[3], 0, fh)) < 1e-3);
+    i++;
+  }
+  mo_ssdlite_post_free (post);
+  mo_session_free (session);
+  mo_model_unref (model);
+  return (guint) n;
+}
+
+/* Every format at an odd size: regions with the right fields, equal to the
+ * engine's detections of the same frame. */
+GST_START_TEST (test_formats)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (all_formats); i++) {
+    GstHarness *h = harness_with_src (LAUNCH, all_formats[i], 211, 97,
+        "smpte");
+    GstBuffer *buf;
+    GstCaps *caps;
+
+    fail_unless_equals_int (gst_harness_push_from_src (h), GST_FLOW_OK);
+    buf = gst_harness_pull (h);
+    caps = gst_pad_get_current_caps (h->sinkpad);
+    fail_unless (compare_with_engine (buf, caps, FALSE, NULL) > 0,
+        "%s: no detections", all_formats[i]);
+    gst_caps_unref (caps);
+    gst_buffer_unref (buf);
+    gst_harness_teardown (h);
+  }
+}
+
+GST_END_TEST;
+
+/* letterbox: boxes map back through the padded input exactly. */
+GST_START_TEST (test_letterbox)
+{
+  GstHarness *h = harness_with_src (LAUNCH " letterbox=true", "I420", 157,
+      201, "smpte");
+  GstBuffer *buf;
+  GstCaps *caps;
+
+  fail_unless_equals_int (gst_harness_push_from_src (h), GST_FLOW_OK);
+  buf = gst_harness_pull (h);
+  caps = gst_pad_get_current_caps (h->sinkpad);
+  fail_unless (compare_with_engine (buf, caps, TRUE, NULL) > 0);
+  gst_caps_unref (caps);
+  gst_buffer_unref (buf);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* threshold, iou-threshold and max-detections reach the post-processing. */
+GST_START_TEST (test_params)
+{
+  GstHarness *h = harness_with_src (LAUNCH " threshold=0.3 iou-threshold=0.6 "
+      "max-detections=5", "RGB", 263, 97, "smpte");
+  MoSsdParams params = { 0.3, 0.6, 100, 5 };
+  GstBuffer *buf;
+  GstCaps *caps;
+
+  fail_unless_equals_int (gst_harness_push_from_src (h), GST_FLOW_OK);
+  buf = gst_harness_pull (h);
+  caps = gst_pad_get_current_caps (h->sinkpad);
+  fail_unless_equals_int (compare_with_engine (buf, caps, FALSE, &params), 5);
+  gst_caps_unref (caps);
+  gst_buffer_unref (buf);
+
+  g_object_set (gst_harness_find_element (h, "mobileonedetect"), "threshold",
+      0.99999, NULL);
+  gst_object_unref (gst_harness_find_element (h, "mobileonedetect"));
+  fail_unless_equals_int (gst_harness_push_from_src (h), GST_FLOW_OK);
+  buf = gst_harness_pull (h);
+  fail_unless_equals_int (count_rois (buf), 0);
+  gst_buffer_unref (buf);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* object-class keeps only the named labels. */
+GST_START_TEST (test_object_class)
+{
+  GstHarness *h = harness_with_src (LAUNCH " object-class=2", "BGRA", 263,
+      97, "smpte");
+  GstBuffer *buf;
+  gpointer state = NULL;
+  GstMeta *meta;
+
+  fail_unless_equals_int (gst_harness_push_from_src (h), GST_FLOW_OK);
+  buf = gst_harness_pull (h);
+  fail_unless (count_rois (buf) > 0);
+  while ((meta = gst_buffer_iterate_meta_filtered (buf, &state,
+              GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)))
+    fail_unless_equals_string (g_quark_to_string (((GstVideoRegionOfInterestMeta
+                    *) meta)->roi_type), "2");
+  gst_buffer_unref (buf);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* The regions follow the frame through videoscale. */
+GST_START_TEST (test_videoscale)
+{
+  GstHarness *h = harness_with_src (LAUNCH, "RGB", 263, 97, "smpte");
+  GstHarness *hs = harness_with_src (LAUNCH " ! videoscale ! capsfilter "
+      "caps=video/x-raw,width=526,height=291", "RGB", 263, 97, "smpte");
+  GstBuffer *a, *b;
+  gpointer sa = NULL, sb = NULL;
+  GstMeta *ma, *mb;
+
+  fail_unless_equals_int (gst_harness_push_from_src (h), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push_from_src (hs), GST_FLOW_OK);
+  a = gst_harness_pull (h);
+  b = gst_harness_pull (hs);
+  fail_unless (count_rois (a) > 0);
+  fail_unless_equals_int (count_rois (a), count_rois (b));
+  while ((ma = gst_buffer_iterate_meta_filtered (a, &sa,
+              GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+    GstVideoRegionOfInterestMeta *ra = (GstVideoRegionOfInterestMeta *) ma;
+    GstVideoRegionOfInterestMeta *rb;
+
+    mb = gst_buffer_iterate_meta_filtered (b, &sb,
+        GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE);
+    rb = (GstVideoRegionOfInterestMeta *) mb;
+    fail_unless_equals_int (ra->roi_type, rb->roi_type);
+    fail_unless (abs ((gint) rb->x - 2 * (gint) ra->x) <= 1);
+    fail_unless (abs ((gint) rb->w - 2 * (gint) ra->w) <= 2);
+    fail_unless (abs ((gint) rb->y - 3 * (gint) ra->y) <= 2);
+    fail_unless (abs ((gint) rb->h - 3 * (gint) ra->h) <= 3);
+    /* The normalised coordinates do not change. GStreamer 1.22's scale
+     * transform of the region meta drops its params (the copy keeps them);
+     * when they are there, they must be the same. */
+    if (rb->params != NULL)
+      fail_unless (gst_structure_is_equal
+          (gst_video_region_of_interest_meta_get_param (ra, "detection"),
+              gst_video_region_of_interest_meta_get_param (rb, "detection")));
+  }
+  gst_buffer_unref (a);
+  gst_buffer_unref (b);
+  gst_harness_teardown (h);
+  gst_harness_teardown (hs);
+}
+
+GST_END_TEST;
+
+/* inference-interval: the same regions between inferences, one message
+ * per inference with the detections. */
+GST_START_TEST (test_inference_interval)
+{
+  GstHarness *h = harness_with_src (LAUNCH " inference-interval=2 "
+      "post-messages=true", "RGB", 263, 97, "ball");
+  GstBus *bus = gst_bus_new ();
+  GstStructure *last = NULL;
+  guint prev = 0;
+
+  gst_element_set_bus (h->element, bus);
+  for (guint i = 0; i < 4; i++) {
+    GstBuffer *buf;
+
+    fail_unless_equals_int (gst_harness_push_from_src (h), GST_FLOW_OK);
+    buf = gst_harness_pull (h);
+    if (i % 2 == 1)
+      fail_unless_equals_int (count_rois (buf), prev);
+    prev = count_rois (buf);
+    gst_buffer_unref (buf);
+  }
+  fail_unless_equals_int (count_element_messages (bus, "mobileonedetect",
+          &last), 2);
+  {
+    const GValue *dets = gst_structure_get_value (last, "detections");
+
+    fail_unless (dets != NULL && GST_VALUE_HOLDS_ARRAY (dets));
+    fail_unless_equals_int (gst_value_array_get_size (dets), prev);
+    if (prev > 0) {
+      const GstStructure *d =
+          gst_value_get_structure (gst_value_array_get_value (dets, 0));
+
+      fail_unless (gst_structure_has_name (d, "detection"));
+      fail_unless (gst_structure_has_field (d, "label_id"));
+      fail_unless (gst_structure_has_field (d, "x_max"));
+    }
+  }
+  gst_structure_free (last);
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* A real photograph (skipped when ../shared/data is absent): runs through
+ * decoding, detection and the overlay. */
+GST_START_TEST (test_photo)
+{
+  const gchar *path = MOBILEONE_SHARED_DIR
+      "/data/coco128-seg/images/train2017/000000000009.jpg";
+  GstElement *pipeline;
+  GstMessage *msg;
+  gchar *launch;
+  guint n;
+  GstBus *bus;
+
+  if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
+    GST_INFO ("%s is absent: skipped", path);
+    return;
+  }
+  launch = g_strdup_printf ("filesrc location=%s ! jpegdec ! videoconvert ! "
+      "mobileonedetect n-threads=1 post-messages=true model=%s ! "
+      "mobileoneoverlay ! fakesink", path, DETECT_MODEL);
+  pipeline = gst_parse_launch (launch, NULL);
+  g_free (launch);
+  fail_unless (pipeline != NULL);
+  bus = gst_element_get_bus (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  n = 0;
+  while ((msg = gst_bus_timed_pop (bus, 60 * GST_SECOND))) {
+    GstMessageType type = GST_MESSAGE_TYPE (msg);
+
+    if (type == GST_MESSAGE_ELEMENT && gst_structure_has_name
+        (gst_message_get_structure (msg), "mobileonedetect"))
+      n++;
+    gst_message_unref (msg);
+    fail_unless (type != GST_MESSAGE_ERROR);
+    if (type == GST_MESSAGE_EOS)
+      break;
+  }
+  fail_unless_equals_int (n, 1);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+static Suite *
+mobileonedetect_suite (void)
+{
+  Suite *s = suite_create ("mobileonedetect");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_formats);
+  tcase_add_test (tc, test_letterbox);
+  tcase_add_test (tc, test_params);
+  tcase_add_test (tc, test_object_class);
+  tcase_add_test (tc, test_videoscale);
+  tcase_add_test (tc, test_inference_interval);
+  tcase_add_test (tc, test_photo);
+  return s;
+}
+
+GST_CHECK_MAIN (mobileonedetect);

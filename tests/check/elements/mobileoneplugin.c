@@ -1,0 +1,288 @@
+/* mobileone-gst: what every inference element shares: the model cache,
+ * errors, caps, state changes. */
+#include "mobileone-check.h"
+
+#include <glib/gstdio.h>
+#include <unistd.h>
+
+static gint loads;
+
+static void
+count_loads (GstDebugCategory * category, GstDebugLevel level,
+    const gchar * file, const gchar * function, gint line, GObject * object,
+    GstDebugMessage * message, gpointer user_data)
+{
+  if (g_str_equal (gst_debug_category_get_name (category),
+          "mobileonemodelcache")
+      && g_str_has_prefix (gst_debug_message_get (message), "loading model"))
+    g_atomic_int_inc (&loads);
+}
+
+static void
+start_counting_loads (void)
+{
+  gst_debug_set_active (TRUE);
+  gst_debug_set_threshold_for_name ("mobileonemodelcache", GST_LEVEL_INFO);
+  gst_debug_add_log_function (count_loads, NULL, NULL);
+  g_atomic_int_set (&loads, 0);
+}
+
+static void
+stop_counting_loads (void)
+{
+  gst_debug_remove_log_function (count_loads);
+}
+
+/* Two elements naming one file (by two different paths) load it once; the
+ * weights go with the last element and the next start loads again. */
+GST_START_TEST (test_shared_model)
+{
+  GstElement *pipeline;
+
+  start_counting_loads ();
+  pipeline = gst_parse_launch ("videotestsrc num-buffers=2 ! "
+      "mobileoneclassify n-threads=1 model=" CLASSIFY_MODEL " ! "
+      "mobileoneclassify n-threads=1 model=" MOBILEONE_TEST_DATA
+      "/./ssd/../k1-fused.yaml ! fakesink", NULL);
+  fail_unless (pipeline != NULL);
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_PAUSED),
+      GST_STATE_CHANGE_ASYNC);
+  fail_unless_equals_int (gst_element_get_state (pipeline, NULL, NULL,
+          GST_CLOCK_TIME_NONE), GST_STATE_CHANGE_SUCCESS);
+  fail_unless_equals_int (g_atomic_int_get (&loads), 1);
+
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_element_set_state (pipeline, GST_STATE_PAUSED);
+  gst_element_get_state (pipeline, NULL, NULL, GST_CLOCK_TIME_NONE);
+  fail_unless_equals_int (g_atomic_int_get (&loads), 2);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  stop_counting_loads ();
+}
+
+GST_END_TEST;
+
+/* Two pipelines with one model, running at the same time in their own
+ * threads, give the same results as each alone. */
+GST_START_TEST (test_concurrent)
+{
+  GstElement *p[2];
+  GstBus *bus[2];
+  GPtrArray *results[2];
+
+  start_counting_loads ();
+  for (guint i = 0; i < 2; i++) {
+    p[i] = gst_parse_launch ("videotestsrc num-buffers=8 pattern=ball ! "
+        "video/x-raw,width=131,height=77 ! mobileonedetect n-threads=1 "
+        "post-messages=true model=" DETECT_MODEL " ! fakesink", NULL);
+    bus[i] = gst_element_get_bus (p[i]);
+    results[i] = g_ptr_array_new_with_free_func (g_free);
+  }
+  for (guint i = 0; i < 2; i++)
+    gst_element_set_state (p[i], GST_STATE_PLAYING);
+  for (guint i = 0; i < 2; i++) {
+    GstMessage *msg;
+
+    while ((msg = gst_bus_timed_pop (bus[i], 60 * GST_SECOND))) {
+      GstMessageType type = GST_MESSAGE_TYPE (msg);
+
+      if (type == GST_MESSAGE_ELEMENT)
+        g_ptr_array_add (results[i],
+            gst_structure_to_string (gst_message_get_structure (msg)));
+      gst_message_unref (msg);
+      fail_unless (type != GST_MESSAGE_ERROR);
+      if (type == GST_MESSAGE_EOS)
+        break;
+    }
+  }
+  fail_unless_equals_int (g_atomic_int_get (&loads), 1);
+  fail_unless_equals_int (results[0]->len, 8);
+  fail_unless_equals_int (results[1]->len, 8);
+  for (guint j = 0; j < 8; j++)
+    fail_unless_equals_string (g_ptr_array_index (results[0], j),
+        g_ptr_array_index (results[1], j));
+  for (guint i = 0; i < 2; i++) {
+    gst_element_set_state (p[i], GST_STATE_NULL);
+    gst_object_unref (bus[i]);
+    gst_object_unref (p[i]);
+    g_ptr_array_unref (results[i]);
+  }
+  stop_counting_loads ();
+}
+
+GST_END_TEST;
+
+/* The ERROR message a pipeline posts when it starts; checks that its text
+ * or details name @needle. */
+static void
+expect_start_error (const gchar * element_launch, const gchar * needle)
+{
+  gchar *launch = g_strdup_printf ("videotestsrc num-buffers=1 ! %s ! "
+      "fakesink", element_launch);
+  GstElement *pipeline = gst_parse_launch (launch, NULL);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg;
+  GError *error = NULL;
+  gchar *debug = NULL;
+
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "%s: no error", launch);
+  gst_message_parse_error (msg, &error, &debug);
+  fail_unless (strstr (error->message, needle) || strstr (debug, needle),
+      "'%s' / '%s' does not name '%s'", error->message, debug, needle);
+  GST_INFO ("%s: %s (%s)", launch, error->message, debug);
+  g_error_free (error);
+  g_free (debug);
+  gst_message_unref (msg);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  g_free (launch);
+}
+
+/* Missing, broken and wrong models: an ERROR naming the file and the
+ * cause when the element starts, never a crash. */
+GST_START_TEST (test_bad_models)
+{
+  gchar *dir = g_dir_make_tmp ("mobileone-XXXXXX", NULL);
+  gchar *broken = g_build_filename (dir, "broken.yaml", NULL);
+  gchar *noweights = g_build_filename (dir, "noweights.yaml", NULL);
+  gchar *launch;
+
+  fail_unless (g_file_set_contents (broken, "backbone: [\n", -1, NULL));
+  fail_unless (g_file_set_contents (noweights, "backbone: {variant: s0, "
+          "fused: true}\ninput: {width: 64, height: 64}\nhead: {type: "
+          "classifier, num_classes: 10}\nweights: missing.safetensors\n", -1,
+          NULL));
+
+  expect_start_error ("mobileonedetect model=/nonexistent/model.yaml",
+      "/nonexistent/model.yaml");
+  /* The defaults are installed models; not in a build tree. */
+  if (!g_file_test (MOBILEONE_MODEL_DIR "/shapes-detect.yaml",
+          G_FILE_TEST_EXISTS))
+    expect_start_error ("mobileonedetect", "shapes-detect.yaml");
+  if (!g_file_test (MOBILEONE_MODEL_DIR "/shapes-segment.yaml",
+          G_FILE_TEST_EXISTS))
+    expect_start_error ("mobileonesegment", "shapes-segment.yaml");
+
+  launch = g_strdup_printf ("mobileoneclassify model=%s", broken);
+  expect_start_error (launch, broken);
+  g_free (launch);
+  launch = g_strdup_printf ("mobileonesegment model=%s", noweights);
+  expect_start_error (launch, "missing.safetensors");
+  g_free (launch);
+  /* A detector model in the classifier. */
+  expect_start_error ("mobileoneclassify model=" DETECT_MODEL, "ssdlite");
+
+  g_unlink (broken);
+  g_unlink (noweights);
+  g_rmdir (dir);
+  g_free (broken);
+  g_free (noweights);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
+/* Formats the elements do not take fail negotiation. */
+GST_START_TEST (test_unsupported_caps)
+{
+  const gchar *launches[] = {
+    "mobileoneclassify n-threads=1 model=" CLASSIFY_MODEL,
+    "mobileonedetect n-threads=1 model=" DETECT_MODEL,
+    "mobileonesegment n-threads=1 model=" SEGMENT_MODEL,
+    "mobileoneoverlay",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (launches); i++) {
+    GstHarness *h = gst_harness_new_parse (launches[i]);
+
+    gst_harness_set_src_caps_str (h, "video/x-raw,format=GRAY16_LE,width=32,"
+        "height=32,framerate=30/1");
+    fail_unless_equals_int (gst_harness_push (h, gst_harness_create_buffer (h,
+                32 * 32 * 2)), GST_FLOW_NOT_NEGOTIATED);
+    gst_harness_teardown (h);
+  }
+}
+
+GST_END_TEST;
+
+static gsize
+rss_kb (void)
+{
+  gchar *text = NULL;
+  gsize pages = 0, resident = 0;
+
+  if (g_file_get_contents ("/proc/self/statm", &text, NULL, NULL))
+    sscanf (text, "%zu %zu", &pages, &resident);
+  g_free (text);
+  return resident * (gsize) sysconf (_SC_PAGESIZE) / 1024;
+}
+
+static void
+cycle (GstElement * pipeline)
+{
+  GstMessage *msg;
+  GstBus *bus = gst_element_get_bus (pipeline);
+
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  fail_unless_equals_int (gst_element_get_state (pipeline, NULL, NULL,
+          30 * GST_SECOND), GST_STATE_CHANGE_SUCCESS);
+  /* Let some frames through the elements before stopping. */
+  msg = gst_bus_timed_pop_filtered (bus, 30 * GST_SECOND,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_object_unref (bus);
+}
+
+/* 200 times NULL -> PLAYING -> NULL through every element: no growth in
+ * memory (the models, sessions, pools and text surfaces are made and freed
+ * each time). */
+GST_START_TEST (test_state_changes)
+{
+  GstElement *pipeline = gst_parse_launch ("videotestsrc num-buffers=2 ! "
+      "video/x-raw,format=NV12,width=97,height=65 ! "
+      "mobileoneclassify n-threads=1 model=" CLASSIFY_MODEL " ! "
+      "mobileonedetect n-threads=1 model=" DETECT_MODEL " ! "
+      "mobileonesegment n-threads=1 model=" SEGMENT_MODEL " ! tee name=t ! "
+      "queue ! mobileoneoverlay ! fakesink t. ! queue ! mobileonemask ! "
+      "fakesink", NULL);
+  gsize before, after;
+
+  fail_unless (pipeline != NULL);
+  for (guint i = 0; i < 20; i++)
+    cycle (pipeline);
+  before = rss_kb ();
+  for (guint i = 0; i < 200; i++)
+    cycle (pipeline);
+  after = rss_kb ();
+  GST_INFO ("RSS %zu kB -> %zu kB", before, after);
+  fail_unless (after < before + 4096, "RSS grew from %zu kB to %zu kB",
+      before, after);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+static Suite *
+mobileoneplugin_suite (void)
+{
+  Suite *s = suite_create ("mobileoneplugin");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_shared_model);
+  tcase_add_test (tc, test_concurrent);
+  tcase_add_test (tc, test_bad_models);
+  tcase_add_test (tc, test_unsupported_caps);
+  tcase_add_test (tc, test_state_changes);
+  return s;
+}
+
+GST_CHECK_MAIN (mobileoneplugin);
