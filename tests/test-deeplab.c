@@ -15,6 +15,7 @@
  * PyTorch's formula, the argmax's ties and strides, and bad descriptions.
  * MOBILEONE_ISA (set by meson per test) picks the kernel level. */
 #include "mobileone.h"
+#include "mo-test-util.h"
 #include "mo-deeplab.h"
 #include "mo-kernels.h"
 #include "mo-npy.h"
@@ -26,7 +27,6 @@
 #include <string.h>
 
 #define TOLERANCE 1e-4          /* of the output's max |value| */
-#define FOLD_TOLERANCE 1e-5     /* of the tensor's max |value| */
 
 static const char *data_dir;
 
@@ -103,19 +103,6 @@ read_mask_npy (const char *path, int h, int w)
   g_free (header);
   g_free (raw);
   return mask;
-}
-
-static double
-rel_err (const float *a, const float *ref, gsize n)
-{
-  double mx = 0.0, err = 0.0;
-  for (gsize i = 0; i < n; i++) {
-    if (!isfinite (a[i]))
-      return INFINITY;
-    mx = MAX (mx, fabs (ref[i]));
-    err = MAX (err, fabs ((double) a[i] - ref[i]));
-  }
-  return mx > 0 ? err / mx : err;
 }
 
 static int
@@ -195,7 +182,7 @@ test_case (gconstpointer user)
       g_assert_cmpint (nc, ==, nc_ref);
       g_assert_cmpint (lh, ==, ceil_div_pow2 (H, os == 16 ? 4 : 3));
       g_assert_cmpint (lw, ==, ceil_div_pow2 (W, os == 16 ? 4 : 3));
-      double e = rel_err (a, ref.data, ref.numel);
+      double e = mo_test_rel_err (a, ref.data, ref.numel, NULL);
       int n_diff = 0;
       for (gsize p = 0; p < plane; p++) {
         if (mask[p] != ref_mask[p]) {
@@ -243,53 +230,11 @@ test_folding (gconstpointer user)
   char *unfused = g_strdup_printf ("%s/%s-unfused.yaml", data_dir, name);
   char *torch_fused = g_strdup_printf ("%s/%s-fused.safetensors", data_dir,
       name);
-  char *tmpdir = g_dir_make_tmp ("mobileone-dlfold-XXXXXX", NULL);
-  char *ours = g_build_filename (tmpdir, "fused.safetensors", NULL);
-  GError *error = NULL;
-
-  MoModel *m = mo_model_load (unfused, &error);
-  g_assert_no_error (error);
-  g_assert_true (mo_model_export_fused (m, ours, &error));
-  MoSafetensors *a = mo_safetensors_open (ours, &error);
-  g_assert_no_error (error);
-  MoSafetensors *b = mo_safetensors_open (torch_fused, &error);
-  g_assert_no_error (error);
-
-  guint compared = 0, head = 0;
-  for (guint i = 0; i < mo_safetensors_n_tensors (b); i++) {
-    const MoStTensor *tb = mo_safetensors_nth (b, i);
-    const MoStTensor *ta = mo_safetensors_find (a, tb->name);
-    if (ta == NULL)
-      g_error ("%s: PyTorch's fused tensor %s is not in the export", name,
-          tb->name);
-    g_assert_cmpint (ta->ndim, ==, tb->ndim);
-    for (int d = 0; d < ta->ndim; d++)
-      g_assert_cmpint (ta->shape[d], ==, tb->shape[d]);
-    float *va = g_new (float, ta->numel), *vb = g_new (float, tb->numel);
-    g_assert_true (mo_safetensors_read_f32 (a, ta->name, ta->ndim, ta->shape,
-            va, &error));
-    g_assert_true (mo_safetensors_read_f32 (b, tb->name, tb->ndim, tb->shape,
-            vb, &error));
-    double e = rel_err (va, vb, ta->numel);
-    if (e >= FOLD_TOLERANCE)
-      g_error ("%s: folded tensor %s differs from PyTorch's: %.3g", name,
-          ta->name, e);
-    g_free (va);
-    g_free (vb);
-    compared++;
-    head += !g_str_has_prefix (tb->name, "backbone.");
-  }
-  g_assert_cmpuint (compared, ==, mo_safetensors_n_tensors (a));
+  guint head;
+  guint n = mo_test_check_folding (unfused, torch_fused, &head);
   g_assert_cmpuint (head, >=, 12);
   g_test_message ("%s: %u fused tensors (%u of the head) equal PyTorch's",
-      name, compared, head);
-  mo_safetensors_close (a);
-  mo_safetensors_close (b);
-  mo_model_unref (m);
-  g_unlink (ours);
-  g_rmdir (tmpdir);
-  g_free (ours);
-  g_free (tmpdir);
+      name, n, head);
   g_free (unfused);
   g_free (torch_fused);
 }

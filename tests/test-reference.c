@@ -12,28 +12,15 @@
 #include "mobileone.h"
 #include "mo-npy.h"
 #include "mo-safetensors.h"
+#include "mo-test-util.h"
 
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
 
 #define TOLERANCE 1e-4          /* of the output's max |value| */
-#define FOLD_TOLERANCE 1e-5     /* of the tensor's max |value| */
 
 static const char *data_dir;
-
-static double
-rel_err (const float *a, const float *ref, gint64 n)
-{
-  double mx = 0.0, err = 0.0;
-  for (gint64 i = 0; i < n; i++) {
-    mx = MAX (mx, fabs (ref[i]));
-    err = MAX (err, fabs ((double) a[i] - ref[i]));
-    if (isnan (a[i]))
-      return INFINITY;
-  }
-  return mx > 0 ? err / mx : err;
-}
 
 /* Runs @yaml on @input with @threads and returns the logits (g_free). */
 static float *
@@ -94,7 +81,7 @@ test_case (gconstpointer user)
       float *a = run_model (yaml, &in, 1, &n1);
       float *b = run_model (yaml, &in, 3, &n3);
       g_assert_cmpint (n1, ==, r->numel);
-      double e = rel_err (a, r->data, r->numel);
+      double e = mo_test_rel_err (a, r->data, r->numel, NULL);
       g_test_message ("%s %s %s: relative error %.3g", name,
           form ? "fused" : "unfused", size, e);
       g_assert_cmpfloat (e, <, TOLERANCE);
@@ -127,52 +114,8 @@ test_folding (gconstpointer user)
   char *unfused = g_strdup_printf ("%s/%s-unfused.yaml", data_dir, name);
   char *torch_fused = g_strdup_printf ("%s/%s-fused.safetensors", data_dir,
       name);
-  char *tmpdir = g_dir_make_tmp ("mobileone-fold-XXXXXX", NULL);
-  char *ours = g_build_filename (tmpdir, "fused.safetensors", NULL);
-  GError *error = NULL;
-
-  MoModel *m = mo_model_load (unfused, &error);
-  g_assert_no_error (error);
-  g_assert_true (mo_model_export_fused (m, ours, &error));
-  MoSafetensors *a = mo_safetensors_open (ours, &error);
-  g_assert_no_error (error);
-  MoSafetensors *b = mo_safetensors_open (torch_fused, &error);
-  g_assert_no_error (error);
-
-  guint compared = 0;
-  for (guint i = 0; i < mo_safetensors_n_tensors (b); i++) {
-    const MoStTensor *tb = mo_safetensors_nth (b, i);
-    const MoStTensor *ta = mo_safetensors_find (a, tb->name);
-    g_assert_nonnull (ta);
-    g_assert_cmpint (ta->ndim, ==, tb->ndim);
-    for (int d = 0; d < ta->ndim; d++)
-      g_assert_cmpint (ta->shape[d], ==, tb->shape[d]);
-    float *va = g_new (float, ta->numel), *vb = g_new (float, tb->numel);
-    g_assert_true (mo_safetensors_read_f32 (a, ta->name, ta->ndim, ta->shape,
-            va, &error));
-    g_assert_true (mo_safetensors_read_f32 (b, tb->name, tb->ndim, tb->shape,
-            vb, &error));
-    /* PyTorch's tensors of the F16/BF16 cases were rounded after folding:
-     * allow that rounding (half an ulp of the largest value) on top. */
-    double tol = FOLD_TOLERANCE + (tb->dtype == MO_DTYPE_F16 ? 1.0 / 2048 :
-        tb->dtype == MO_DTYPE_BF16 ? 1.0 / 256 : 0.0);
-    double e = rel_err (va, vb, ta->numel);
-    if (e >= tol)
-      g_error ("%s: folded tensor %s differs from PyTorch's: %.3g", name,
-          ta->name, e);
-    g_free (va);
-    g_free (vb);
-    compared++;
-  }
-  g_assert_cmpuint (compared, ==, mo_safetensors_n_tensors (a));
-  g_test_message ("%s: %u fused tensors equal PyTorch's", name, compared);
-  mo_safetensors_close (a);
-  mo_safetensors_close (b);
-  mo_model_unref (m);
-  g_unlink (ours);
-  g_rmdir (tmpdir);
-  g_free (ours);
-  g_free (tmpdir);
+  guint n = mo_test_check_folding (unfused, torch_fused, NULL);
+  g_test_message ("%s: %u fused tensors equal PyTorch's", name, n);
   g_free (unfused);
   g_free (torch_fused);
 }

@@ -12,6 +12,7 @@
  *  - bad descriptions, bad parameters, too-small inputs, empty results.
  * MOBILEONE_ISA (set by meson per test) picks the kernel level. */
 #include "mobileone.h"
+#include "mo-test-util.h"
 #include "mo-npy.h"
 #include "mo-safetensors.h"
 #include "mo-ssdlite.h"
@@ -24,7 +25,6 @@
 #define TOLERANCE 1e-4          /* raw outputs, of the max |value| */
 #define BOX_TOL 1e-4            /* px, post-processing of the same raw outputs */
 #define SCORE_TOL 2e-6          /* softmax: expf vs torch's exp, summation order */
-#define FOLD_TOLERANCE 1e-5
 
 static char *data_dir;
 
@@ -43,23 +43,6 @@ static void
 parse_size (const char *size, int *w, int *h)
 {
   g_assert_cmpint (sscanf (size, "%dx%d", w, h), ==, 2);
-}
-
-static double
-rel_err (const float *a, const float *ref, gint64 n, double *abs_err)
-{
-  double mx = 0.0, err = 0.0;
-  if (abs_err)
-    *abs_err = INFINITY;
-  for (gint64 i = 0; i < n; i++) {
-    if (isnan (a[i]))
-      return INFINITY;
-    mx = MAX (mx, fabs (ref[i]));
-    err = MAX (err, fabs ((double) a[i] - ref[i]));
-  }
-  if (abs_err)
-    *abs_err = err;
-  return mx > 0 ? err / mx : err;
 }
 
 static MoModel *
@@ -256,8 +239,8 @@ test_raw (gconstpointer user)
     mo_ssdlite_post_gather (p1, cls, reg);
     mo_ssdlite_post_gather (p3, cls3, reg3);
     double ea, eb, abs_a, abs_b;
-    ea = rel_err (cls, c.cls.data, c.cls.numel, &abs_a);
-    eb = rel_err (reg, c.reg.data, c.reg.numel, &abs_b);
+    ea = mo_test_rel_err (cls, c.cls.data, c.cls.numel, &abs_a);
+    eb = mo_test_rel_err (reg, c.reg.data, c.reg.numel, &abs_b);
     g_test_message ("%s %s: cls_logits relative error %.3g, bbox_regression "
         "%.3g", fname, size, ea, eb);
     g_assert_cmpfloat (ea, <, TOLERANCE);
@@ -364,49 +347,10 @@ test_folding (void)
   char *unfused = g_build_filename (data_dir, "ssd-unfused.yaml", NULL);
   char *torch_fused = g_build_filename (data_dir, "ssd-fused.safetensors",
       NULL);
-  char *tmpdir = g_dir_make_tmp ("mobileone-ssd-fold-XXXXXX", NULL);
-  char *ours = g_build_filename (tmpdir, "fused.safetensors", NULL);
-  GError *error = NULL;
-
-  MoModel *m = mo_model_load (unfused, &error);
-  g_assert_no_error (error);
-  g_assert_true (mo_model_export_fused (m, ours, &error));
-  MoSafetensors *a = mo_safetensors_open (ours, &error);
-  g_assert_no_error (error);
-  MoSafetensors *b = mo_safetensors_open (torch_fused, &error);
-  g_assert_no_error (error);
-  guint compared = 0, head = 0;
-  for (guint i = 0; i < mo_safetensors_n_tensors (b); i++) {
-    const MoStTensor *tb = mo_safetensors_nth (b, i);
-    const MoStTensor *ta = mo_safetensors_find (a, tb->name);
-    if (ta == NULL)
-      g_error ("PyTorch's fused tensor %s was not exported", tb->name);
-    g_assert_cmpint (ta->ndim, ==, tb->ndim);
-    for (int d = 0; d < ta->ndim; d++)
-      g_assert_cmpint (ta->shape[d], ==, tb->shape[d]);
-    float *va = g_new (float, ta->numel), *vb = g_new (float, tb->numel);
-    g_assert_true (mo_safetensors_read_f32 (a, ta->name, ta->ndim, ta->shape,
-            va, &error));
-    g_assert_true (mo_safetensors_read_f32 (b, tb->name, tb->ndim, tb->shape,
-            vb, &error));
-    double e = rel_err (va, vb, ta->numel, NULL);
-    if (e >= FOLD_TOLERANCE)
-      g_error ("folded tensor %s differs from PyTorch's: %.3g", ta->name, e);
-    g_free (va);
-    g_free (vb);
-    compared++;
-    head += !g_str_has_prefix (tb->name, "backbone.");
-  }
-  g_assert_cmpuint (compared, ==, mo_safetensors_n_tensors (a));
+  guint head;
+  mo_test_check_folding (unfused, torch_fused, &head);
   /* 4 extras x 3 convs + 12 heads x (dw conv + 1x1), weight and bias each. */
   g_assert_cmpuint (head, ==, 2 * (4 * 3 + 12 * 2));
-  mo_safetensors_close (a);
-  mo_safetensors_close (b);
-  mo_model_unref (m);
-  g_unlink (ours);
-  g_rmdir (tmpdir);
-  g_free (ours);
-  g_free (tmpdir);
   g_free (unfused);
   g_free (torch_fused);
 }
