@@ -15,7 +15,7 @@
  * gst-launch-1.0 videotestsrc num-buffers=30 ! mobileoneclassify model=tests/data/k1-fused.yaml post-messages=true ! fakesink
  * ]| Classifies each frame and posts the result on the bus.
  * |[
- * gst-launch-1.0 v4l2src ! videoconvert ! mobileonedetect ! mobileoneclassify model=colour.yaml object-class=car ! videoconvert ! mobileoneoverlay ! autovideosink
+ * gst-launch-1.0 v4l2src ! videoconvert ! mobileonedetect ! mobileoneclassify model=colour.yaml object-class=car ! mobileoneoverlay ! videoconvert ! autovideosink
  * ]| Classifies the cars found by the detector.
  */
 #ifdef HAVE_CONFIG_H

@@ -12,7 +12,7 @@
  *
  * ## Example launch lines
  * |[
- * gst-launch-1.0 videotestsrc num-buffers=100 ! mobileonedetect ! videoconvert ! mobileoneoverlay ! videoconvert ! autovideosink
+ * gst-launch-1.0 videotestsrc num-buffers=100 ! mobileonedetect ! mobileoneoverlay ! videoconvert ! autovideosink
  * ]| Detects with the installed default model and draws the boxes.
  * |[
  * gst-launch-1.0 v4l2src ! videoconvert ! mobileonedetect threshold=0.6 inference-interval=2 ! mobileoneoverlay ! videoconvert ! autovideosink

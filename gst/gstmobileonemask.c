@@ -468,8 +468,12 @@ gst_mobile_one_mask_sink_event (GstPad * pad, GstObject * parent,
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_CAPS:{
       GstCaps *caps;
-      gboolean ret;
+      gboolean ret, mask_size;
       gint width, height;
+
+      GST_OBJECT_LOCK (self);
+      mask_size = self->size == GST_MOBILE_ONE_MASK_SIZE_MASK;
+      GST_OBJECT_UNLOCK (self);
 
       gst_event_parse_caps (event, &caps);
       ret = gst_video_info_from_caps (&self->in_info, caps);
@@ -479,7 +483,7 @@ gst_mobile_one_mask_sink_event (GstPad * pad, GstObject * parent,
          * frame's map may change the size again. */
         width = GST_VIDEO_INFO_WIDTH (&self->in_info);
         height = GST_VIDEO_INFO_HEIGHT (&self->in_info);
-        if (self->have_out_info && self->size == GST_MOBILE_ONE_MASK_SIZE_MASK) {
+        if (self->have_out_info && mask_size) {
           width = GST_VIDEO_INFO_WIDTH (&self->out_info);
           height = GST_VIDEO_INFO_HEIGHT (&self->out_info);
         }

@@ -18,7 +18,8 @@ gst_mobile_one_mask_meta_api_get_type (void)
   };
 
   if (g_once_init_enter (&type)) {
-    GType t = gst_meta_api_type_register ("GstMobileOneMaskMetaAPI", tags);
+    GType t = gst_meta_api_type_register (GST_MOBILE_ONE_MASK_META_API_NAME,
+        tags);
     g_once_init_leave (&type, t);
   }
   return type;

@@ -7,6 +7,16 @@
 
 G_BEGIN_DECLS
 
+/**
+ * GST_MOBILE_ONE_MASK_META_API_NAME:
+ *
+ * The name of the API type. Applications do not link the plugin: once it is
+ * loaded they find the meta with gst_buffer_get_meta (buffer,
+ * g_type_from_name (GST_MOBILE_ONE_MASK_META_API_NAME)) and read the
+ * structure below (this header is installed for them).
+ */
+#define GST_MOBILE_ONE_MASK_META_API_NAME "GstMobileOneMaskMetaAPI"
+
 #define GST_MOBILE_ONE_MASK_META_API_TYPE (gst_mobile_one_mask_meta_api_get_type ())
 #define GST_MOBILE_ONE_MASK_META_INFO (gst_mobile_one_mask_meta_get_info ())
 

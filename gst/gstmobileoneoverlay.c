@@ -752,7 +752,7 @@ gst_mobile_one_overlay_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   fw = GST_VIDEO_INFO_WIDTH (&filter->in_info);
   fh = GST_VIDEO_INFO_HEIGHT (&filter->in_info);
   if (lw == 0)
-    lw = MAX (1, MIN (fw, fh) / 240);
+    lw = MAX (2, MIN (fw, fh) / 200);
   if (draw_labels && (self->layout == NULL
           || serial != self->applied_font_serial))
     draw_labels = setup_text (self, fw, fh);

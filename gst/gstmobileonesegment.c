@@ -12,7 +12,7 @@
  *
  * ## Example launch lines
  * |[
- * gst-launch-1.0 videotestsrc num-buffers=100 ! mobileonesegment ! videoconvert ! mobileoneoverlay ! videoconvert ! autovideosink
+ * gst-launch-1.0 videotestsrc num-buffers=100 ! mobileonesegment ! mobileoneoverlay ! videoconvert ! autovideosink
  * ]| Blends the mask of the installed default model onto the picture.
  * |[
  * gst-launch-1.0 v4l2src ! videoconvert ! mobileonesegment ! mobileonemask ! videoconvert ! x264enc tune=zerolatency ! rtph264pay ! udpsink host=127.0.0.1 port=5000

@@ -621,10 +621,12 @@ typedef struct
 {
   Op op;
   const char *name;
-  int a, b, c;                  /* pwconv: m k n; dwconv: hw c stride; conv: hw in_c n */
+  /* pwconv: m k n; dwconv: hw c stride; conv: hw in_c n; gap, scale:
+   * pixels, channels */
+  int a, b, c;
 } BenchShape;
 
-/* MobileOne-S0 at 224x224 and an S4-sized pointwise layer. */
+/* MobileOne-S0 at 224x224 and S4-sized pointwise layers. */
 static const BenchShape bench_shapes[] = {
   {OP_CONV, "stem 224x224x3->48 s2", 224, 3, 48},
   {OP_DWCONV, "dw 112x112x48 s2", 112, 48, 2},
@@ -636,8 +638,10 @@ static const BenchShape bench_shapes[] = {
   {OP_PWCONV, "pw 196x256->256", 196, 256, 256},
   {OP_PWCONV, "pw 49x256->1024", 49, 256, 1024},
   {OP_PWCONV, "pw 1x1024->1000", 1, 1024, 1000},
+  {OP_PWCONV, "pw 3136x192->192 (S4)", 3136, 192, 192},
   {OP_PWCONV, "pw 784x448->448 (S4)", 784, 448, 448},
   {OP_PWCONV, "pw 196x896->896 (S4)", 196, 896, 896},
+  {OP_PWCONV, "pw 49x2048->2048 (S4)", 49, 2048, 2048},
   {OP_GAP, "gap 7x7x1024", 49, 1024, 0},
   {OP_SCALE, "scale 14x14x256", 196, 256, 0},
 };

@@ -8,7 +8,9 @@
  * pixel). Tiles cover the columns whose taps all fall inside the input;
  * border pixels run one at a time over their valid taps only. Every
  * output is the bias plus one FMA per valid (ky, kx, c) in the reference's
- * order, whichever path computes it. */
+ * order, whichever path computes it. Each tile prefetches the input rows
+ * the next output row will add: the stem's input is large, cold and read
+ * at stride 2. */
 #include "mo-kernels-simd.h"
 
 #include <assert.h>
@@ -72,8 +74,9 @@ tile (const MoConvParams *p, int oy, int ox, int n, int ky0, int ky1,
 }
 
 /* Asks for the input rows that output row oy + 1 needs and row oy does not,
- * under the columns of the tile at ox: the stem reads a large, cold input
- * at stride 2, which the hardware prefetchers follow too late. */
+ * under the columns of the tile at ox, and for that row's output lines:
+ * the stem reads a large, cold input at stride 2, which the hardware
+ * prefetchers follow too late. */
 MO_INLINE void
 prefetch_next (const MoConvParams *p, int oy, int ox, int npx)
 {

@@ -1,13 +1,9 @@
 /* mobileone-gst engine: depthwise 3x3 convolution, AVX2 + FMA.
  *
- * Vectorised over channels: for each output row and 8-channel block the
- * nine taps and the bias stay in ymm registers while the row's interior
- * pixels stream through four at a time (what the other 6 of 16 registers
- * allow; independent FMA chains hide the FMA latency, and with stride 1
- * neighbouring pixels share their loads). The top and bottom rows use the same loop over their valid tap
- * rows; border columns skip the taps that fall outside the image, as the
- * reference does. Every output is the bias plus one FMA per valid tap in
- * (ky, kx) order, whichever path computes it. */
+ * The structure of mo-f32-dwconv3x3-avx512.c on 16 ymm registers: groups
+ * of four interior pixels (the nine taps, the bias and four accumulators
+ * fill 14 registers) over 8-channel blocks. Every output is the bias plus
+ * one FMA per valid tap in (ky, kx) order, whichever path computes it. */
 #include "mo-kernels-simd.h"
 
 #include <assert.h>

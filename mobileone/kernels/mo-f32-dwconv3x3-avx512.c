@@ -1,13 +1,17 @@
 /* mobileone-gst engine: depthwise 3x3 convolution, AVX-512F.
  *
- * Vectorised over channels: for each output row and 16-channel block the
- * nine taps and the bias stay in zmm registers while the row's interior
- * pixels stream through eight at a time (eight independent FMA chains
- * hide the FMA latency; with stride 1 neighbouring pixels share their
- * loads). The top and bottom rows use the same loop over their valid tap
- * rows; border columns skip the taps that fall outside the image, as the
- * reference does. Every output is the bias plus one FMA per valid tap in
- * (ky, kx) order, whichever path computes it. */
+ * Vectorised over channels. An output row is cut into groups of eight
+ * interior pixels (then four, then one); for each 16-channel block the
+ * group loads the nine taps and the bias into zmm registers and runs its
+ * pixels as eight independent FMA chains, which hide the FMA latency. With
+ * stride and dilation known at compile time, each input vector of a tap
+ * row is loaded once for all the pixels that use it. Walking pixels
+ * outside channels keeps the accesses along whole pixels (a channel
+ * block's walk along a row would stride by the channel count and thrash a
+ * few L1 sets). The top and bottom rows use the same loop over their
+ * valid tap rows; border columns skip the taps that fall outside the
+ * image, as the reference does. Every output is the bias plus one FMA per
+ * valid tap in (ky, kx) order, whichever path computes it. */
 #include "mo-kernels-simd.h"
 
 #include <assert.h>

@@ -1,13 +1,10 @@
 /* mobileone-gst engine: depthwise 3x3 convolution, AArch64 Advanced
  * SIMD.
  *
- * Vectorised over channels: for each output row and 4-channel block (one
- * q vector) the nine taps and the bias stay in registers while the row's
- * interior pixels stream through eight at a time (eight independent FMA chains
- * hide the FMA latency; with stride 1 neighbouring pixels share their
- * loads). The top and bottom rows use the same loop over their valid tap
- * rows; border columns skip the taps that fall outside the image, as the
- * reference does. Every output is the bias plus one FMA per valid tap in
+ * The structure of mo-f32-dwconv3x3-avx512.c on 32 q registers: groups of
+ * eight interior pixels over 4-channel blocks (one q vector: the nine
+ * taps, the bias and eight accumulators fit in registers; wider blocks
+ * would not). Every output is the bias plus one FMA per valid tap in
  * (ky, kx) order, whichever path computes it. */
 #include "mo-kernels-simd.h"
 
@@ -63,8 +60,8 @@ pixel (const MoDwConvParams *p, int cb, int oy, int ox, int ky0, int ky1,
  * a pointer that steps one pixel at a time: no table of offsets to keep in
  * registers. Otherwise (S = 0) every tap loads its own input. */
 MO_INLINE void
-pixels (const float *i, float *o, const float32x4_t *w, float32x4_t b, size_t cs,
-    size_t pstep, size_t drow, size_t dcs, size_t ocs, const int NP,
+pixels (const float *i, float *o, const float32x4_t *w, float32x4_t b,
+    size_t cs, size_t pstep, size_t drow, size_t dcs, size_t ocs, const int NP,
     const int S, const int D, const int KY0, const int KY1, const int relu)
 {
   float32x4_t acc[8];

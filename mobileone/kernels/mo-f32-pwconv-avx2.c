@@ -5,7 +5,7 @@
  * accumulators, 2 weight vectors and a broadcast), bias-initialised, one
  * broadcast-FMA per input channel in order, ReLU fused in the store. Row
  * tails run the same tile with fewer rows, so results do not depend on
- * how a caller splits the pixels. */
+ * how a caller splits the pixels. A single pixel uses 1x64 tiles. */
 #include "mo-kernels-simd.h"
 
 #include <assert.h>
@@ -14,40 +14,48 @@
 #define MO_INLINE static inline __attribute__ ((always_inline))
 #define MR 6
 
+/* R pixels x NV ymm vectors (16 channels per pair). */
 MO_INLINE void
 tile (const float *a, size_t as, float *o, size_t os, const float *w,
-    size_t ldw, const float *b, int k, const int R, const int relu)
+    size_t ldw, const float *b, int k, const int R, const int NV,
+    const int relu)
 {
-  __m256 acc[MR][2];
+  __m256 acc[MR][8];
   const float *ar[MR];
-  const __m256 b0 = _mm256_loadu_ps (b), b1 = _mm256_loadu_ps (b + 8);
 
+#pragma GCC unroll 8
+  for (int j = 0; j < NV; j++) {
+    __m256 bj = _mm256_loadu_ps (b + 8 * j);
 #pragma GCC unroll 6
-  for (int i = 0; i < R; i++) {
-    acc[i][0] = b0;
-    acc[i][1] = b1;
-    ar[i] = a + i * as;
+    for (int i = 0; i < R; i++)
+      acc[i][j] = bj;
   }
+#pragma GCC unroll 6
+  for (int i = 0; i < R; i++)
+    ar[i] = a + i * as;
   for (int kk = 0; kk < k; kk++) {
-    __m256 w0 = _mm256_loadu_ps (w), w1 = _mm256_loadu_ps (w + 8);
+    __m256 wv[8];
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; j++)
+      wv[j] = _mm256_loadu_ps (w + 8 * j);
     w += ldw;
 #pragma GCC unroll 6
     for (int i = 0; i < R; i++) {
       __m256 x = _mm256_broadcast_ss (ar[i] + kk);
-      acc[i][0] = _mm256_fmadd_ps (x, w0, acc[i][0]);
-      acc[i][1] = _mm256_fmadd_ps (x, w1, acc[i][1]);
+#pragma GCC unroll 8
+      for (int j = 0; j < NV; j++)
+        acc[i][j] = _mm256_fmadd_ps (x, wv[j], acc[i][j]);
     }
   }
 #pragma GCC unroll 6
-  for (int i = 0; i < R; i++) {
-    __m256 v0 = acc[i][0], v1 = acc[i][1];
-    if (relu) {
-      v0 = _mm256_max_ps (v0, _mm256_setzero_ps ());
-      v1 = _mm256_max_ps (v1, _mm256_setzero_ps ());
+  for (int i = 0; i < R; i++)
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; j++) {
+      __m256 v = acc[i][j];
+      if (relu)
+        v = _mm256_max_ps (v, _mm256_setzero_ps ());
+      _mm256_storeu_ps (o + i * os + 8 * j, v);
     }
-    _mm256_storeu_ps (o + i * os, v0);
-    _mm256_storeu_ps (o + i * os + 8, v1);
-  }
 }
 
 MO_INLINE void
@@ -55,19 +63,26 @@ run (const MoPwConvParams *p, int n_end, const int relu)
 {
   const size_t as = p->in_cs, os = p->out_cs, ldw = p->ldw;
   const int k = p->k, m1 = p->m1;
+  int n = p->n0;
 
-  for (int n = p->n0; n < n_end; n += 16) {
+  /* A single pixel (squeeze-excite, the classifier) is a matrix-vector
+   * product: 1x64 tiles keep eight FMA chains busy. */
+  if (m1 - p->m0 == 1)
+    for (; n + 64 <= n_end; n += 64)
+      tile (p->in + p->m0 * as, 0, p->out + p->m0 * os + n, 0, p->w + n,
+          ldw, p->b + n, k, 1, 8, relu);
+  for (; n < n_end; n += 16) {
     const float *w = p->w + n, *b = p->b + n;
     int m = p->m0;
     for (; m + MR <= m1; m += MR)
-      tile (p->in + m * as, as, p->out + m * os + n, os, w, ldw, b, k, MR,
+      tile (p->in + m * as, as, p->out + m * os + n, os, w, ldw, b, k, MR, 2,
           relu);
     const float *a = p->in + m * as;
     float *o = p->out + m * os + n;
     switch (m1 - m) {
 #define TAIL(r) \
       case r: \
-        tile (a, as, o, os, w, ldw, b, k, r, relu); \
+        tile (a, as, o, os, w, ldw, b, k, r, 2, relu); \
         break;
         TAIL (1) TAIL (2) TAIL (3) TAIL (4) TAIL (5)
 #undef TAIL

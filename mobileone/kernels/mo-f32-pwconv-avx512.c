@@ -8,7 +8,8 @@
  * is fused in the store. Row and column tails run the same tile with fewer
  * rows or vectors, so every output sees the same operation sequence
  * wherever it falls. The weight panel of one column block stays in cache
- * while every pixel row streams past it. */
+ * while every pixel row streams past it. A single pixel (squeeze-excite,
+ * the classifier) uses 1x128 tiles. */
 #include "mo-kernels-simd.h"
 
 #include <assert.h>
@@ -22,10 +23,10 @@ tile (const float *a, size_t as, float *o, size_t os, const float *w,
     size_t ldw, const float *b, int k, const int MR, const int NV,
     const int relu)
 {
-  __m512 acc[MAX_MR][4];
+  __m512 acc[MAX_MR][8];
   const float *ar[MAX_MR];
 
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int j = 0; j < NV; j++) {
     __m512 bj = _mm512_loadu_ps (b + 16 * j);
 #pragma GCC unroll 16
@@ -37,15 +38,15 @@ tile (const float *a, size_t as, float *o, size_t os, const float *w,
     ar[i] = a + i * as;
 
   for (int kk = 0; kk < k; kk++) {
-    __m512 wv[4];
-#pragma GCC unroll 4
+    __m512 wv[8];
+#pragma GCC unroll 8
     for (int j = 0; j < NV; j++)
       wv[j] = _mm512_loadu_ps (w + 16 * j);
     w += ldw;
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {
       __m512 x = _mm512_set1_ps (ar[i][kk]);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int j = 0; j < NV; j++)
         acc[i][j] = _mm512_fmadd_ps (x, wv[j], acc[i][j]);
     }
@@ -53,7 +54,7 @@ tile (const float *a, size_t as, float *o, size_t os, const float *w,
 
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int j = 0; j < NV; j++) {
       __m512 v = acc[i][j];
       if (relu)
@@ -97,7 +98,16 @@ rows (const MoPwConvParams *p, int n, const int MR, const int NV,
 MO_INLINE void
 run (const MoPwConvParams *p, int n_end, const int relu)
 {
-  for (int n = p->n0; n < n_end; n += 64) {
+  int n = p->n0;
+
+  /* A single pixel (squeeze-excite, the classifier) is a matrix-vector
+   * product bound by streaming the weights: 8-vector blocks read 512
+   * contiguous bytes per weight row and keep eight FMA chains busy. */
+  if (p->m1 - p->m0 == 1)
+    for (; n + 128 <= n_end; n += 128)
+      tile (p->in + (size_t) p->m0 * p->in_cs, 0, p->out + (size_t) p->m0
+          * p->out_cs + n, 0, p->w + n, p->ldw, p->b + n, p->k, 1, 8, relu);
+  for (; n < n_end; n += 64) {
     switch ((n_end - n) / 16) {
       case 1:
         rows (p, n, 16, 1, relu);

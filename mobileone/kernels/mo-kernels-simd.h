@@ -10,30 +10,35 @@
  * channels between threads. Tails therefore use narrower tiles of the same
  * kernel, never a different summation order.
  *
- * Writes: pwconv writes output channels [n0, round_up (n1, MO_CALIGN)), so
- * a caller splitting channels ends every range but the last on a multiple
- * of MO_CALIGN; conv and dwconv3x3 write [0, round_up (n, MO_CALIGN)) of
- * each output pixel; scale writes [0, round_up (c, MO_CALIGN)). Padded
- * channels receive act (0), a finite value. */
+ * Writes: pwconv writes output channels [n0, round_up (n1, MO_CALIGN)) and
+ * gap [c0, round_up (c1, MO_CALIGN)), so a caller splitting channels ends
+ * every range but the last on a multiple of MO_CALIGN; conv and dwconv3x3
+ * write [0, round_up (n, MO_CALIGN)) of each output pixel, scale
+ * [0, round_up (c, MO_CALIGN)). Padded channels receive finite values
+ * (act (0) for the convolutions, whose padded weights are zero).
+ *
+ * Sigmoid, which only gates squeeze-excite vectors, is applied in scalar
+ * (mo_act) after the vector work: exact, and out of the hot loops. */
 #pragma once
 
 #include "mo-kernels.h"
 
-/* x86-64: AVX2 + FMA (ymm, 6x16 GEMM tiles). */
+/* x86-64: AVX2 + FMA (ymm; GEMM tiles 6x16, 1x64 for a single pixel). */
 void mo_f32_conv__avx2 (const MoConvParams * p);
 void mo_f32_dwconv3x3__avx2 (const MoDwConvParams * p);
 void mo_f32_pwconv__avx2 (const MoPwConvParams * p);
 void mo_f32_gap__avx2 (const MoGapParams * p);
 void mo_f32_scale__avx2 (const MoScaleParams * p);
 
-/* x86-64: AVX-512F (zmm, up to 7x64 GEMM tiles). */
+/* x86-64: AVX-512F (zmm; GEMM tiles 6x64, 8x48, 12x32, 16x16, 1x128 for
+ * a single pixel). */
 void mo_f32_conv__avx512 (const MoConvParams * p);
 void mo_f32_dwconv3x3__avx512 (const MoDwConvParams * p);
 void mo_f32_pwconv__avx512 (const MoPwConvParams * p);
 void mo_f32_gap__avx512 (const MoGapParams * p);
 void mo_f32_scale__avx512 (const MoScaleParams * p);
 
-/* AArch64: Advanced SIMD (q registers, 6x16 GEMM tiles). */
+/* AArch64: Advanced SIMD (q registers; GEMM tiles 5x16). */
 void mo_f32_conv__neon (const MoConvParams * p);
 void mo_f32_dwconv3x3__neon (const MoDwConvParams * p);
 void mo_f32_pwconv__neon (const MoPwConvParams * p);

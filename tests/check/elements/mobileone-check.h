@@ -30,7 +30,7 @@ format_is_yuv (const gchar * format)
 static inline GstMobileOneMaskMeta *
 get_mask_meta (GstBuffer * buf)
 {
-  GType api = g_type_from_name ("GstMobileOneMaskMetaAPI");
+  GType api = g_type_from_name (GST_MOBILE_ONE_MASK_META_API_NAME);
 
   fail_unless (api != 0, "GstMobileOneMaskMetaAPI is not registered");
   return (GstMobileOneMaskMeta *) gst_buffer_get_meta (buf, api);

@@ -158,6 +158,56 @@ GST_START_TEST (test_regions)
 
 GST_END_TEST;
 
+/* Between inferences, a region takes the result of the last classified
+ * region of its label that it overlaps enough; others get nothing. */
+GST_START_TEST (test_regions_interval)
+{
+  GstHarness *h = gst_harness_new_parse (LAUNCH " object-class=car "
+      "inference-interval=2");
+  GstBuffer *in, *out;
+  GstVideoRegionOfInterestMeta *roi;
+  MoClass ref, again;
+
+  gst_harness_set_src_caps_str (h,
+      "video/x-raw,format=BGRx,width=64,height=48,framerate=30/1");
+  in = gst_harness_create_buffer (h, 64 * 48 * 4);
+  gst_buffer_memset (in, 0, 0x5a, 64 * 48 * 4);
+  gst_buffer_add_video_region_of_interest_meta (in, "car", 8, 8, 40, 30);
+  out = gst_harness_push_and_pull (h, in);
+  check_classification (classification
+      (gst_buffer_get_video_region_of_interest_meta (out)), &ref);
+  gst_buffer_unref (out);
+
+  /* Moved a little: the same car. Far away: another one, not classified
+   * until the next inference. */
+  in = gst_harness_create_buffer (h, 64 * 48 * 4);
+  gst_buffer_add_video_region_of_interest_meta (in, "car", 10, 9, 40, 30);
+  gst_buffer_add_video_region_of_interest_meta (in, "car", 50, 40, 10, 8);
+  out = gst_harness_push_and_pull (h, in);
+  {
+    gpointer state = NULL;
+    GstMeta *meta;
+    guint i = 0;
+
+    while ((meta = gst_buffer_iterate_meta_filtered (out, &state,
+                GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+      roi = (GstVideoRegionOfInterestMeta *) meta;
+      if (i++ == 0) {
+        check_classification (classification (roi), &again);
+        fail_unless_equals_int (again.label, ref.label);
+        fail_unless (again.score == ref.score);
+      } else {
+        fail_unless (classification (roi) == NULL);
+      }
+    }
+    fail_unless_equals_int (i, 2);
+  }
+  gst_buffer_unref (out);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 /* threshold: nothing is attached below it. */
 GST_START_TEST (test_threshold)
 {
@@ -231,6 +281,7 @@ mobileoneclassify_suite (void)
   tcase_set_timeout (tc, 120);
   tcase_add_test (tc, test_formats);
   tcase_add_test (tc, test_regions);
+  tcase_add_test (tc, test_regions_interval);
   tcase_add_test (tc, test_threshold);
   tcase_add_test (tc, test_inference_interval);
   return s;

@@ -253,19 +253,28 @@ GST_START_TEST (test_state_changes)
       "mobileonesegment n-threads=1 model=" SEGMENT_MODEL " ! tee name=t ! "
       "queue ! mobileoneoverlay ! fakesink t. ! queue ! mobileonemask ! "
       "fakesink", NULL);
+  const gchar *env = g_getenv ("MOBILEONE_TEST_CYCLES");
+  guint cycles = env ? (guint) atoi (env) : 200;
   gsize before, after;
 
   fail_unless (pipeline != NULL);
   for (guint i = 0; i < 20; i++)
     cycle (pipeline);
   before = rss_kb ();
-  for (guint i = 0; i < 200; i++)
+  for (guint i = 0; i < cycles; i++)
     cycle (pipeline);
   after = rss_kb ();
-  GST_INFO ("RSS %zu kB -> %zu kB", before, after);
+  gst_object_unref (pipeline);
+  GST_INFO ("RSS %zu kB -> %zu kB after %u cycles", before, after, cycles);
+#if defined(__SANITIZE_ADDRESS__)
+  /* ASan's quarantine keeps freed memory: its leak check does the job. */
+#else
+  /* Allocator noise stays well below this; a leaked session or model per
+   * cycle would be tens of megabytes. (Under valgrind, whose free queue
+   * holds 20 MB, set MOBILEONE_TEST_CYCLES=20 and read its leak report.) */
   fail_unless (after < before + 4096, "RSS grew from %zu kB to %zu kB",
       before, after);
-  gst_object_unref (pipeline);
+#endif
 }
 
 GST_END_TEST;
