@@ -13,7 +13,11 @@ runtimes; the reported figure is the median of the rounds' medians.
 The FMA peak is measured in the same run by fma_peak.c (compiled with
 -march=native), so "share of peak" reads GMACs / time / peak.
 
-usage: benchmarks/bench_vs_ort.py [--build build] [--variants s0,s1,...]
+Models: the classifiers s0..s4 at --size (default 224x224) and ssdlite-s0,
+MobileOne-S0 + SSDLite (91 classes, COCO-sized) at 320x320: its timing is
+the network up to the raw head outputs in both runtimes.
+
+usage: benchmarks/bench_vs_ort.py [--build build] [--variants s0,...,ssdlite-s0]
        [--threads 1,2] [--iterations 30] [--rounds 3] [--size 224x224]
 """
 import argparse
@@ -31,7 +35,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(TOP, "tools", "reference"))
 import make_case  # noqa: E402
+import make_ssd_case  # noqa: E402
 import mobileone_ref as ref  # noqa: E402
+import ssdlite_ref as ssd  # noqa: E402
 import st_io  # noqa: E402
 
 
@@ -63,11 +69,53 @@ def peer(model, threads, iterations, raw_input, w, h, out_path):
     return r["median_ms"], r["min_ms"]
 
 
+def prepare_classifier(d, v, w, h):
+    """A random S0..S4 classifier: fused YAML, ONNX, input; output logits.npy."""
+    case = make_case.make_case(d, v, variant=v, sizes=((w, h),), seed=1, verbose=False)
+    wm, k, se = ref.VARIANTS[v]
+    fused = ref.build_model(None, wm, k, se, 1000, inference_mode=True).float().eval()
+    sd, _ = st_io.load_file(case["weights"]["fused"])
+    fused.load_state_dict({n: torch.from_numpy(np.asarray(t, dtype=np.float32))
+                           for n, t in sd.items()})
+    onnx_path = os.path.join(d, v + ".onnx")
+    x = np.load(case["inputs"][(w, h)])
+    torch.onnx.export(fused, torch.from_numpy(x), onnx_path, opset_version=13,
+                      input_names=["input"], output_names=["logits"])
+    return case["yaml"]["fused"], onnx_path, case["inputs"][(w, h)], (w, h), "logits.npy"
+
+
+class _RawSsd(torch.nn.Module):
+    """The SSD network up to the raw outputs, as mobileone-cli bench times it."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        out = self.model(x)
+        return out["cls_logits"], out["bbox_regression"]
+
+
+def prepare_ssd(d, v, w=320, h=320, num_classes=91):
+    """A random MobileOne + SSDLite (COCO-sized head) at 320x320."""
+    paths = make_ssd_case.make_ssd_case(d, "ssd", num_classes, variant=v,
+                                        sizes=((w, h),), seed=1, verbose=False)
+    model = ssd.SSDLiteMobileOne(num_classes, variant=v, inference_mode=True).float().eval()
+    sd, _ = st_io.load_file(os.path.join(d, "ssd-fused.safetensors"))
+    model.load_state_dict({n: torch.from_numpy(np.asarray(t, dtype=np.float32))
+                           for n, t in sd.items()})
+    onnx_path = os.path.join(d, "ssd.onnx")
+    x = np.load(paths["inputs"][(w, h)]).astype(np.float32)
+    torch.onnx.export(_RawSsd(model), torch.from_numpy(x), onnx_path, opset_version=13,
+                      input_names=["input"], output_names=["cls_logits", "bbox_regression"])
+    return paths["yaml"]["fused"], onnx_path, paths["inputs"][(w, h)], (w, h), "cls_logits.npy"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(TOP, "build"))
-    ap.add_argument("--variants", default="s0,s1,s2,s3,s4")
+    ap.add_argument("--variants", default="s0,s1,s2,s3,s4,ssdlite-s0")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--iterations", type=int, default=30)
     ap.add_argument("--rounds", type=int, default=3)
@@ -85,37 +133,32 @@ def main():
           f"{'speedup':>8} {'ours %peak':>10} {'ORT %peak':>9} {'max rel diff':>12}")
     for v in a.variants.split(","):
         d = os.path.join(tmp, v)
-        case = make_case.make_case(d, v, variant=v, sizes=((w, h),), seed=1, verbose=False)
-        wm, k, se = ref.VARIANTS[v]
-        fused = ref.build_model(None, wm, k, se, 1000, inference_mode=True).float().eval()
-        sd, _ = st_io.load_file(case["weights"]["fused"])
-        fused.load_state_dict({n: torch.from_numpy(np.asarray(t, dtype=np.float32))
-                               for n, t in sd.items()})
-        onnx_path = os.path.join(d, v + ".onnx")
-        x = np.load(case["inputs"][(w, h)])
-        torch.onnx.export(fused, torch.from_numpy(x), onnx_path, opset_version=13,
-                          input_names=["input"], output_names=["logits"])
+        if v.startswith("ssdlite-"):
+            yaml, onnx_path, x_path, (vw, vh), out_name = prepare_ssd(d, v[len("ssdlite-"):])
+        else:
+            yaml, onnx_path, x_path, (vw, vh), out_name = prepare_classifier(d, v, w, h)
+        size = f"{vw}x{vh}"
         raw = os.path.join(d, "input.f32")
-        x.astype(np.float32).tofile(raw)
-        yaml = case["yaml"]["fused"]
+        np.load(x_path).astype(np.float32).tofile(raw)
         macs = None
-        for line in sh([cli, "info", yaml, "--size", a.size]).splitlines():
+        for line in sh([cli, "info", yaml, "--size", size]).splitlines():
             if line.startswith("MACs:"):
                 macs = int(line.split()[1]) / 1e9
 
         # Same network, same numbers.
         ort_out = os.path.join(d, "ort.f32")
-        peer(onnx_path, 1, 1, raw, w, h, ort_out)
-        sh([cli, "run", yaml, "--input", case["inputs"][(w, h)], "--output-dir", d])
-        ours_logits = np.load(os.path.join(d, "logits.npy")).ravel()
-        ort_logits = np.fromfile(ort_out, dtype=np.float32)
-        diff = np.abs(ours_logits - ort_logits).max() / np.abs(ort_logits).max()
+        peer(onnx_path, 1, 1, raw, vw, vh, ort_out)
+        sh([cli, "run", yaml, "--input", x_path, "--output-dir", d])
+        ours_out = np.load(os.path.join(d, out_name)).ravel()
+        ort_res = np.fromfile(ort_out, dtype=np.float32)
+        diff = np.abs(ours_out - ort_res).max() / np.abs(ort_res).max()
+        w_, h_ = vw, vh
 
         for t in (int(s) for s in a.threads.split(",")):
             mine, theirs = [], []
             for _ in range(a.rounds):
-                theirs.append(peer(onnx_path, t, a.iterations, raw, w, h, ort_out)[0])
-                mine.append(ours(cli, yaml, t, a.iterations, a.size)[0])
+                theirs.append(peer(onnx_path, t, a.iterations, raw, w_, h_, ort_out)[0])
+                mine.append(ours(cli, yaml, t, a.iterations, size)[0])
             m, o = statistics.median(mine), statistics.median(theirs)
             peak = peak1 * t
             print(f"{v:8} {t:>3} {macs:7.3f} {m:9.3f} {o:9.3f} {o / m:7.2f}x "

@@ -50,6 +50,11 @@ infer_shapes (MoSession *s, int width, int height, GError **error)
     const MoTensorDef *d = &g_array_index (m->tensors, MoTensorDef, i);
     s->t[i].c = d->c;
     s->t[i].cs = MO_ROUND_UP (d->c, MO_CALIGN);
+    /* The RGB input only feeds the stem, which reads any channel stride:
+     * 4 instead of 16 floats per pixel saves the memory-bound stem three
+     * quarters of its reads. */
+    if (i == m->input)
+      s->t[i].cs = 4;
     s->t[i].first = G_MAXINT;
     s->t[i].last = -1;
   }
@@ -133,6 +138,14 @@ infer_shapes (MoSession *s, int width, int height, GError **error)
   return TRUE;
 }
 
+/* Floats a tensor occupies in the arena: whole 64-byte lines, so every
+ * tensor starts aligned for the widest vectors. */
+static inline gsize
+tensor_floats (const TensorState *t)
+{
+  return MO_ROUND_UP ((gsize) t->h * t->w * t->cs, MO_CALIGN);
+}
+
 /* Greedy best-fit by decreasing size: tensors whose lifetimes do not
  * overlap share memory. */
 static void
@@ -149,9 +162,8 @@ plan_arena (MoSession *s)
     order[i] = i;
   for (int i = 1; i < nt; i++) {
     int v = order[i], j = i;
-    gsize sv = (gsize) s->t[v].h * s->t[v].w * s->t[v].cs;
-    while (j > 0 && (gsize) s->t[order[j - 1]].h * s->t[order[j - 1]].w *
-        s->t[order[j - 1]].cs < sv) {
+    gsize sv = tensor_floats (&s->t[v]);
+    while (j > 0 && tensor_floats (&s->t[order[j - 1]]) < sv) {
       order[j] = order[j - 1];
       j--;
     }
@@ -165,7 +177,7 @@ plan_arena (MoSession *s)
       continue;
     if (t->last < 0 && i != m->input)
       continue;                 /* never produced nor read */
-    gsize size = (gsize) t->h * t->w * t->cs;
+    gsize size = tensor_floats (t);
     gsize offset = 0;
     gboolean moved = TRUE;
     /* Move past every conflicting block until a gap fits. */
@@ -173,7 +185,7 @@ plan_arena (MoSession *s)
       moved = FALSE;
       for (int pi = 0; pi < n_placed; pi++) {
         TensorState *o = &s->t[placed[pi]];
-        gsize osize = (gsize) o->h * o->w * o->cs;
+        gsize osize = tensor_floats (o);
         gboolean live = !(t->last < o->first || o->last < t->first);
         if (live && offset < o->offset + osize && o->offset < offset + size) {
           offset = o->offset + osize;
