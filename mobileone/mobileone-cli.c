@@ -236,6 +236,17 @@ cmd_run (int argc, char **argv)
     g_string_free (sh, TRUE);
     goto out;
   }
+  for (gint64 i = 0; i < x.numel; i++) {
+    if (!isfinite (x.data[i])) {
+      g_set_error (&error, MO_ERROR, MO_ERROR_INPUT,
+          "%s: element %" G_GINT64_FORMAT " (channel %" G_GINT64_FORMAT
+          ", row %" G_GINT64_FORMAT ", column %" G_GINT64_FORMAT ") is %s",
+          opt_input, i, i / (x.shape[2] * x.shape[3]),
+          i / x.shape[3] % x.shape[2], i % x.shape[3],
+          isnan (x.data[i]) ? "NaN" : "infinite");
+      goto out;
+    }
+  }
   s = mo_session_new (m, (int) x.shape[3], (int) x.shape[2], opt_threads,
       &error);
   if (s == NULL)

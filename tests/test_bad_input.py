@@ -217,5 +217,16 @@ case("input truncated", ["x.npy"], with_input(npy([1, 3, 16, 16], truncate=True)
 case("input int64", ["x.npy"], with_input(npy([1, 3, 16, 16], descr="<i8")))
 case("input not npy", ["x.npy"], with_input(b"hello"))
 
+
+def npy_with(value):
+    raw = bytearray(npy([1, 3, 16, 16]))
+    off = len(raw) - 4 * (3 * 16 * 16) + 4 * (16 * 16 + 5 * 16 + 7)
+    raw[off:off + 4] = struct.pack("<f", value)
+    return bytes(raw)
+
+
+case("NaN in the input", ["x.npy", "NaN", "channel 1, row 5, column 7"], with_input(npy_with(math.nan)))
+case("Inf in the input", ["x.npy", "infinite"], with_input(npy_with(-math.inf)))
+
 print("%d passed, %d failed" % (passed, failed))
 sys.exit(1 if failed else 0)
