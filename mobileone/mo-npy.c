@@ -7,6 +7,7 @@
 
 #include "mo-npy.h"
 #include "mo-error.h"
+#include "mo-file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -520,39 +521,16 @@ mo_npy_clear (MoNpy * npy)
   memset (npy, 0, sizeof *npy);
 }
 
-static gboolean
-write_all (int fd, const void *buf, size_t len)
-{
-  const guint8 *p = buf;
-
-  while (len > 0) {
-    ssize_t n = write (fd, p, MIN (len, NPY_IO_CHUNK));
-
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return FALSE;
-    }
-    if (n == 0) {
-      errno = EIO;
-      return FALSE;
-    }
-    p += n;
-    len -= (size_t) n;
-  }
-  return TRUE;
-}
-
 gboolean
 mo_npy_write (const char *path, const char *descr, size_t elem_size,
     int ndim, const int64_t * shape, const void *data, GError ** error)
 {
   GString *hdr;
-  char *tmp = NULL;
+  MoFileWriter fw;
   int64_t numel = 1;
   size_t pre, total;
-  int fd = -1, errsv, i;
-  gboolean ok = FALSE;
+  int i;
+  gboolean ok;
 
   g_return_val_if_fail (path != NULL, FALSE);
   g_return_val_if_fail (descr != NULL, FALSE);
@@ -609,41 +587,13 @@ mo_npy_write (const char *path, const char *descr, size_t elem_size,
     preamble[10] = (hdr->len >> 16) & 0xff;
     preamble[11] = (hdr->len >> 24) & 0xff;
 
-    /* Same directory as @path so that the rename cannot cross filesystems. */
-    tmp = g_strdup_printf ("%s.XXXXXX", path);
-    fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0666);
-    if (fd < 0) {
-      errsv = errno;
-      g_set_error (error, MO_ERROR, MO_ERROR_IO,
-          "%s: cannot create a temporary file next to it: %s", path,
-          g_strerror (errsv));
-      goto out;
-    }
-    if (!write_all (fd, preamble, pre)
-        || !write_all (fd, hdr->str, hdr->len)
-        || !write_all (fd, data, (size_t) numel * elem_size))
-      goto io_error;
+    ok = mo_file_writer_open (&fw, path, error)
+        && mo_file_writer_write (&fw, preamble, pre, error)
+        && mo_file_writer_write (&fw, hdr->str, hdr->len, error)
+        && mo_file_writer_write (&fw, data, (size_t) numel * elem_size, error)
+        && mo_file_writer_commit (&fw, error);
   }
-  if (close (fd) != 0) {
-    fd = -1;
-    goto io_error;
-  }
-  fd = -1;
-  if (g_rename (tmp, path) != 0)
-    goto io_error;
-  ok = TRUE;
-  goto out;
 
-io_error:
-  errsv = errno;
-  g_set_error (error, MO_ERROR, MO_ERROR_IO, "%s: cannot write: %s", path,
-      g_strerror (errsv));
-  if (fd >= 0)
-    close (fd);
-  g_unlink (tmp);
-
-out:
-  g_free (tmp);
   g_string_free (hdr, TRUE);
   return ok;
 }

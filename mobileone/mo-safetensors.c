@@ -7,6 +7,7 @@
 
 #include "mo-safetensors.h"
 #include "mo-error.h"
+#include "mo-file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +25,6 @@
 #define MO_ST_MAX_HEADER_LEN (100 * 1000 * 1000)
 
 /* write() of more than SSIZE_MAX bytes is implementation-defined. */
-#define MO_ST_WRITE_CHUNK ((size_t) 1 << 30)
 
 struct _MoSafetensors
 {
@@ -905,29 +905,6 @@ mo_st_writer_free (MoStWriter * w)
   g_free (w);
 }
 
-static gboolean
-write_all (int fd, const void *buf, size_t len)
-{
-  const guint8 *p = buf;
-
-  while (len > 0) {
-    ssize_t n = write (fd, p, MIN (len, MO_ST_WRITE_CHUNK));
-
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return FALSE;
-    }
-    if (n == 0) {
-      errno = EIO;
-      return FALSE;
-    }
-    p += n;
-    len -= (size_t) n;
-  }
-  return TRUE;
-}
-
 static char *
 build_header (MoStWriter * w, size_t * len_out)
 {
@@ -987,10 +964,10 @@ gboolean
 mo_st_writer_write (MoStWriter * w, const char *path, GError ** error)
 {
   GHashTable *seen;
-  char *header = NULL, *tmp = NULL;
+  char *header = NULL;
+  MoFileWriter fw;
   size_t header_len;
   guint64 len_le;
-  int fd = -1, errsv = 0;
   gboolean ok = FALSE;
   guint i;
 
@@ -1022,26 +999,19 @@ mo_st_writer_write (MoStWriter * w, const char *path, GError ** error)
   header = build_header (w, &header_len);
   len_le = GUINT64_TO_LE ((guint64) header_len);
 
-  /* Same directory as @path so that the rename cannot cross filesystems. */
-  tmp = g_strdup_printf ("%s.XXXXXX", path);
-  fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0666);
-  if (fd < 0) {
-    errsv = errno;
-    g_set_error (error, MO_ERROR, MO_ERROR_IO,
-        "%s: cannot create a temporary file next to it: %s", path,
-        g_strerror (errsv));
+  if (!mo_file_writer_open (&fw, path, error))
     goto out;
-  }
-  if (!write_all (fd, &len_le, sizeof len_le)
-      || !write_all (fd, header, header_len))
-    goto io_error;
+  if (!mo_file_writer_write (&fw, &len_le, sizeof len_le, error)
+      || !mo_file_writer_write (&fw, header, header_len, error))
+    goto out;
   for (i = 0; i < w->entries->len; i++) {
     const WriterEntry *e = g_ptr_array_index (w->entries, i);
     int64_t k;
 
     if (G_BYTE_ORDER == G_LITTLE_ENDIAN) {
-      if (!write_all (fd, e->data, (size_t) e->numel * sizeof (float)))
-        goto io_error;
+      if (!mo_file_writer_write (&fw, e->data, (size_t) e->numel *
+              sizeof (float), error))
+        goto out;
       continue;
     }
     for (k = 0; k < e->numel; k++) {
@@ -1049,35 +1019,13 @@ mo_st_writer_write (MoStWriter * w, const char *path, GError ** error)
 
       memcpy (&bits, &e->data[k], 4);
       bits = GUINT32_TO_LE (bits);
-      if (!write_all (fd, &bits, 4))
-        goto io_error;
+      if (!mo_file_writer_write (&fw, &bits, 4, error))
+        goto out;
     }
   }
-  /* Without the fsync a crash right after the rename can leave an empty
-   * file under the final name. */
-  if (fsync (fd) != 0)
-    goto io_error;
-  if (close (fd) != 0) {
-    fd = -1;
-    goto io_error;
-  }
-  fd = -1;
-  if (g_rename (tmp, path) != 0)
-    goto io_error;
-  ok = TRUE;
-  goto out;
-
-io_error:
-  errsv = errno;
-  g_set_error (error, MO_ERROR, MO_ERROR_IO, "%s: cannot write: %s", path,
-      g_strerror (errsv));
-  if (fd >= 0)
-    close (fd);
-  fd = -1;
-  g_unlink (tmp);
+  ok = mo_file_writer_commit (&fw, error);
 
 out:
-  g_free (tmp);
   g_free (header);
   return ok;
 }
