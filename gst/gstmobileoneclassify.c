@@ -60,7 +60,7 @@ enum
 };
 
 #define DEFAULT_THRESHOLD 0.0
-#define DEFAULT_MODEL MOBILEONE_MODEL_DIR "/mobileone-s0-imagenet.yaml"
+#define DEFAULT_MODEL "mobileone-s0-imagenet.yaml"
 
 /* Between inferences a region takes the result of the last inferred region
  * of its label that it overlaps this much. */

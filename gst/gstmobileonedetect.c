@@ -72,7 +72,7 @@ enum
 #define DEFAULT_THRESHOLD -1.0
 #define DEFAULT_IOU_THRESHOLD -1.0
 #define DEFAULT_MAX_DETECTIONS 0
-#define DEFAULT_MODEL MOBILEONE_MODEL_DIR "/shapes-detect.yaml"
+#define DEFAULT_MODEL "shapes-detect.yaml"
 
 #define gst_mobile_one_detect_parent_class parent_class
 G_DEFINE_TYPE (GstMobileOneDetect, gst_mobile_one_detect,

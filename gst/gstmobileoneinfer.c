@@ -120,8 +120,9 @@ gst_mobile_one_infer_class_init (GstMobileOneInferClass * klass)
    */
   g_object_class_install_property (gobject_class, PROP_MODEL,
       g_param_spec_string ("model", "Model",
-          "Path of the model description (YAML); the default is the model "
-          "installed for this element", NULL,
+          "Path of the model description (YAML); the default is this "
+          "element's model in $MOBILEONE_MODEL_DIR, else in the models "
+          "folder installed with the plugin (" MOBILEONE_MODEL_DIR ")", NULL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
 
@@ -222,6 +223,20 @@ gst_mobile_one_infer_init (GstMobileOneInfer * self)
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
 }
 
+/* The class's default model file in $MOBILEONE_MODEL_DIR when that is set
+ * (an uninstalled build, tests), else in the installed models folder. */
+static gchar *
+default_model_path (GstMobileOneInferClass * klass)
+{
+  const gchar *dir = g_getenv ("MOBILEONE_MODEL_DIR");
+
+  if (klass->default_model == NULL)
+    return NULL;
+  if (dir == NULL || dir[0] == '\0')
+    dir = MOBILEONE_MODEL_DIR;
+  return g_build_filename (dir, klass->default_model, NULL);
+}
+
 static void
 gst_mobile_one_infer_finalize (GObject * object)
 {
@@ -278,8 +293,11 @@ gst_mobile_one_infer_get_property (GObject * object, guint prop_id,
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
     case PROP_MODEL:
-      g_value_set_string (value, priv->model_path ? priv->model_path :
-          GST_MOBILE_ONE_INFER_GET_CLASS (self)->default_model);
+      if (priv->model_path)
+        g_value_set_string (value, priv->model_path);
+      else
+        g_value_take_string (value, default_model_path
+            (GST_MOBILE_ONE_INFER_GET_CLASS (self)));
       break;
     case PROP_N_THREADS:
       g_value_set_uint (value, priv->n_threads);
@@ -355,7 +373,8 @@ gst_mobile_one_infer_start (GstBaseTransform * trans)
   guint n_threads;
 
   GST_OBJECT_LOCK (self);
-  path = g_strdup (priv->model_path ? priv->model_path : klass->default_model);
+  path = priv->model_path ? g_strdup (priv->model_path) :
+      default_model_path (klass);
   n_threads = priv->n_threads;
   priv->object_quarks = parse_object_class (priv->object_class);
   GST_OBJECT_UNLOCK (self);

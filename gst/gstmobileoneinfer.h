@@ -22,7 +22,8 @@ G_DECLARE_DERIVABLE_TYPE (GstMobileOneInfer, gst_mobile_one_infer,
 /**
  * GstMobileOneInferClass:
  * @head_type: the model head.type the element runs ("classifier", ...)
- * @default_model: the model used when the model property is not set
+ * @default_model: file name of the model used when the model property is
+ *   not set, looked up in $MOBILEONE_MODEL_DIR or the installed models folder
  * @setup: called by start() once the model and the session exist; creates
  *   what the post-processing needs so that no frame allocates
  * @teardown: frees what @setup made

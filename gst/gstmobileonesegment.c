@@ -47,7 +47,7 @@ struct _GstMobileOneSegment
 GST_DEBUG_CATEGORY_STATIC (gst_mobile_one_segment_debug);
 #define GST_CAT_DEFAULT gst_mobile_one_segment_debug
 
-#define DEFAULT_MODEL MOBILEONE_MODEL_DIR "/shapes-segment.yaml"
+#define DEFAULT_MODEL "shapes-segment.yaml"
 
 #define gst_mobile_one_segment_parent_class parent_class
 G_DEFINE_TYPE (GstMobileOneSegment, gst_mobile_one_segment,

@@ -11,8 +11,8 @@ write_outputs (MoSession *s, const char *dir, GError **error)
 }
 
 static gboolean
-report (MoSession *s, const MoTransform *xf, const char *out_path,
-    GError **error)
+report (MoSession *s, const MoImage *pic, const MoTransform *xf,
+    const char *out_path, GError **error)
 {
   const MoOutput *logits = mo_session_output (s, "logits");
   const MoDesc *d = mo_model_desc (mo_session_model (s));

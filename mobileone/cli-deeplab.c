@@ -15,23 +15,6 @@
 #include <math.h>
 #include <stdio.h>
 
-/* Pascal VOC's colour map: the bits of the class index spread over the
- * high bits of R, G and B (0 black, 1 dark red, 2 dark green, ...). */
-static void
-voc_colour (int i, guint8 rgb[3])
-{
-  int r = 0, g = 0, b = 0;
-  for (int j = 0; j < 8; j++) {
-    r |= ((i >> 0) & 1) << (7 - j);
-    g |= ((i >> 1) & 1) << (7 - j);
-    b |= ((i >> 2) & 1) << (7 - j);
-    i >>= 3;
-  }
-  rgb[0] = (guint8) r;
-  rgb[1] = (guint8) g;
-  rgb[2] = (guint8) b;
-}
-
 static guint8 *
 class_map (MoSession *s, const MoOutput **logits)
 {
@@ -107,7 +90,7 @@ write_png (const guint8 *mask, int iw, int ih, const MoTransform *xf,
     for (int x = 0; x < W; x++) {
       double u = xf->dst.x + (x + 0.5 - xf->src.x) * xf->dst.w / xf->src.w;
       int mx = CLAMP ((int) floor (u), 0, iw - 1);
-      voc_colour (mask[(gsize) my * iw + mx], pix + (gsize) y * stride + 3 * x);
+      mo_cli_class_colour (mask[(gsize) my * iw + mx], pix + (gsize) y * stride + 3 * x);
     }
   }
   /* gdk-pixbuf's messages name the file. */
@@ -118,8 +101,8 @@ write_png (const guint8 *mask, int iw, int ih, const MoTransform *xf,
 #endif
 
 static gboolean
-report (MoSession *s, const MoTransform *xf, const char *out_path,
-    GError **error)
+report (MoSession *s, const MoImage *pic, const MoTransform *xf,
+    const char *out_path, GError **error)
 {
   const MoDesc *d = mo_model_desc (mo_session_model (s));
   const MoOutput *o;

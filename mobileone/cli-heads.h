@@ -12,14 +12,19 @@ typedef struct
   gboolean (*write_outputs) (MoSession * s, const char *dir, GError ** error);
   /* image: how the picture is mapped into the model input. */
   gboolean center_crop;         /* ImageNet style: short side, centre crop */
-  /* image: print the results; write a picture to @out_path when given. */
-  gboolean (*report_image) (MoSession * s, const MoTransform * xf,
-      const char *out_path, GError ** error);
+  /* image: print the results; write a picture to @out_path when given.
+   * @pic is the picture (8-bit RGB or RGBX) and @xf its mapping into the
+   * model input; both NULL when the input was not a picture. */
+  gboolean (*report_image) (MoSession * s, const MoImage * pic,
+      const MoTransform * xf, const char *out_path, GError ** error);
 } MoCliHead;
 
 /** mo_cli_write_npy_output: writes output @o as DIR/NAME.npy, [1,C] or [1,C,H,W]. */
 gboolean mo_cli_write_npy_output (const char *dir, const MoOutput * o,
     GError ** error);
+
+/** mo_cli_class_colour: the Pascal VOC palette colour of class @i. */
+void mo_cli_class_colour (int i, guint8 rgb[3]);
 
 extern const MoCliHead mo_cli_classifier;
 extern const MoCliHead mo_cli_ssdlite;

@@ -5,8 +5,13 @@
 #include "mo-npy.h"
 #include "mo-ssdlite.h"
 
+#ifdef HAVE_GDK_PIXBUF
+#include <gdk-pixbuf/gdk-pixbuf.h>
+#endif
 #include <json-glib/json-glib.h>
+#include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 /* Detections with the description's thresholds; g_free the result. */
 static MoDetection *
@@ -102,10 +107,73 @@ write_outputs (MoSession *s, const char *dir, GError **error)
   return ok;
 }
 
-static gboolean
-report (MoSession *s, const MoTransform *xf, const char *out_path,
-    GError **error)
+#ifdef HAVE_GDK_PIXBUF
+/* Fills [x0, x1) x [y0, y1), clipped to the picture, with @rgb. */
+static void
+fill_rect (guint8 *pix, int stride, int W, int H, int x0, int y0, int x1,
+    int y1, const guint8 rgb[3])
 {
+  x0 = MAX (x0, 0);
+  y0 = MAX (y0, 0);
+  x1 = MIN (x1, W);
+  y1 = MIN (y1, H);
+  for (int y = y0; y < y1; y++)
+    for (int x = x0; x < x1; x++)
+      memcpy (pix + (gsize) y * stride + 3 * x, rgb, 3);
+}
+
+/* The picture with each detection's box drawn in its class colour (VOC
+ * palette), lines ~1/200 of the picture thick. */
+static gboolean
+write_png (const MoImage *pic, const MoTransform *xf, const MoDetection *dets,
+    int n, const char *path, GError **error)
+{
+  int W = pic->width, H = pic->height;
+  int bpp = pic->format == MO_PIXEL_RGB ? 3 : 4;
+  int t = MAX (2, (MAX (W, H) + 199) / 200);
+  GdkPixbuf *pb = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, W, H);
+  guint8 *pix;
+  int stride;
+  gboolean ok;
+
+  if (pb == NULL) {
+    g_set_error (error, MO_ERROR, MO_ERROR_IO,
+        "%s: cannot allocate a %dx%d picture", path, W, H);
+    return FALSE;
+  }
+  pix = gdk_pixbuf_get_pixels (pb);
+  stride = gdk_pixbuf_get_rowstride (pb);
+  for (int y = 0; y < H; y++) {
+    const guint8 *src = pic->planes[0] + (gsize) y * pic->strides[0];
+    for (int x = 0; x < W; x++)
+      memcpy (pix + (gsize) y * stride + 3 * x, src + (gsize) bpp * x, 3);
+  }
+  /* Lowest score first: the best boxes end up on top. */
+  for (int i = n - 1; i >= 0; i--) {
+    double b[4];
+    guint8 rgb[3];
+    mo_ssdlite_detection_to_image (xf, &dets[i], b);
+    mo_cli_class_colour (dets[i].label, rgb);
+    int x0 = (int) lround (b[0]), y0 = (int) lround (b[1]);
+    int x1 = (int) lround (b[2]), y1 = (int) lround (b[3]);
+    fill_rect (pix, stride, W, H, x0 - t, y0 - t, x1 + t, y0, rgb);
+    fill_rect (pix, stride, W, H, x0 - t, y1, x1 + t, y1 + t, rgb);
+    fill_rect (pix, stride, W, H, x0 - t, y0, x0, y1, rgb);
+    fill_rect (pix, stride, W, H, x1, y0, x1 + t, y1, rgb);
+  }
+  /* gdk-pixbuf's messages name the file. */
+  ok = gdk_pixbuf_save (pb, path, "png", error, NULL);
+  g_object_unref (pb);
+  return ok;
+}
+#endif
+
+static gboolean
+report (MoSession *s, const MoImage *pic, const MoTransform *xf,
+    const char *out_path, GError **error)
+{
+  gboolean ok = TRUE;
+
   const MoDesc *d = mo_model_desc (mo_session_model (s));
   int n = 0;
   MoDetection *dets = detect (s, &n, error);
@@ -121,11 +189,19 @@ report (MoSession *s, const MoTransform *xf, const char *out_path,
     printf ("%d %.4f %.1f %.1f %.1f %.1f %s\n", dets[i].label, dets[i].score,
         box[0], box[1], box[2], box[3], label ? label : "");
   }
-  if (out_path)
-    g_printerr ("mobileone-cli: --output: drawing boxes is not implemented; "
-        "nothing written to %s\n", out_path);
+  if (out_path != NULL && pic != NULL && xf != NULL) {
+#ifdef HAVE_GDK_PIXBUF
+    ok = write_png (pic, xf, dets, n, out_path, error);
+    if (ok)
+      printf ("boxes drawn in %s\n", out_path);
+#else
+    g_set_error (error, MO_ERROR, MO_ERROR_UNSUPPORTED,
+        "%s: this build cannot write pictures (no gdk-pixbuf)", out_path);
+    ok = FALSE;
+#endif
+  }
   g_free (dets);
-  return TRUE;
+  return ok;
 }
 
 const MoCliHead mo_cli_ssdlite = {

@@ -183,6 +183,23 @@ cmd_info (int argc, char **argv)
   return 0;
 }
 
+/* Pascal VOC's colour map: the bits of the class index spread over the
+ * high bits of R, G and B (0 black, 1 dark red, 2 dark green, ...). */
+void
+mo_cli_class_colour (int i, guint8 rgb[3])
+{
+  int r = 0, g = 0, b = 0;
+  for (int j = 0; j < 8; j++) {
+    r |= ((i >> 0) & 1) << (7 - j);
+    g |= ((i >> 1) & 1) << (7 - j);
+    b |= ((i >> 2) & 1) << (7 - j);
+    i >>= 3;
+  }
+  rgb[0] = (guint8) r;
+  rgb[1] = (guint8) g;
+  rgb[2] = (guint8) b;
+}
+
 gboolean
 mo_cli_write_npy_output (const char *dir, const MoOutput *o, GError **error)
 {
@@ -263,7 +280,7 @@ cmd_run (int argc, char **argv)
   if (head != NULL) {
     if (!head->write_outputs (s, opt_output_dir, &error))
       goto out;
-    if (!head->report_image (s, NULL, NULL, &error))
+    if (!head->report_image (s, NULL, NULL, NULL, &error))
       goto out;
   } else {
     for (int i = 0; i < mo_session_n_outputs (s); i++)
@@ -448,7 +465,7 @@ cmd_image (int argc, char **argv)
   mo_preprocess (&img, &crop, opt_letterbox, d->mean, d->std, in, iw, ih, cs,
       &xf);
   mo_session_run (s);
-  if (!head->report_image (s, &xf, opt_output, &error))
+  if (!head->report_image (s, &img, &xf, opt_output, &error))
     goto out;
   rc = 0;
 

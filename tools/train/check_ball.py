@@ -24,15 +24,19 @@ import subprocess
 import sys
 import tempfile
 
-import numpy as np
-import torch
-import yaml
-from PIL import Image
+try:
+    import numpy as np
+    import torch
+    import yaml
+    from PIL import Image
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import datasets  # noqa: E402
-import evaluate  # noqa: E402
-import metrics  # noqa: E402
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import datasets  # noqa: E402
+    import evaluate  # noqa: E402
+    import metrics  # noqa: E402
+except ImportError as e:  # run as a test: skipped without the tools' packages
+    print(f"SKIP: {e}")
+    sys.exit(77)
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 DEFAULT_CLI = os.path.join(ROOT, "build", "mobileone", "mobileone-cli")
@@ -182,6 +186,16 @@ def main():
     if shutil.which("gst-launch-1.0") is None:
         print("SKIP: no gst-launch-1.0")
         sys.exit(77)
+    if not os.path.exists(args.model):
+        print(f"SKIP: {args.model} does not exist")
+        sys.exit(77)
+    if args.element:
+        try:
+            import gi
+            gi.require_version("Gst", "1.0")
+        except (ImportError, ValueError) as e:
+            print(f"SKIP: the element needs python3-gi and gir1.2-gstreamer-1.0 ({e})")
+            sys.exit(77)
     if args.element and "GST_PLUGIN_PATH" not in os.environ:
         os.environ["GST_PLUGIN_PATH"] = os.path.join(ROOT, "build", "gst")
     torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))

@@ -56,10 +56,17 @@ def _hflip_boxes(boxes, width):
 
 
 class ShapesDetection(torch.utils.data.Dataset):
+    """Scenes drawn at @scene_size (default @size) and, when the two differ,
+    resized to @size with their boxes: training at 224 on 320-pixel scenes
+    keeps the objects' sizes relative to the frame (so the same anchors take
+    them) and costs half as much as training at 320."""
+
     def __init__(self, split="train", length=10000, size=320, seed=None, cache_dir=None,
-                 hflip=False):
-        self.scenes = shapes.ShapesScenes(split, length, size, size, seed=seed,
+                 hflip=False, scene_size=None):
+        scene_size = scene_size or size
+        self.scenes = shapes.ShapesScenes(split, length, scene_size, scene_size, seed=seed,
                                           cache_dir=cache_dir)
+        self.size, self.scene_size = size, scene_size
         self.hflip = hflip
         self.num_classes = len(shapes.CLASSES)
         self.class_names = list(shapes.CLASSES)
@@ -73,6 +80,10 @@ class ShapesDetection(torch.utils.data.Dataset):
     def __getitem__(self, index):
         s = self.scenes[index]
         image, boxes = s["image"], s["boxes"]
+        if self.size != self.scene_size:
+            image = np.asarray(Image.fromarray(image).resize((self.size, self.size),
+                                                             Image.BILINEAR))
+            boxes = boxes * np.float32(self.size / self.scene_size)
         # The scenes are already random in every respect; flipping is only
         # for the real-data readers' sake and off by default.
         if self.hflip and torch.rand(()) < 0.5:
@@ -83,9 +94,15 @@ class ShapesDetection(torch.utils.data.Dataset):
 
 
 class ShapesSegmentation(torch.utils.data.Dataset):
-    def __init__(self, split="train", length=10000, size=320, seed=None, cache_dir=None):
+    """With @crop, each item is a random @crop x @crop window of a @size
+    scene at its own scale: the network is fully convolutional, so training
+    on crops teaches it the same pixels for a fraction of the cost."""
+
+    def __init__(self, split="train", length=10000, size=320, seed=None, cache_dir=None,
+                 crop=None):
         self.scenes = shapes.ShapesScenes(split, length, size, size, seed=seed,
                                           cache_dir=cache_dir)
+        self.crop = crop if crop and crop < size else None
         self.num_classes = len(shapes.CLASSES)
         self.class_names = list(shapes.CLASSES)
 
@@ -97,7 +114,12 @@ class ShapesSegmentation(torch.utils.data.Dataset):
 
     def __getitem__(self, index):
         s = self.scenes[index]
-        return to_tensor(s["image"]), torch.from_numpy(s["classes"].astype(np.int64))
+        image, classes = s["image"], s["classes"]
+        if self.crop:
+            c = self.crop
+            y, x = (int(v) for v in torch.randint(0, image.shape[0] - c + 1, (2,)))
+            image, classes = image[y:y + c, x:x + c], classes[y:y + c, x:x + c]
+        return to_tensor(image), torch.from_numpy(classes.astype(np.int64))
 
 
 # --------------------------------------------------------------------------

@@ -269,7 +269,17 @@ def main():
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--json", help="write the figures here too")
+    ap.add_argument("--min-score", type=float, default=None,
+                    help="exit 1 unless the engine's (else PyTorch's) mAP@0.5 or mIoU "
+                         "reaches this (0..1)")
+    ap.add_argument("--max-difference", type=float, default=None,
+                    help="exit 1 when engine and PyTorch differ by more points than this")
+    ap.add_argument("--skip-missing", action="store_true",
+                    help="exit 77 (skipped) when MODEL.yaml does not exist")
     args = ap.parse_args()
+    if args.skip_missing and args.model and not os.path.exists(args.model):
+        print(f"SKIP: {args.model} does not exist")
+        sys.exit(77)
     if args.threads:
         torch.set_num_threads(args.threads)
     if (args.model is None) == (args.checkpoint is None):
@@ -331,6 +341,20 @@ def main():
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(result, f, indent=1)
+    key = "map50" if kind == "detect" else "miou"
+    ok = True
+    if args.min_score is not None:
+        score = result.get("engine", result["torch"])[key]
+        if score < args.min_score:
+            print(f"FAIL: {key} {score:.4f} < {args.min_score}")
+            ok = False
+    if args.max_difference is not None and "difference_points" in result:
+        d = abs(result["difference_points"][key])
+        if d > args.max_difference:
+            print(f"FAIL: engine and PyTorch differ by {d:.2f} points "
+                  f"(> {args.max_difference})")
+            ok = False
+    sys.exit(0 if ok else 1)
 
 
 if __name__ == "__main__":

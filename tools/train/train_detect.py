@@ -35,9 +35,13 @@ def main():
     ap.add_argument("--min-ratio", type=float, default=None,
                     help="smallest anchor scale (default 0.1 for the shapes, 0.2 for COCO)")
     ap.add_argument("--max-ratio", type=float, default=0.95)
+    ap.add_argument("--scene-size", type=int, default=320,
+                    help="draw the shapes at this size and resize them to --size "
+                         "(objects keep their size relative to the frame)")
     args = ap.parse_args()
     if args.smoke:
         trainer.smoke_overrides(args)
+        args.scene_size = args.size
 
     if args.coco:
         train_set = datasets.CocoDetection(args.coco[0], args.coco[1], args.size, hflip=True)
@@ -47,9 +51,10 @@ def main():
         n = args.train_scenes or (args.steps or 1) * bs
         if not args.train_scenes and args.steps is None:
             raise SystemExit("with fresh scenes (--train-scenes 0) give --steps")
-        train_set = datasets.ShapesDetection("train", n, args.size, seed=args.train_seed)
+        train_set = datasets.ShapesDetection("train", n, args.size, seed=args.train_seed,
+                                             scene_size=args.scene_size)
         val_set = datasets.ShapesDetection("val", args.val_scenes, args.size,
-                                                seed=args.val_seed)
+                                           seed=args.val_seed, scene_size=args.scene_size)
 
     min_ratio = args.min_ratio if args.min_ratio is not None else (0.2 if args.coco else 0.1)
     cfg = dict(models.DETECT_DEFAULTS, size=args.size, min_ratio=min_ratio,

@@ -32,6 +32,9 @@ def main():
     ap.add_argument("--dense-aspp", action="store_true",
                     help="dense 3x3 atrous ASPP branches (default: separable)")
     ap.add_argument("--output-stride", type=int, choices=(8, 16), default=16)
+    ap.add_argument("--crop", type=int, default=0,
+                    help="train on random CROP x CROP windows of the --size scenes "
+                         "(0: whole scenes); validation always sees whole scenes")
     args = ap.parse_args()
     if args.smoke:
         trainer.smoke_overrides(args)
@@ -43,7 +46,8 @@ def main():
         n = args.train_scenes or (args.steps or 1) * args.batch_size
         if not args.train_scenes and args.steps is None:
             raise SystemExit("with fresh scenes (--train-scenes 0) give --steps")
-        train_set = datasets.ShapesSegmentation("train", n, args.size, seed=args.train_seed)
+        train_set = datasets.ShapesSegmentation("train", n, args.size, seed=args.train_seed,
+                                                crop=args.crop)
         val_set = datasets.ShapesSegmentation("val", args.val_scenes, args.size,
                                                 seed=args.val_seed)
 

@@ -12,6 +12,11 @@ import torch
 
 import models
 
+# Subnormal floats (decaying gradients, tiny activations) cost x86 CPUs ~100x
+# per operation; training never needs them. Set before torch starts its
+# worker threads: they inherit the floating-point environment.
+torch.set_flush_denormal(True)
+
 
 def add_common_args(ap, default_size, default_bs, default_lr):
     ap.add_argument("--out", required=True, help="output directory (checkpoints, log)")
@@ -42,6 +47,10 @@ def add_common_args(ap, default_size, default_bs, default_lr):
     ap.add_argument("--ckpt-every", type=int, default=500)
     ap.add_argument("--eval-every", type=int, default=0, help="0: only at the end")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    ap.add_argument("--init", metavar="CKPT",
+                    help="start from the weights of another run's final.pt/last.pt "
+                         "(a new schedule and optimiser: e.g. a second phase at a "
+                         "larger size)")
     ap.add_argument("--backbone", default=None,
                     help="start the backbone from an ImageNet MobileOne checkpoint "
                          "(unfused; .pth.tar or .safetensors with Apple's names)")
@@ -90,9 +99,14 @@ def train(args, model, dataset, collate, loss_fn, evaluate_fn, cfg, kind):
     (summed for the gradient); evaluate_fn(model, device) -> dict of metrics."""
     os.makedirs(args.out, exist_ok=True)
     device = pick_device(args.device)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    # Debian's torch starts with one intra-op thread here; use every core
+    # the loader workers leave.
+    torch.set_num_threads(args.threads or max(1, os.cpu_count() or 1))
     torch.manual_seed(args.seed)
+    if args.init and not (args.resume and os.path.exists(os.path.join(args.out, "last.pt"))):
+        ck = torch.load(args.init, map_location="cpu")
+        model.load_state_dict(ck["model"])
+        print(f"initialised from {args.init} (step {ck.get('step')})", flush=True)
     model.to(device)
 
     bs = args.batch_size
@@ -150,7 +164,10 @@ def train(args, model, dataset, collate, loss_fn, evaluate_fn, cfg, kind):
     t0 = time.time()
     t_last, n_last = t0, step
     sums = {}
+    t_data = 0.0
+    t_fetch = time.time()
     for images, targets in loader:
+        t_data += time.time() - t_fetch
         lr = cosine_lr(step, total, args.lr, warmup)
         for g in opt.param_groups:
             g["lr"] = lr
@@ -179,16 +196,18 @@ def train(args, model, dataset, collate, loss_fn, evaluate_fn, cfg, kind):
             sps = (now - t_last) / max(n, 1)
             msg = (f"step {step}/{total} lr {lr:.2e} " +
                    " ".join(f"{k} {v / max(n, 1):.4f}" for k, v in sums.items()) +
-                   f" | {sps:.3f} s/step, {bs / sps:.1f} img/s")
+                   f" | {sps:.3f} s/step ({t_data / max(n, 1):.3f} waiting for data), "
+                   f"{bs / sps:.1f} img/s")
             print(msg, flush=True)
             log.write(msg + "\n")
             log.flush()
-            sums, t_last, n_last = {}, now, step
+            sums, t_last, n_last, t_data = {}, now, step, 0.0
         if step % args.ckpt_every == 0 and step < total:
             save(ckpt_path)
         if args.eval_every and step % args.eval_every == 0 and step < total:
             _eval(model, evaluate_fn, device, step, log)
             model.train()
+        t_fetch = time.time()
     elapsed = time.time() - t0
     save(ckpt_path)
     final = os.path.join(args.out, "final.pt")

@@ -159,13 +159,16 @@ GST_START_TEST (test_bad_models)
 
   expect_start_error ("mobileonedetect model=/nonexistent/model.yaml",
       "/nonexistent/model.yaml");
-  /* The defaults are installed models; not in a build tree. */
-  if (!g_file_test (MOBILEONE_MODEL_DIR "/shapes-detect.yaml",
-          G_FILE_TEST_EXISTS))
-    expect_start_error ("mobileonedetect", "shapes-detect.yaml");
-  if (!g_file_test (MOBILEONE_MODEL_DIR "/shapes-segment.yaml",
-          G_FILE_TEST_EXISTS))
-    expect_start_error ("mobileonesegment", "shapes-segment.yaml");
+  /* The default models are looked up in $MOBILEONE_MODEL_DIR: an empty
+   * folder gives an ERROR naming the file the element looked for. */
+  g_setenv ("MOBILEONE_MODEL_DIR", dir, TRUE);
+  launch = g_build_filename (dir, "shapes-detect.yaml", NULL);
+  expect_start_error ("mobileonedetect", launch);
+  g_free (launch);
+  launch = g_build_filename (dir, "shapes-segment.yaml", NULL);
+  expect_start_error ("mobileonesegment", launch);
+  g_free (launch);
+  g_unsetenv ("MOBILEONE_MODEL_DIR");
 
   launch = g_strdup_printf ("mobileoneclassify model=%s", broken);
   expect_start_error (launch, broken);
@@ -182,6 +185,50 @@ GST_START_TEST (test_bad_models)
   g_free (broken);
   g_free (noweights);
   g_free (dir);
+}
+
+GST_END_TEST;
+
+/* The project's own default models (models/ of the source tree, through
+ * $MOBILEONE_MODEL_DIR): the elements load them without a model property,
+ * report their path and process a frame. */
+GST_START_TEST (test_default_models)
+{
+  const gchar *names[] = { "mobileonedetect", "mobileonesegment" };
+  const gchar *files[] = { "shapes-detect.yaml", "shapes-segment.yaml" };
+
+  g_setenv ("MOBILEONE_MODEL_DIR", MOBILEONE_SOURCE_MODELS, TRUE);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    gchar *expected = g_build_filename (MOBILEONE_SOURCE_MODELS, files[i], NULL);
+    gchar *launch = g_strdup_printf ("%s n-threads=1", names[i]);
+    GstHarness *h;
+    GstElement *element;
+    gchar *model = NULL;
+    GstBuffer *out;
+
+    if (!g_file_test (expected, G_FILE_TEST_EXISTS)) {
+      g_print ("%s: absent, default of %s not tested\n", expected, names[i]);
+      g_free (expected);
+      g_free (launch);
+      continue;
+    }
+    h = gst_harness_new_parse (launch);
+    element = gst_harness_find_element (h, names[i]);
+    g_object_get (element, "model", &model, NULL);
+    fail_unless_equals_string (model, expected);
+    gst_harness_set_src_caps_str (h, "video/x-raw,format=RGB,width=160,"
+        "height=120,framerate=30/1");
+    out = gst_harness_push_and_pull (h, gst_harness_create_buffer (h,
+            160 * 120 * 3));
+    fail_unless (out != NULL);
+    gst_buffer_unref (out);
+    gst_object_unref (element);
+    gst_harness_teardown (h);
+    g_free (model);
+    g_free (expected);
+    g_free (launch);
+  }
+  g_unsetenv ("MOBILEONE_MODEL_DIR");
 }
 
 GST_END_TEST;
@@ -289,6 +336,7 @@ mobileoneplugin_suite (void)
   tcase_add_test (tc, test_shared_model);
   tcase_add_test (tc, test_concurrent);
   tcase_add_test (tc, test_bad_models);
+  tcase_add_test (tc, test_default_models);
   tcase_add_test (tc, test_unsupported_caps);
   tcase_add_test (tc, test_state_changes);
   return s;
