@@ -109,12 +109,19 @@ def main():
     ap.add_argument("--max-drop", type=float, default=0.2, help="points")
     ap.add_argument("--score-threshold", type=float, default=0.5,
                     help="the YAML's detection threshold (what the elements show)")
+    ap.add_argument("--size", type=int, default=None,
+                    help="the YAML's input size (default: the training size); the "
+                         "networks are fully convolutional and SSD's anchors are "
+                         "relative to the frame, so a detector trained on scaled-down "
+                         "scenes runs at the size its scenes were drawn at")
     ap.add_argument("--device", default="auto")
     args = ap.parse_args()
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
                           else ("cpu" if args.device == "auto" else args.device))
 
     kind, cfg, nc, model = evaluate.load_checkpoint(args.checkpoint)
+    if args.size:
+        cfg = dict(cfg, size=args.size)
     ck = torch.load(args.checkpoint, map_location="cpu")
     class_names = ck.get("class_names")
     name = args.name or ("shapes-detect" if kind == "detect" else "shapes-segment")

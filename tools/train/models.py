@@ -99,16 +99,23 @@ def build_segmenter(num_classes, cfg=None):
 
 
 def load_backbone(model, path):
-    """Starts model.backbone from an ImageNet MobileOne checkpoint in the
-    training form (Apple's names, e.g. converted by convert_apple.py):
-    a .safetensors or a torch checkpoint; its classifier is ignored."""
+    """Starts model.backbone from a MobileOne checkpoint in the training
+    form: an ImageNet one (Apple's names, e.g. converted by convert_apple.py;
+    a .safetensors or a torch checkpoint; its classifier is ignored), or a
+    checkpoint of this trainer (OUT/final.pt of train_detect.py or
+    train_segment.py: its "backbone." tensors; e.g. the detector starts from
+    the segmenter's backbone, both trained here from scratch)."""
     if path.endswith(".safetensors"):
         import st_io
         sd, _ = st_io.load_file(path, to_float32=True)
         sd = {k: torch.from_numpy(v) for k, v in sd.items()}
     else:
         obj = torch.load(path, map_location="cpu")
-        sd = obj.get("state_dict", obj) if isinstance(obj, dict) else obj
+        if isinstance(obj, dict) and "model" in obj and "kind" in obj:
+            sd = {k[len("backbone."):]: v for k, v in obj["model"].items()
+                  if k.startswith("backbone.")}
+        else:
+            sd = obj.get("state_dict", obj) if isinstance(obj, dict) else obj
         sd = {k[len("module."):] if k.startswith("module.") else k: v for k, v in sd.items()}
     if any(k.endswith("reparam_conv.weight") for k in sd):
         raise SystemExit(f"{path}: a fused checkpoint; training needs the unfused "
