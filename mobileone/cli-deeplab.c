@@ -72,16 +72,12 @@ write_png (const guint8 *mask, int iw, int ih, const MoTransform *xf,
 {
   int W = MAX (1, (int) lround (xf->src.x + xf->src.w));
   int H = MAX (1, (int) lround (xf->src.y + xf->src.h));
-  GdkPixbuf *pb = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, W, H);
+  GdkPixbuf *pb = mo_cli_picture_new (W, H, path, error);
   guint8 *pix;
   int stride;
-  gboolean ok;
 
-  if (pb == NULL) {
-    g_set_error (error, MO_ERROR, MO_ERROR_IO,
-        "%s: cannot allocate a %dx%d picture", path, W, H);
+  if (pb == NULL)
     return FALSE;
-  }
   pix = gdk_pixbuf_get_pixels (pb);
   stride = gdk_pixbuf_get_rowstride (pb);
   for (int y = 0; y < H; y++) {
@@ -93,10 +89,7 @@ write_png (const guint8 *mask, int iw, int ih, const MoTransform *xf,
       mo_cli_class_colour (mask[(gsize) my * iw + mx], pix + (gsize) y * stride + 3 * x);
     }
   }
-  /* gdk-pixbuf's messages name the file. */
-  ok = gdk_pixbuf_save (pb, path, "png", error, NULL);
-  g_object_unref (pb);
-  return ok;
+  return mo_cli_picture_save (pb, path, error);
 }
 #endif
 

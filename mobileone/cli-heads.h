@@ -26,6 +26,17 @@ gboolean mo_cli_write_npy_output (const char *dir, const MoOutput * o,
 /** mo_cli_class_colour: the Pascal VOC palette colour of class @i. */
 void mo_cli_class_colour (int i, guint8 rgb[3]);
 
+#ifdef HAVE_GDK_PIXBUF
+#include <gdk-pixbuf/gdk-pixbuf.h>
+/** mo_cli_picture_new: an 8-bit RGB @width x @height picture for @path;
+ * NULL (and @error naming @path) when it cannot be allocated. */
+GdkPixbuf *mo_cli_picture_new (int width, int height, const char *path,
+    GError ** error);
+/** mo_cli_picture_save: writes @pb as a PNG to @path and unrefs it. */
+gboolean mo_cli_picture_save (GdkPixbuf * pb, const char *path,
+    GError ** error);
+#endif
+
 extern const MoCliHead mo_cli_classifier;
 extern const MoCliHead mo_cli_ssdlite;
 extern const MoCliHead mo_cli_deeplab;

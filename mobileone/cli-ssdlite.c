@@ -131,16 +131,12 @@ write_png (const MoImage *pic, const MoTransform *xf, const MoDetection *dets,
   int W = pic->width, H = pic->height;
   int bpp = pic->format == MO_PIXEL_RGB ? 3 : 4;
   int t = MAX (2, (MAX (W, H) + 199) / 200);
-  GdkPixbuf *pb = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, W, H);
+  GdkPixbuf *pb = mo_cli_picture_new (W, H, path, error);
   guint8 *pix;
   int stride;
-  gboolean ok;
 
-  if (pb == NULL) {
-    g_set_error (error, MO_ERROR, MO_ERROR_IO,
-        "%s: cannot allocate a %dx%d picture", path, W, H);
+  if (pb == NULL)
     return FALSE;
-  }
   pix = gdk_pixbuf_get_pixels (pb);
   stride = gdk_pixbuf_get_rowstride (pb);
   for (int y = 0; y < H; y++) {
@@ -161,10 +157,7 @@ write_png (const MoImage *pic, const MoTransform *xf, const MoDetection *dets,
     fill_rect (pix, stride, W, H, x0 - t, y0, x0, y1, rgb);
     fill_rect (pix, stride, W, H, x1, y0, x1 + t, y1, rgb);
   }
-  /* gdk-pixbuf's messages name the file. */
-  ok = gdk_pixbuf_save (pb, path, "png", error, NULL);
-  g_object_unref (pb);
-  return ok;
+  return mo_cli_picture_save (pb, path, error);
 }
 #endif
 

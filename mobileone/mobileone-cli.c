@@ -200,6 +200,27 @@ mo_cli_class_colour (int i, guint8 rgb[3])
   rgb[2] = (guint8) b;
 }
 
+#ifdef HAVE_GDK_PIXBUF
+GdkPixbuf *
+mo_cli_picture_new (int width, int height, const char *path, GError **error)
+{
+  GdkPixbuf *pb = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, width, height);
+  if (pb == NULL)
+    g_set_error (error, MO_ERROR, MO_ERROR_IO,
+        "%s: cannot allocate a %dx%d picture", path, width, height);
+  return pb;
+}
+
+gboolean
+mo_cli_picture_save (GdkPixbuf *pb, const char *path, GError **error)
+{
+  /* gdk-pixbuf's messages name the file. */
+  gboolean ok = gdk_pixbuf_save (pb, path, "png", error, NULL);
+  g_object_unref (pb);
+  return ok;
+}
+#endif
+
 gboolean
 mo_cli_write_npy_output (const char *dir, const MoOutput *o, GError **error)
 {
