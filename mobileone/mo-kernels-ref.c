@@ -71,11 +71,18 @@ mo_f32_pwconv__ref (const MoPwConvParams *p)
     float *o = p->out + (size_t) m * p->out_cs;
     for (int n = p->n0; n < p->n1; n++)
       o[n] = p->b[n];
-    for (int k = 0; k < p->k; k++) {
-      float v = i[k];
-      const float *w = p->w + (size_t) k * p->ldw;
-      for (int n = p->n0; n < p->n1; n++)
-        o[n] += v * w[n];
+    /* Panel by panel (mo_pw_index): each output still sums in k order. */
+    for (int n0 = p->n0; n0 < p->n1;) {
+      int wp = mo_pw_panel_width (p->ldw, n0);
+      int p0 = n0 - n0 % MO_PW_PANEL;
+      int n1 = p->n1 < p0 + wp ? p->n1 : p0 + wp;
+      const float *w = p->w + mo_pw_index (p->k, p->ldw, 0, p0);
+      for (int k = 0; k < p->k; k++) {
+        float v = i[k];
+        for (int n = n0; n < n1; n++)
+          o[n] += v * w[(size_t) k * wp + (n - p0)];
+      }
+      n0 = n1;
     }
     for (int n = p->n0; n < p->n1; n++)
       o[n] = mo_act (o[n], p->act);

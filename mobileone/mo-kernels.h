@@ -4,7 +4,8 @@
  * a multiple of MO_CALIGN floats, so SIMD variants can process whole vectors
  * without channel tails. Weights are packed at load into one layout shared
  * by every ISA:
- *   pointwise 1x1:  w[cin][ldw],            ldw = round_up (cout, MO_CALIGN)
+ *   pointwise 1x1:  column panels of MO_PW_PANEL output channels (see
+ *                   mo_pw_index), ldw = round_up (cout, MO_CALIGN)
  *   depthwise 3x3:  w[9][ldw],              ldw = round_up (c, MO_CALIGN)
  *   dense KxK:      w[kh][kw][cin][ldw]
  *   bias:           b[ldw]
@@ -24,6 +25,32 @@
 
 #define MO_CALIGN 16
 #define MO_ROUND_UP(x, a) ((((x) + (a) - 1) / (a)) * (a))
+
+/* Pointwise weights are packed in column panels of MO_PW_PANEL output
+ * channels: panel p holds channels [p * 64, p * 64 + width), width =
+ * MIN (64, ldw - p * 64), as a k x width row-major block at offset
+ * p * 64 * k. A GEMM tile of up to 64 channels inside one panel then reads
+ * its weights as one sequential stream (with rows of ldw floats it would
+ * jump ldw floats per input channel), which the prefetchers follow: the
+ * weight-bound layers (7x7 maps, 1x1 vectors) gain most. */
+#define MO_PW_PANEL 64
+
+/* Row length (floats) of the panel that holds output channel @n. */
+static inline int
+mo_pw_panel_width (int ldw, int n)
+{
+  int p0 = n - n % MO_PW_PANEL;
+  return ldw - p0 < MO_PW_PANEL ? ldw - p0 : MO_PW_PANEL;
+}
+
+/* Index of weight (input channel @kk, output channel @n) of a pointwise
+ * layer with @k input channels. */
+static inline size_t
+mo_pw_index (int k, int ldw, int kk, int n)
+{
+  int p0 = n - n % MO_PW_PANEL;
+  return (size_t) p0 * k + (size_t) kk * mo_pw_panel_width (ldw, n) + (n - p0);
+}
 
 typedef enum
 {
@@ -61,7 +88,7 @@ typedef struct
 } MoDwConvParams;
 
 /* Pointwise 1x1 convolution / fully-connected layer: out[m][n] =
- * act (b[n] + sum_k in[m][k] * w[k][n]). */
+ * act (b[n] + sum_k in[m][k] * w[mo_pw_index (k, ldw, k, n)]). */
 typedef struct
 {
   const float *in;

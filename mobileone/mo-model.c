@@ -52,7 +52,7 @@ packed_index (const MoLayer *l, int o, int i, int y, int x)
     case MO_OP_DWCONV:
       return (size_t) (y * 3 + x) * l->ldw + o;
     case MO_OP_PWCONV:
-      return (size_t) i * l->ldw + o;
+      return mo_pw_index (l->cin, l->ldw, i, o);
     default:
       return ((size_t) (y * l->k + x) * l->cin + i) * l->ldw + o;
   }

@@ -478,6 +478,25 @@ mo_session_set_profile (MoSession *s, gboolean on)
 }
 
 void
+mo_session_profile_layers (const MoSession *s, GString *out)
+{
+  GPtrArray *layers = s->model->layers;
+
+  g_string_append_printf (out, "%-4s %-10s %-28s %-16s %10s %9s\n", "#", "op",
+      "name", "output (HxWxC)", "ms/run", "GMAC/s");
+  for (guint li = 0; li < layers->len; li++) {
+    const MoLayer *l = g_ptr_array_index (layers, li);
+    const TensorState *o = &s->t[l->out];
+    double ms = s->ls[li].runs ? s->ls[li].ns / 1e6 / s->ls[li].runs : 0.0;
+    char os[32];
+    g_snprintf (os, sizeof os, "%dx%dx%d", o->h, o->w, o->c);
+    g_string_append_printf (out, "%-4u %-10s %-28s %-16s %10.4f %9.2f\n", li,
+        op_names[l->type], l->name ? l->name : "-", os, ms,
+        ms > 0 ? s->ls[li].macs / 1e6 / ms : 0.0);
+  }
+}
+
+void
 mo_session_profile_report (const MoSession *s, GString *out)
 {
   gint64 ns[MO_OP_N] = { 0 };

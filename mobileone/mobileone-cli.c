@@ -3,6 +3,7 @@
  *   mobileone-cli info MODEL.yaml [--size WxH]
  *   mobileone-cli run MODEL.yaml --input X.npy --output-dir DIR [--threads N]
  *   mobileone-cli bench MODEL.yaml [--threads N] [--iterations N] [--size WxH] [--profile]
+ *                       [--profile-layers]
  *   mobileone-cli fuse MODEL.yaml OUT.safetensors
  *   mobileone-cli image MODEL.yaml PICTURE [--output OUT.png] [--threads N]
  */
@@ -45,6 +46,7 @@ cli_head (const MoModel *m)
   return NULL;
 }
 static gboolean opt_profile = FALSE;
+static gboolean opt_profile_layers = FALSE;
 
 static const GOptionEntry run_entries[] = {
   {"input", 'i', 0, G_OPTION_ARG_FILENAME, &opt_input,
@@ -66,6 +68,8 @@ static const GOptionEntry bench_entries[] = {
       "Input size (default: the model's input size)", "WxH"},
   {"profile", 'p', 0, G_OPTION_ARG_NONE, &opt_profile,
       "Print the time per layer type", NULL},
+  {"profile-layers", 0, 0, G_OPTION_ARG_NONE, &opt_profile_layers,
+      "Print the time of every layer", NULL},
   {NULL}
 };
 
@@ -365,7 +369,7 @@ cmd_bench (int argc, char **argv)
 
   for (int i = 0; i < 3; i++)
     mo_session_run (s);
-  mo_session_set_profile (s, opt_profile);
+  mo_session_set_profile (s, opt_profile || opt_profile_layers);
   double *t = g_new (double, opt_iterations);
   for (int i = 0; i < opt_iterations; i++) {
     double t0 = now_ms ();
@@ -380,9 +384,12 @@ cmd_bench (int argc, char **argv)
       mo_session_isa (s), mo_session_macs (s) / 1e9);
   printf ("median_ms: %.4f  min_ms: %.4f  iterations: %d\n", median, t[0],
       opt_iterations);
-  if (opt_profile) {
+  if (opt_profile || opt_profile_layers) {
     GString *r = g_string_new (NULL);
-    mo_session_profile_report (s, r);
+    if (opt_profile_layers)
+      mo_session_profile_layers (s, r);
+    if (opt_profile)
+      mo_session_profile_report (s, r);
     printf ("%s", r->str);
     g_string_free (r, TRUE);
   }
@@ -513,6 +520,7 @@ usage (void)
       "                                              raw outputs as .npy (classifier: logits.npy;\n"
       "                                              deeplabv3: logits.npy, mask.npy)\n"
       "  bench  MODEL.yaml [--threads N] [--iterations N] [--size WxH] [--profile]\n"
+      "         [--profile-layers]\n"
       "                                              median and min milliseconds per inference\n"
       "  fuse   MODEL.yaml OUT.safetensors           write the folded (fused) weights\n"
       "  image  MODEL.yaml PICTURE [--output OUT] [--letterbox] [--threads N]\n"

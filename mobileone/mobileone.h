@@ -112,9 +112,12 @@ void mo_session_describe (const MoSession * s, GString * out);
 
 /**
  * mo_session_set_profile: when on, mo_session_run() times every layer;
- * mo_session_profile_report() appends totals per layer type to @out.
+ * mo_session_profile_report() appends totals per layer type to @out,
+ * mo_session_profile_layers() one line per layer.
  */
 void mo_session_set_profile (MoSession * s, gboolean on);
 void mo_session_profile_report (const MoSession * s, GString * out);
+/** mo_session_profile_layers: appends the time of every layer to @out. */
+void mo_session_profile_layers (const MoSession * s, GString * out);
 
 G_END_DECLS

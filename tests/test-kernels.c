@@ -120,6 +120,18 @@ weights_new (size_t rows, int ldw, int n)
   return w;
 }
 
+/* Pointwise weights [k][ldw] (row-major, from weights_new) repacked in the
+ * kernels' panel layout (mo_pw_index). */
+static float *
+pw_pack (const float *w, int k, int ldw)
+{
+  float *p = xmalloc ((size_t) k * ldw * sizeof (float) + 1);
+  for (int kk = 0; kk < k; kk++)
+    for (int n = 0; n < ldw; n++)
+      p[mo_pw_index (k, ldw, kk, n)] = w[(size_t) kk * ldw + n];
+  return p;
+}
+
 /* An output of @n floats between canary guards, all canaries. */
 static float *
 output_new (size_t n)
@@ -268,30 +280,40 @@ test_pwconv (Case *tc, MoPwConvFunc fn, MoPwConvFunc ref_fn)
 
   float *in = input_new (m, in_cs, k);
   float *w = weights_new (k, ldw, n);
+  float *wp = pw_pack (w, k, ldw);
   float *b = weights_new (1, ldw, n);
-  size_t total = (size_t) m * out_cs;
+  size_t total = (size_t) (unsigned) m * (unsigned) out_cs;
   float *ref = output_new (total), *out = output_new (total);
   float *split = output_new (total);
   double *mag = calloc (total, sizeof (double));
 
-  MoPwConvParams p = { in, ref, w, b, in_cs, out_cs, k, ldw, act, m0, m1,
+  MoPwConvParams p = { in, ref, wp, b, in_cs, out_cs, k, ldw, act, m0, m1,
     n0, n1
   };
   ref_fn (&p);
   p.out = out;
   fn (&p);
 
+  float *naive = output_new (total);
   for (int i = m0; i < m1; i++)
     for (int j = n0; j < n1; j++) {
-      double s = fabs (b[j]);
-      for (int kk = 0; kk < k; kk++)
-        s += fabs ((double) in[(size_t) i * in_cs + kk] * w[(size_t) kk * ldw
-                + j]);
+      double s = fabs (b[j]), v = b[j];
+      for (int kk = 0; kk < k; kk++) {
+        double x = (double) in[(size_t) i * in_cs + kk] * w[(size_t) kk * ldw
+            + j];
+        s += fabs (x);
+        v += x;
+      }
       /* ReLU and sigmoid shrink errors: no extra factor. */
       mag[(size_t) i * out_cs + j] = s;
+      naive[(size_t) i * out_cs + j] = mo_act ((float) v, act);
     }
   Region r = { m, out_cs, m0, m1, n0, n1, MO_ROUND_UP (n1, MO_CALIGN) };
+  /* The reference against a plain sum over the unpacked weights (checks
+   * the panel layout), then the variant against the reference. */
+  check (tc, &r, naive, ref, mag, REL_TOL);
   check (tc, &r, ref, out, mag, REL_TOL);
+  output_free (naive);
 
   /* As threads split it: pixels anywhere, channels on vector boundaries. */
   int ms = rnd_int (m0, m1);
@@ -314,6 +336,7 @@ test_pwconv (Case *tc, MoPwConvFunc fn, MoPwConvFunc ref_fn)
 
   free (in);
   free (w);
+  free (wp);
   free (b);
   free (mag);
   output_free (ref);
@@ -698,7 +721,9 @@ bench_one (const BenchShape *bs, const Fns *f, double *macs)
     case OP_PWCONV:{
       int ics = MO_ROUND_UP (bs->b, 16), ldw = MO_ROUND_UP (bs->c, 16);
       in = input_new (bs->a, ics, bs->b);
-      w = weights_new (bs->b, ldw, bs->c);
+      float *rows = weights_new (bs->b, ldw, bs->c);
+      w = pw_pack (rows, bs->b, ldw);
+      free (rows);
       b = weights_new (1, ldw, bs->c);
       out = xmalloc ((size_t) bs->a * ldw * sizeof (float));
       MoPwConvParams p = { in, out, w, b, ics, ldw, bs->b, ldw, MO_ACT_RELU,

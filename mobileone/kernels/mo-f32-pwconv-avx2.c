@@ -61,18 +61,21 @@ tile (const float *a, size_t as, float *o, size_t os, const float *w,
 MO_INLINE void
 run (const MoPwConvParams *p, int n_end, const int relu)
 {
-  const size_t as = p->in_cs, os = p->out_cs, ldw = p->ldw;
+  const size_t as = p->in_cs, os = p->out_cs;
   const int k = p->k, m1 = p->m1;
   int n = p->n0;
 
   /* A single pixel (squeeze-excite, the classifier) is a matrix-vector
-   * product: 1x64 tiles keep eight FMA chains busy. */
+   * product: 1x64 tiles over whole weight panels keep eight FMA chains
+   * busy. */
   if (m1 - p->m0 == 1)
-    for (; n + 64 <= n_end; n += 64)
-      tile (p->in + p->m0 * as, 0, p->out + p->m0 * os + n, 0, p->w + n,
-          ldw, p->b + n, k, 1, 8, relu);
+    for (; n % MO_PW_PANEL == 0 && n + MO_PW_PANEL <= n_end; n += MO_PW_PANEL)
+      tile (p->in + p->m0 * as, 0, p->out + p->m0 * os + n, 0,
+          p->w + mo_pw_index (k, p->ldw, 0, n), MO_PW_PANEL, p->b + n, k, 1,
+          8, relu);
   for (; n < n_end; n += 16) {
-    const float *w = p->w + n, *b = p->b + n;
+    const float *w = p->w + mo_pw_index (k, p->ldw, 0, n), *b = p->b + n;
+    const size_t ldw = mo_pw_panel_width (p->ldw, n);
     int m = p->m0;
     for (; m + MR <= m1; m += MR)
       tile (p->in + m * as, as, p->out + m * os + n, os, w, ldw, b, k, MR, 2,

@@ -1,15 +1,17 @@
 /* mobileone-gst engine: pointwise 1x1 convolution, AVX-512F.
  *
- * A register-blocked GEMM over the packed weights w[k][ldw]: a tile of MR
+ * A register-blocked GEMM over the weights packed in 64-channel panels
+ * (mo_pw_index): a tile of MR
  * pixels x NV 16-float vectors of output channels lives in zmm
  * accumulators (6x64 for wide layers, 8x48 for 48-channel ones: 24
  * accumulators, leaving room for the weights and a broadcast), starts from
  * the bias and takes one broadcast-FMA per input channel, in order; ReLU
  * is fused in the store. Row and column tails run the same tile with fewer
  * rows or vectors, so every output sees the same operation sequence
- * wherever it falls. The weight panel of one column block stays in cache
- * while every pixel row streams past it. A single pixel (squeeze-excite,
- * the classifier) uses 1x128 tiles. */
+ * wherever it falls. A tile never spans two panels, so it reads its
+ * weights as one sequential stream, and the panel stays in cache while
+ * every pixel row streams past it. A single pixel (squeeze-excite, the
+ * classifier) uses 1x64 tiles, one pass over each panel. */
 #include "mo-kernels-simd.h"
 
 #include <assert.h>
@@ -68,8 +70,9 @@ MO_INLINE void
 rows (const MoPwConvParams *p, int n, const int MR, const int NV,
     const int relu)
 {
-  const size_t as = p->in_cs, os = p->out_cs, ldw = p->ldw;
-  const float *w = p->w + n, *b = p->b + n;
+  const size_t as = p->in_cs, os = p->out_cs;
+  const size_t ldw = mo_pw_panel_width (p->ldw, n);
+  const float *w = p->w + mo_pw_index (p->k, p->ldw, 0, n), *b = p->b + n;
   const int k = p->k, m1 = p->m1;
   int m = p->m0;
 
@@ -98,17 +101,13 @@ rows (const MoPwConvParams *p, int n, const int MR, const int NV,
 MO_INLINE void
 run (const MoPwConvParams *p, int n_end, const int relu)
 {
-  int n = p->n0;
-
-  /* A single pixel (squeeze-excite, the classifier) is a matrix-vector
-   * product bound by streaming the weights: 8-vector blocks read 512
-   * contiguous bytes per weight row and keep eight FMA chains busy. */
-  if (p->m1 - p->m0 == 1)
-    for (; n + 128 <= n_end; n += 128)
-      tile (p->in + (size_t) p->m0 * p->in_cs, 0, p->out + (size_t) p->m0
-          * p->out_cs + n, 0, p->w + n, p->ldw, p->b + n, p->k, 1, 8, relu);
-  for (; n < n_end; n += 64) {
-    switch ((n_end - n) / 16) {
+  /* Blocks of up to 64 channels, never across a weight panel; a single
+   * pixel (squeeze-excite, the classifier) takes the 1-row tail tile and
+   * streams each panel once. */
+  for (int n = p->n0, n1; n < n_end; n = n1) {
+    n1 = n - n % MO_PW_PANEL + MO_PW_PANEL;
+    n1 = n1 < n_end ? n1 : n_end;
+    switch ((n1 - n) / 16) {
       case 1:
         rows (p, n, 16, 1, relu);
         break;

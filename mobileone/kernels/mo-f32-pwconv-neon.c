@@ -57,11 +57,12 @@ tile (const float *a, size_t as, float *o, size_t os, const float *w,
 MO_INLINE void
 run (const MoPwConvParams *p, int n_end, const int relu)
 {
-  const size_t as = p->in_cs, os = p->out_cs, ldw = p->ldw;
+  const size_t as = p->in_cs, os = p->out_cs;
   const int k = p->k, m1 = p->m1;
 
   for (int n = p->n0; n < n_end; n += 16) {
-    const float *w = p->w + n, *b = p->b + n;
+    const float *w = p->w + mo_pw_index (k, p->ldw, 0, n), *b = p->b + n;
+    const size_t ldw = mo_pw_panel_width (p->ldw, n);
     int m = p->m0;
     for (; m + MR <= m1; m += MR)
       tile (p->in + m * as, as, p->out + m * os + n, os, w, ldw, b, k, MR,

@@ -30,7 +30,7 @@ void mo_f32_pwconv__avx2 (const MoPwConvParams * p);
 void mo_f32_gap__avx2 (const MoGapParams * p);
 void mo_f32_scale__avx2 (const MoScaleParams * p);
 
-/* x86-64: AVX-512F (zmm; GEMM tiles 6x64, 8x48, 12x32, 16x16, 1x128 for
+/* x86-64: AVX-512F (zmm; GEMM tiles 6x64, 8x48, 12x32, 16x16, 1x64 for
  * a single pixel). */
 void mo_f32_conv__avx512 (const MoConvParams * p);
 void mo_f32_dwconv3x3__avx512 (const MoDwConvParams * p);
