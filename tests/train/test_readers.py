@@ -165,8 +165,32 @@ def check_shapes_wrappers():
     assert images.shape == (3, 3, 96, 96) and len(targets) == 3
 
 
+class _Masks(torch.utils.data.Dataset):
+    """Masks with known pixel counts per class: 60 of class 0, 20 of 1, 10
+    of 2, 0 of 3, 10 ignored, in every item."""
+    num_classes = 4
+
+    def __len__(self):
+        return 5
+
+    def __getitem__(self, i):
+        m = torch.tensor([0] * 60 + [1] * 20 + [2] * 10 + [datasets.IGNORE_INDEX] * 10)
+        return torch.zeros(3, 10, 10), m.view(10, 10)
+
+
+def check_class_weights():
+    import train_segment
+    # Frequencies 0.667, 0.222, 0.111 (ignored pixels left out); median 0.222.
+    w = train_segment.class_weights(_Masks(), 1.0)
+    want = [0.222222 / 0.666667, 1.0, 2.0, 2.0]   # unseen class: the largest
+    assert torch.allclose(w, torch.tensor(want), rtol=1e-4), w
+    w = train_segment.class_weights(_Masks(), 0.5)
+    assert torch.allclose(w, torch.tensor(want) ** 0.5, rtol=1e-4), w
+
+
 def main():
     torch.set_num_threads(1)
+    check_class_weights()
     with tempfile.TemporaryDirectory() as tmp:
         check_coco(os.path.join(tmp, "coco"))
         check_voc(os.path.join(tmp, "voc"))

@@ -24,6 +24,26 @@ import models  # noqa: E402
 import trainer  # noqa: E402
 
 
+def class_weights(dataset, power, samples=64):
+    """(median frequency / frequency) ** power per class over @samples items
+    (spread over the data set); classes never seen get the largest weight."""
+    counts = torch.zeros(dataset.num_classes, dtype=torch.float64)
+    step = max(1, len(dataset) // samples)
+    for i in range(0, min(len(dataset), samples * step), step):
+        _, mask = dataset[i]
+        m = mask[mask != datasets.IGNORE_INDEX]
+        counts += torch.bincount(m.flatten(), minlength=dataset.num_classes)[
+            :dataset.num_classes].double()
+    freq = counts / counts.sum().clamp(min=1)
+    seen = freq > 0
+    w = torch.ones(dataset.num_classes, dtype=torch.float64)
+    if seen.any():
+        med = freq[seen].median()
+        w[seen] = (med / freq[seen]) ** power
+        w[~seen] = w[seen].max()
+    return w.float()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     trainer.add_common_args(ap, default_size=320, default_bs=16, default_lr=2e-3)
@@ -32,6 +52,12 @@ def main():
     ap.add_argument("--dense-aspp", action="store_true",
                     help="dense 3x3 atrous ASPP branches (default: separable)")
     ap.add_argument("--output-stride", type=int, choices=(8, 16), default=16)
+    ap.add_argument("--class-weights", type=float, default=0.0, metavar="POWER",
+                    help="weigh the cross-entropy of class c by (median frequency / "
+                         "frequency of c) ** POWER, frequencies counted on 64 training "
+                         "samples (0: unweighted; 0.5 softens median-frequency "
+                         "balancing, which keeps rare shapes from being folded into "
+                         "the most frequent one)")
     ap.add_argument("--crop", type=int, default=0,
                     help="train on random CROP x CROP windows of the --size scenes "
                          "(0: whole scenes); validation always sees whole scenes")
@@ -57,9 +83,17 @@ def main():
     if args.backbone:
         models.load_backbone(model, args.backbone)
 
+    weight = None
+    if args.class_weights:
+        weight = class_weights(train_set, args.class_weights)
+        print("class weights: " + ", ".join(
+            f"{n} {w:.3f}" for n, w in zip(train_set.class_names, weight.tolist())),
+            flush=True)
+
     def loss_fn(model, images, masks):
         logits = model(images)
-        return {"ce": F.cross_entropy(logits.float(), masks,
+        w = weight.to(logits.device) if weight is not None else None
+        return {"ce": F.cross_entropy(logits.float(), masks, weight=w,
                                       ignore_index=datasets.IGNORE_INDEX)}
 
     def evaluate_fn(model, device):
