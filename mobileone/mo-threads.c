@@ -1,6 +1,9 @@
-/* mobileone-gst engine: thread pool. Workers sleep on a condition variable
- * between inferences and spin (then yield) on a barrier between layers, where
- * waits are microseconds long. */
+/* mobileone-gst engine: thread pool. Between inferences a worker first
+ * spins for up to SPIN_US on the job counter (back-to-back inferences, a
+ * batch or a benchmark, start without a futex wake-up, which costs tens of
+ * microseconds on a VM), then sleeps on a condition variable; the caller
+ * waits for the workers the same way. Between layers threads spin (then
+ * yield) on a barrier, where waits are microseconds long. */
 #include "mo-threads.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -20,6 +23,11 @@ typedef struct
   char pad[64 - sizeof (int)];
 } Local;
 
+/* How long a thread spins for the next job (or for the workers to finish)
+ * before it sleeps: long enough for a caller's loop to come back, short
+ * against a video frame period. */
+#define SPIN_US 100
+
 struct _MoThreadPool
 {
   int n;
@@ -28,9 +36,10 @@ struct _MoThreadPool
   GMutex lock;
   GCond start;
   GCond done;
-  guint64 generation;
-  int pending;
-  gboolean quit;
+  gint generation;              /* atomic; written under lock */
+  gint pending;                 /* atomic */
+  gint quit;                    /* atomic; written under lock */
+  int sleepers;                 /* workers in g_cond_wait, under lock */
   MoTaskFunc func;
   gpointer data;
   gint barrier_count;
@@ -43,34 +52,61 @@ typedef struct
   int ith;
 } Worker;
 
+/* Spins until (*@v == @value) == @equal or about SPIN_US have passed;
+ * TRUE if the condition came true. */
+static gboolean
+spin_until (gint *v, gint value, gboolean equal)
+{
+  gint64 t0 = 0;
+
+  for (int i = 1;; i++) {
+    if ((g_atomic_int_get (v) == value) == equal)
+      return TRUE;
+    cpu_relax ();
+    if (i % 64 == 0) {
+      gint64 t = g_get_monotonic_time ();
+      if (t0 == 0)
+        t0 = t;
+      else if (t - t0 > SPIN_US)
+        return FALSE;
+    }
+  }
+}
+
 static gpointer
 worker_main (gpointer user)
 {
   Worker *w = user;
   MoThreadPool *p = w->pool;
   int ith = w->ith;
-  guint64 seen = 0;
+  gint seen = 0;
 
   g_free (w);
   for (;;) {
+    spin_until (&p->generation, seen, FALSE);
     g_mutex_lock (&p->lock);
-    while (p->generation == seen && !p->quit)
+    while (g_atomic_int_get (&p->generation) == seen
+        && !g_atomic_int_get (&p->quit)) {
+      p->sleepers++;
       g_cond_wait (&p->start, &p->lock);
-    if (p->quit) {
+      p->sleepers--;
+    }
+    if (g_atomic_int_get (&p->quit)) {
       g_mutex_unlock (&p->lock);
       break;
     }
-    seen = p->generation;
+    seen = g_atomic_int_get (&p->generation);
     MoTaskFunc func = p->func;
     gpointer data = p->data;
     g_mutex_unlock (&p->lock);
 
     func (data, ith, p->n);
 
-    g_mutex_lock (&p->lock);
-    if (--p->pending == 0)
+    if (g_atomic_int_dec_and_test (&p->pending)) {
+      g_mutex_lock (&p->lock);
       g_cond_signal (&p->done);
-    g_mutex_unlock (&p->lock);
+      g_mutex_unlock (&p->lock);
+    }
   }
   return NULL;
 }
@@ -103,7 +139,7 @@ mo_thread_pool_free (MoThreadPool *p)
   if (p == NULL)
     return;
   g_mutex_lock (&p->lock);
-  p->quit = TRUE;
+  g_atomic_int_set (&p->quit, TRUE);
   g_cond_broadcast (&p->start);
   g_mutex_unlock (&p->lock);
   for (int i = 1; i < p->n; i++)
@@ -132,17 +168,20 @@ mo_thread_pool_run (MoThreadPool *p, MoTaskFunc func, gpointer data)
   g_mutex_lock (&p->lock);
   p->func = func;
   p->data = data;
-  p->pending = p->n - 1;
-  p->generation++;
-  g_cond_broadcast (&p->start);
+  g_atomic_int_set (&p->pending, p->n - 1);
+  g_atomic_int_inc (&p->generation);
+  if (p->sleepers > 0)
+    g_cond_broadcast (&p->start);
   g_mutex_unlock (&p->lock);
 
   func (data, 0, p->n);
 
-  g_mutex_lock (&p->lock);
-  while (p->pending > 0)
-    g_cond_wait (&p->done, &p->lock);
-  g_mutex_unlock (&p->lock);
+  if (!spin_until (&p->pending, 0, TRUE)) {
+    g_mutex_lock (&p->lock);
+    while (g_atomic_int_get (&p->pending) > 0)
+      g_cond_wait (&p->done, &p->lock);
+    g_mutex_unlock (&p->lock);
+  }
 }
 
 void
