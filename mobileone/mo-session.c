@@ -303,8 +303,25 @@ split (int n, int align, int ith, int nth, int *lo, int *hi)
   *hi = MIN (n, blocks * (ith + 1) / nth * align);
 }
 
+/* Whether a pointwise layer of @m pixels and @cout output channels splits
+ * its pixels between @nth threads (else its output channels). Pixels (the
+ * rows the depthwise layers around split the same way, so each thread reads
+ * activations its own core wrote) unless the weights outweigh the
+ * activations by more than 2x (deep 14x14 and 7x7 maps, SE, linear): then
+ * output channels, so each thread reads only its columns. Every thread
+ * streaming all the (read-only) weights costs less than pulling half of
+ * every input line from the other core's cache, up to about that ratio (S0
+ * at 2 threads: 2.05 -> 1.95 ms with the 14x14x256 layers split by pixels;
+ * S3/S4 unchanged). */
+static gboolean
+pw_splits_pixels (int m, int cout, int nth)
+{
+  return m >= 8 * nth && (2 * m >= cout || cout < MO_CALIGN * nth);
+}
+
 static void
-run_layer (MoSession *s, const MoLayer *l, int ith, int nth)
+run_layer (MoSession *s, const MoLayer *l, const MoLayer *prev, int ith,
+    int nth)
 {
   const TensorState *in = &s->t[l->in], *out = &s->t[l->out];
   const MoKernels *k = &s->kernels;
@@ -325,6 +342,27 @@ run_layer (MoSession *s, const MoLayer *l, int ith, int nth)
         in->cs, out->h, out->w, out->cs, l->cout, l->ldw, l->stride,
         l->dilation, l->pad, l->act, 0, 0
       };
+      /* After a pointwise layer that split its output channels, split the
+       * same channels: each thread then reads only what its own core
+       * wrote (pulling half of every line from the other core made these
+       * memory-bound layers no faster with 2 threads than with 1); the
+       * pointwise layer that follows hides that transfer behind its
+       * arithmetic. Otherwise output rows. */
+      if (prev != NULL && prev->type == MO_OP_PWCONV && prev->out == l->in
+          && !pw_splits_pixels (in->h * in->w, prev->cout, nth)
+          && l->cout >= MO_CALIGN * nth) {
+        int c0, c1;
+        split (l->cout, MO_CALIGN, ith, nth, &c0, &c1);
+        p.in += c0;
+        p.out += c0;
+        p.w += c0;
+        p.b += c0;
+        p.c = c1 - c0;
+        p.y1 = out->h;
+        if (c0 < c1)
+          k->dwconv3x3 (&p);
+        break;
+      }
       split (out->h, 1, ith, nth, &p.y0, &p.y1);
       if (p.y0 < p.y1)
         k->dwconv3x3 (&p);
@@ -335,18 +373,10 @@ run_layer (MoSession *s, const MoLayer *l, int ith, int nth)
       MoPwConvParams p = { in->data, out->data, l->w, l->b, in->cs, out->cs,
         l->cin, l->ldw, l->act, 0, m, 0, l->cout
       };
-      /* Pixels (the rows the depthwise layers around split the same way,
-       * so each thread reads activations its own core wrote) unless the
-       * weights outweigh the activations by more than 2x (deep 14x14 and
-       * 7x7 maps, SE, linear): then output channels, so each thread reads
-       * only its columns, in whole 64-channel panels when there are enough.
-       * Every thread streaming all the (read-only) weights costs less than
-       * pulling half of every input line from the other core's cache, up
-       * to about that ratio (S0 at 2 threads: 2.05 -> 1.95 ms with the
-       * 14x14x256 layers split by pixels; S3/S4 unchanged). Kernels
-       * compute every output the same way wherever a split falls, so
-       * results do not depend on nth. */
-      if (m >= 8 * nth && (2 * m >= l->cout || l->cout < MO_CALIGN * nth))
+      /* See pw_splits_pixels; channels in whole 64-channel panels when
+       * there are enough. Kernels compute every output the same way
+       * wherever a split falls, so results do not depend on nth. */
+      if (pw_splits_pixels (m, l->cout, nth))
         split (m, 1, ith, nth, &p.m0, &p.m1);
       else
         split (l->cout, l->cout >= 64 * nth ? 64 : MO_CALIGN, ith, nth,
@@ -393,7 +423,8 @@ run_all (gpointer data, int ith, int nth)
 
   for (guint li = 0; li < layers->len; li++) {
     gint64 t0 = s->profile && ith == 0 ? g_get_monotonic_time () : 0;
-    run_layer (s, g_ptr_array_index (layers, li), ith, nth);
+    run_layer (s, g_ptr_array_index (layers, li),
+        li > 0 ? g_ptr_array_index (layers, li - 1) : NULL, ith, nth);
     mo_thread_pool_barrier (s->pool, ith);
     if (s->profile && ith == 0) {
       s->ls[li].ns += (g_get_monotonic_time () - t0) * 1000;
