@@ -25,16 +25,19 @@ main (void)
   GError *error = NULL;
   gchar *raw = NULL, *text = NULL;
   gsize len = 0;
+  int rc = 0;
 
   if (!g_file_test (yaml, G_FILE_TEST_EXISTS)
       || !g_file_get_contents (bin, &raw, &len, NULL)
       || !g_file_get_contents (vec, &text, NULL, NULL)) {
     printf ("SKIP: %s not available\n", yaml);
-    return 77;
+    rc = 77;
+    goto out;
   }
   if (len != 3 * 224 * 224 * sizeof (float)) {
     printf ("FAIL: %s has %zu bytes\n", bin, len);
-    return 1;
+    rc = 1;
+    goto out;
   }
 
   float ref[1000];
@@ -42,7 +45,6 @@ main (void)
   for (int i = 0; i < 1000; i++)
     ref[i] = strtof (p, &p);
 
-  int rc = 0;
   for (int threads = 1; threads <= 2; threads++) {
     MoModel *m = mo_model_load (yaml, &error);
     if (m == NULL) {
@@ -70,6 +72,7 @@ main (void)
     mo_model_unref (m);
   }
   printf ("%s\n", rc ? "1 passed, 1 failed" : "2 passed, 0 failed");
+out:
   g_free (raw);
   g_free (text);
   g_free (yaml);
