@@ -65,7 +65,7 @@ segment() {
   segment2_train
   "$py" "$here/export.py" "$segment_final" --dtype f16
   "$py" "$here/evaluate.py" "$root/models/shapes-segment.yaml" --engine "$engine" \
-    --json "$runs/segment/eval.json"
+    --json "$(dirname "$segment_final")/eval.json"
 }
 
 detect() {
@@ -85,7 +85,7 @@ detect() {
   fi
   "$py" "$here/export.py" "$detect_final" --size 320 --dtype f16
   "$py" "$here/evaluate.py" "$root/models/shapes-detect.yaml" --engine "$engine" \
-    --json "$runs/detect224/eval.json"
+    --json "$(dirname "$detect_final")/eval.json"
 }
 
 case "${1:-}" in
