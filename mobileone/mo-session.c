@@ -19,6 +19,8 @@ typedef struct
   guint64 macs;
   gint64 ns;                    /* profiling: accumulated time */
   int runs;
+  gboolean chained;             /* runs on the previous layer's rows, no
+                                 * barrier between (see chained()) */
 } LayerState;
 
 struct _MoSession
@@ -40,8 +42,10 @@ static const char *const op_names[MO_OP_N] = {
   "conv", "dwconv3x3", "pwconv", "gap", "scale", "resize"
 };
 
+/* Shapes, MACs and tensor lifetimes for a @width x @height input run by
+ * @nth threads. */
 static gboolean
-infer_shapes (MoSession *s, int width, int height, GError **error)
+infer_shapes (MoSession *s, int width, int height, int nth, GError **error)
 {
   MoModel *m = s->model;
   int nt = m->tensors->len;
@@ -124,6 +128,17 @@ infer_shapes (MoSession *s, int width, int height, GError **error)
     s->t[g_array_index (m->outputs, MoOutputDef, i).tensor].last = G_MAXINT;
   /* The input outlives the run: a caller may fill it once and run again. */
   s->t[m->input].last = G_MAXINT;
+  /* With threads, a pointwise layer may run on a depthwise layer's rows
+   * without a barrier between them (see chained()): then the depthwise
+   * input must outlive the pointwise layer, which the other thread may
+   * reach while this one still reads that input. */
+  for (guint li = 0; nth > 1 && li + 1 < m->layers->len; li++) {
+    const MoLayer *l = g_ptr_array_index (m->layers, li);
+    const MoLayer *next = g_ptr_array_index (m->layers, li + 1);
+    if (l->type == MO_OP_DWCONV && next->type == MO_OP_PWCONV
+        && next->in == l->out)
+      s->t[l->in].last = MAX (s->t[l->in].last, (int) li + 1);
+  }
   /* A view lives in its parent: the parent must live as long as any view. */
   for (int i = 0; i < nt; i++) {
     const MoTensorDef *d = &g_array_index (m->tensors, MoTensorDef, i);
@@ -202,6 +217,8 @@ plan_arena (MoSession *s)
   g_free (placed);
 }
 
+static void plan_chains (MoSession *s);
+
 MoSession *
 mo_session_new (MoModel *m, int width, int height, int n_threads,
     GError **error)
@@ -222,7 +239,9 @@ mo_session_new (MoModel *m, int width, int height, int n_threads,
   s->model = mo_model_ref (m);
   s->t = g_new0 (TensorState, nt);
   s->ls = g_new0 (LayerState, m->layers->len);
-  if (!infer_shapes (s, width, height, error)) {
+  s->pool = mo_thread_pool_new (n_threads);
+  if (!infer_shapes (s, width, height, mo_thread_pool_size (s->pool),
+          error)) {
     mo_session_free (s);
     return NULL;
   }
@@ -246,7 +265,7 @@ mo_session_new (MoModel *m, int width, int height, int n_threads,
     s->outputs[i] = out;
   }
   mo_kernels_init (&s->kernels, mo_isa_from_env ());
-  s->pool = mo_thread_pool_new (n_threads);
+  plan_chains (s);
   return s;
 }
 
@@ -319,9 +338,68 @@ pw_splits_pixels (int m, int cout, int nth)
   return m >= 8 * nth && (2 * m >= cout || cout < MO_CALIGN * nth);
 }
 
+/* Whether depthwise layer @l (after @prev) splits channels between the
+ * threads rather than output rows: after a pointwise layer that split its
+ * output channels, so each thread reads only what its own core wrote
+ * (pulling half of every line from the other core made these
+ * memory-bound layers no faster with 2 threads than with 1); the
+ * pointwise layer that follows hides that transfer behind its
+ * arithmetic. */
+static gboolean
+dw_splits_channels (const MoSession *s, const MoLayer *l,
+    const MoLayer *prev, int nth)
+{
+  const TensorState *in = &s->t[l->in];
+
+  return prev != NULL && prev->type == MO_OP_PWCONV && prev->out == l->in
+      && !pw_splits_pixels (in->h * in->w, prev->cout, nth)
+      && l->cout >= MO_CALIGN * nth;
+}
+
+static gboolean
+overlaps (const TensorState *a, const TensorState *b)
+{
+  const float *a1 = a->data + (gsize) a->h * a->w * a->cs;
+  const float *b1 = b->data + (gsize) b->h * b->w * b->cs;
+
+  return a->data < b1 && b->data < a1;
+}
+
+/* Whether pointwise layer @pw runs on the rows of depthwise layer @dw
+ * without a barrier between the two: @pw reads only @dw's output, both
+ * split by the same output rows (so each thread's pointwise pixels are the
+ * depthwise rows it has just written itself), and @pw's output does not
+ * overlap @dw's input, which the other thread may still be reading. Rows
+ * are the unit of the split, so only maps tall enough to balance. */
+static gboolean
+chained (const MoSession *s, const MoLayer *dwprev, const MoLayer *dw,
+    const MoLayer *pw, int nth)
+{
+  const TensorState *o = &s->t[pw->out];
+
+  return nth > 1 && dw->type == MO_OP_DWCONV && pw->type == MO_OP_PWCONV
+      && pw->in == dw->out && o->h >= 4 * nth && o->h % nth == 0
+      && pw_splits_pixels (o->h * o->w, pw->cout, nth)
+      && !dw_splits_channels (s, dw, dwprev, nth)
+      && !overlaps (o, &s->t[dw->in]);
+}
+
 static void
-run_layer (MoSession *s, const MoLayer *l, const MoLayer *prev, int ith,
-    int nth)
+plan_chains (MoSession *s)
+{
+  GPtrArray *layers = s->model->layers;
+  int nth = mo_thread_pool_size (s->pool);
+
+  for (guint li = 1; li < layers->len; li++)
+    s->ls[li].chained = chained (s, li >= 2 ?
+        g_ptr_array_index (layers, li - 2) : NULL,
+        g_ptr_array_index (layers, li - 1), g_ptr_array_index (layers, li),
+        nth);
+}
+
+static void
+run_layer (MoSession *s, const MoLayer *l, const MoLayer *prev,
+    gboolean chained_to_prev, int ith, int nth)
 {
   const TensorState *in = &s->t[l->in], *out = &s->t[l->out];
   const MoKernels *k = &s->kernels;
@@ -348,9 +426,7 @@ run_layer (MoSession *s, const MoLayer *l, const MoLayer *prev, int ith,
        * memory-bound layers no faster with 2 threads than with 1); the
        * pointwise layer that follows hides that transfer behind its
        * arithmetic. Otherwise output rows. */
-      if (prev != NULL && prev->type == MO_OP_PWCONV && prev->out == l->in
-          && !pw_splits_pixels (in->h * in->w, prev->cout, nth)
-          && l->cout >= MO_CALIGN * nth) {
+      if (dw_splits_channels (s, l, prev, nth)) {
         int c0, c1;
         split (l->cout, MO_CALIGN, ith, nth, &c0, &c1);
         p.in += c0;
@@ -374,7 +450,12 @@ run_layer (MoSession *s, const MoLayer *l, const MoLayer *prev, int ith,
       /* See pw_splits_pixels; channels in whole 64-channel panels when
        * there are enough. Kernels compute every output the same way
        * wherever a split falls, so results do not depend on nth. */
-      if (pw_splits_pixels (m, l->cout, nth))
+      if (chained_to_prev) {
+        int y0, y1;
+        split (out->h, 1, ith, nth, &y0, &y1);
+        p.m0 = y0 * out->w;
+        p.m1 = y1 * out->w;
+      } else if (pw_splits_pixels (m, l->cout, nth))
         split (m, 1, ith, nth, &p.m0, &p.m1);
       else
         split (l->cout, l->cout >= 64 * nth ? 64 : MO_CALIGN, ith, nth,
@@ -422,8 +503,11 @@ run_all (gpointer data, int ith, int nth)
   for (guint li = 0; li < layers->len; li++) {
     gint64 t0 = s->profile && ith == 0 ? g_get_monotonic_time () : 0;
     run_layer (s, g_ptr_array_index (layers, li),
-        li > 0 ? g_ptr_array_index (layers, li - 1) : NULL, ith, nth);
-    mo_thread_pool_barrier (s->pool, ith);
+        li > 0 ? g_ptr_array_index (layers, li - 1) : NULL, s->ls[li].chained,
+        ith, nth);
+    /* Profiling keeps every barrier, so a layer's time is all of it. */
+    if (li + 1 == layers->len || !s->ls[li + 1].chained || s->profile)
+      mo_thread_pool_barrier (s->pool, ith);
     if (s->profile && ith == 0) {
       s->ls[li].ns += (g_get_monotonic_time () - t0) * 1000;
       s->ls[li].runs++;

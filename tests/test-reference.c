@@ -7,7 +7,7 @@
  * function):
  *  - both forms give PyTorch's logits, max |c - ref| / max |ref| < 1e-4;
  *  - the C folding of the unfused checkpoint equals PyTorch's fused tensors;
- *  - 1 and 3 threads give bit-identical outputs.
+ *  - 1, 2 and 3 threads give bit-identical outputs.
  * MOBILEONE_ISA (set by meson per test) picks the kernel level. */
 #include "mobileone.h"
 #include "mo-npy.h"
@@ -75,10 +75,11 @@ test_case (gconstpointer user)
     if (g_file_test (fref_path, G_FILE_TEST_EXISTS))
       g_assert_true (mo_npy_read_f32 (fref_path, &fref, &error));
     for (int form = 0; form < 2; form++) {
-      int n1, n3;
+      int n1, n2, n3;
       const char *yaml = form ? fused : unfused;
       const MoNpy *r = form && fref.data ? &fref : &ref;
       float *a = run_model (yaml, &in, 1, &n1);
+      float *a2 = run_model (yaml, &in, 2, &n2);
       float *b = run_model (yaml, &in, 3, &n3);
       g_assert_cmpint (n1, ==, r->numel);
       double e = mo_test_rel_err (a, r->data, r->numel, NULL);
@@ -86,7 +87,9 @@ test_case (gconstpointer user)
           form ? "fused" : "unfused", size, e);
       g_assert_cmpfloat (e, <, TOLERANCE);
       /* Splitting work over threads must not change a single bit. */
+      g_assert_cmpmem (a, n1 * sizeof (float), a2, n2 * sizeof (float));
       g_assert_cmpmem (a, n1 * sizeof (float), b, n3 * sizeof (float));
+      g_free (a2);
       g_free (a);
       g_free (b);
     }

@@ -27,28 +27,60 @@ store (float *o, __m512 v, const int relu)
   _mm512_storeu_ps (o, v);
 }
 
-/* Any pixel: the taps of rows [ky0, ky1) that fall inside the input,
- * weights from memory. */
+/* Any pixel, every channel block: the taps of rows [ky0, ky1) and of the
+ * columns that fall inside the input, weights from memory. Four channel
+ * blocks at a time give four independent FMA chains (a border pixel of a
+ * 7x7 or 14x14 map is a large share of the work; one chain per block left
+ * it bound by the FMA latency). */
 MO_INLINE void
-pixel (const MoDwConvParams *p, int cb, int oy, int ox, int ky0, int ky1,
-    float *o, const int relu)
+pixel (const MoDwConvParams *p, int oy, int ox, int ky0, int ky1, float *o,
+    int c_end, const int relu)
 {
   const int s = p->stride, d = p->dilation;
-  int ix0 = ox * s - p->pad, iy0 = oy * s - p->pad;
-  __m512 acc = _mm512_loadu_ps (p->b + cb);
+  const int ix0 = ox * s - p->pad, iy0 = oy * s - p->pad;
+  const size_t cs = p->in_cs, ldw = p->ldw;
+  int kx0 = 0, kx1 = 3, cb = 0;
 
-  for (int ky = ky0; ky < ky1; ky++) {
-    const float *row = p->in + (size_t) (iy0 + ky * d) * p->in_w * p->in_cs
-        + cb;
-    for (int kx = 0; kx < 3; kx++) {
-      int ix = ix0 + kx * d;
-      if (ix < 0 || ix >= p->in_w)
-        continue;
-      acc = _mm512_fmadd_ps (_mm512_loadu_ps (row + (size_t) ix * p->in_cs),
-          _mm512_loadu_ps (p->w + (ky * 3 + kx) * p->ldw + cb), acc);
-    }
+  while (kx0 < 3 && ix0 + kx0 * d < 0)
+    kx0++;
+  while (kx1 > kx0 && ix0 + (kx1 - 1) * d >= p->in_w)
+    kx1--;
+  /* The first valid tap's input pixel: inside the image. */
+  const float *in = p->in + ((size_t) (iy0 + ky0 * d) * p->in_w
+      + (ix0 + kx0 * d)) * cs;
+  const size_t drow = (size_t) d * p->in_w * cs, dcs = (size_t) d * cs;
+
+  for (; cb + 64 <= c_end; cb += 64) {
+    __m512 a0 = _mm512_loadu_ps (p->b + cb);
+    __m512 a1 = _mm512_loadu_ps (p->b + cb + 16);
+    __m512 a2 = _mm512_loadu_ps (p->b + cb + 32);
+    __m512 a3 = _mm512_loadu_ps (p->b + cb + 48);
+    for (int ky = ky0; ky < ky1; ky++)
+      for (int kx = kx0; kx < kx1; kx++) {
+        const float *x = in + (ky - ky0) * drow + (kx - kx0) * dcs + cb;
+        const float *w = p->w + (ky * 3 + kx) * ldw + cb;
+        a0 = _mm512_fmadd_ps (_mm512_loadu_ps (x), _mm512_loadu_ps (w), a0);
+        a1 = _mm512_fmadd_ps (_mm512_loadu_ps (x + 16),
+            _mm512_loadu_ps (w + 16), a1);
+        a2 = _mm512_fmadd_ps (_mm512_loadu_ps (x + 32),
+            _mm512_loadu_ps (w + 32), a2);
+        a3 = _mm512_fmadd_ps (_mm512_loadu_ps (x + 48),
+            _mm512_loadu_ps (w + 48), a3);
+      }
+    store (o + cb, a0, relu);
+    store (o + cb + 16, a1, relu);
+    store (o + cb + 32, a2, relu);
+    store (o + cb + 48, a3, relu);
   }
-  store (o, acc, relu);
+  for (; cb < c_end; cb += 16) {
+    __m512 a = _mm512_loadu_ps (p->b + cb);
+    for (int ky = ky0; ky < ky1; ky++)
+      for (int kx = kx0; kx < kx1; kx++)
+        a = _mm512_fmadd_ps (_mm512_loadu_ps (in + (ky - ky0) * drow
+                + (kx - kx0) * dcs + cb),
+            _mm512_loadu_ps (p->w + (ky * 3 + kx) * ldw + cb), a);
+    store (o + cb, a, relu);
+  }
 }
 
 /* NP adjacent interior pixels (all three columns of taps inside the
@@ -173,14 +205,11 @@ row (const MoDwConvParams *p, int oy, int ky0, int ky1, int xl, int xr,
     interior (p, oy, xl, xr, o, c_end, S, D, 0, 2, relu);
   else
     for (int ox = xl; ox < xr; ox++)
-      for (int cb = 0; cb < c_end; cb += 16)
-        pixel (p, cb, oy, ox, ky0, ky1, o + ox * ocs + cb, relu);
+      pixel (p, oy, ox, ky0, ky1, o + ox * ocs, c_end, relu);
   for (int ox = 0; ox < xl; ox++)
-    for (int cb = 0; cb < c_end; cb += 16)
-      pixel (p, cb, oy, ox, ky0, ky1, o + ox * ocs + cb, relu);
+    pixel (p, oy, ox, ky0, ky1, o + ox * ocs, c_end, relu);
   for (int ox = xr; ox < p->out_w; ox++)
-    for (int cb = 0; cb < c_end; cb += 16)
-      pixel (p, cb, oy, ox, ky0, ky1, o + ox * ocs + cb, relu);
+    pixel (p, oy, ox, ky0, ky1, o + ox * ocs, c_end, relu);
 }
 
 MO_INLINE void

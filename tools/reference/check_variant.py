@@ -75,8 +75,11 @@ def main():
             label = f"{a.variant} {form} {w}x{h}"
             out_dir = os.path.join(case_dir, f"out-{form}-{w}x{h}")
             os.makedirs(out_dir, exist_ok=True)
+            # 1 thread for the unfused form, 2 for the fused one (the split
+            # and barrier-free depthwise -> pointwise rows of mo-session.c).
             cmd = [cli, "run", case["yaml"][form], "--input", case["inputs"][(w, h)],
-                   "--output-dir", out_dir]
+                   "--output-dir", out_dir,
+                   "--threads", "1" if form == "unfused" else "2"]
             t0 = time.time()
             try:
                 proc = subprocess.run(cmd, capture_output=True, text=True,
