@@ -94,6 +94,27 @@ def cosine_lr(step, total, base, warmup):
     return base * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(t, 1.0))))
 
 
+def load_init(model, path):
+    """Loads every weight of @model from @path: a checkpoint of this trainer
+    (final.pt/last.pt) or an exported model's .safetensors (export.py: the
+    same names, without num_batches_tracked; e.g. models/shapes-detect.safetensors
+    to continue from the shipped weights when the run folder is gone).
+    Returns a short description of where the weights came from."""
+    if path.endswith(".safetensors"):
+        import st_io
+        arrays, _ = st_io.load_file(path, to_float32=True)
+        sd = {k: torch.from_numpy(v) for k, v in arrays.items()}
+        missing, unexpected = model.load_state_dict(sd, strict=False)
+        missing = [m for m in missing if not m.endswith("num_batches_tracked")]
+        if missing or unexpected:
+            raise SystemExit(f"{path}: does not match the model: missing {missing[:5]}, "
+                             f"unexpected {unexpected[:5]}")
+        return "exported weights"
+    ck = torch.load(path, map_location="cpu")
+    model.load_state_dict(ck["model"])
+    return f"step {ck.get('step')}"
+
+
 def train(args, model, dataset, collate, loss_fn, evaluate_fn, cfg, kind):
     """Runs the loop. loss_fn(model, images, targets) -> dict of loss tensors
     (summed for the gradient); evaluate_fn(model, device) -> dict of metrics."""
@@ -104,9 +125,7 @@ def train(args, model, dataset, collate, loss_fn, evaluate_fn, cfg, kind):
     torch.set_num_threads(args.threads or max(1, os.cpu_count() or 1))
     torch.manual_seed(args.seed)
     if args.init and not (args.resume and os.path.exists(os.path.join(args.out, "last.pt"))):
-        ck = torch.load(args.init, map_location="cpu")
-        model.load_state_dict(ck["model"])
-        print(f"initialised from {args.init} (step {ck.get('step')})", flush=True)
+        print(f"initialised from {args.init} ({load_init(model, args.init)})", flush=True)
     model.to(device)
 
     bs = args.batch_size
