@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 import detection  # noqa: E402
 import metrics  # noqa: E402
 import models  # noqa: E402
+import trainer  # noqa: E402
 
 
 def check_anchors():
@@ -175,8 +176,42 @@ def check_map():
     assert abs(cm.miou() - np.mean([1 / 3, 3 / 4, 1 / 2])) < 1e-12
 
 
+def check_init_from_safetensors(tmp):
+    """--init from an exported .safetensors restores every weight and BN
+    statistic; a file that lacks a tensor is refused, naming the file."""
+    import st_io
+    torch.manual_seed(3)
+    src = models.build_detector(5)
+    with torch.no_grad():
+        for m in src.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-1, 1)
+                m.running_var.uniform_(0.5, 2)
+    arrays = {k: v.numpy() for k, v in src.state_dict().items()
+              if not k.endswith("num_batches_tracked")}
+    path = os.path.join(tmp, "m.safetensors")
+    st_io.save_file(arrays, path)
+    torch.manual_seed(4)
+    dst = models.build_detector(5)
+    trainer.load_init(dst, path)
+    for k, v in src.state_dict().items():
+        if not k.endswith("num_batches_tracked"):
+            assert torch.equal(v, dst.state_dict()[k]), k
+    del arrays[sorted(arrays)[0]]
+    st_io.save_file(arrays, path)
+    try:
+        trainer.load_init(models.build_detector(5), path)
+    except SystemExit as e:
+        assert path in str(e) and "missing" in str(e), e
+    else:
+        raise AssertionError("a file without a tensor was accepted")
+
+
 def main():
     torch.set_num_threads(1)
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        check_init_from_safetensors(tmp)
     check_anchors()
     check_model_outputs()
     check_matching_and_loss()
