@@ -420,12 +420,8 @@ run_layer (MoSession *s, const MoLayer *l, const MoLayer *prev,
         in->cs, out->h, out->w, out->cs, l->cout, l->ldw, l->stride,
         l->dilation, l->pad, l->act, 0, 0
       };
-      /* After a pointwise layer that split its output channels, split the
-       * same channels: each thread then reads only what its own core
-       * wrote (pulling half of every line from the other core made these
-       * memory-bound layers no faster with 2 threads than with 1); the
-       * pointwise layer that follows hides that transfer behind its
-       * arithmetic. Otherwise output rows. */
+      /* The channels of a channel-split pointwise layer before it (see
+       * dw_splits_channels), else output rows. */
       if (dw_splits_channels (s, l, prev, nth)) {
         int c0, c1;
         split (l->cout, MO_CALIGN, ith, nth, &c0, &c1);
