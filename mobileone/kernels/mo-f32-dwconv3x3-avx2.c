@@ -28,19 +28,11 @@ MO_INLINE void
 pixel (const MoDwConvParams *p, int oy, int ox, int ky0, int ky1, float *o,
     int c_end, const int relu)
 {
-  const int s = p->stride, d = p->dilation;
-  const int ix0 = ox * s - p->pad, iy0 = oy * s - p->pad;
-  const size_t cs = p->in_cs, ldw = p->ldw;
-  int kx0 = 0, kx1 = 3, cb = 0;
-
-  while (kx0 < 3 && ix0 + kx0 * d < 0)
-    kx0++;
-  while (kx1 > kx0 && ix0 + (kx1 - 1) * d >= p->in_w)
-    kx1--;
-  /* The first valid tap's input pixel: inside the image. */
-  const float *in = p->in + ((size_t) (iy0 + ky0 * d) * p->in_w
-      + (ix0 + kx0 * d)) * cs;
-  const size_t drow = (size_t) d * p->in_w * cs, dcs = (size_t) d * cs;
+  const MoDwTaps t = mo_dw_taps (p, oy, ox, ky0);
+  const float *in = t.in;
+  const size_t drow = t.drow, dcs = t.dcs, ldw = p->ldw;
+  const int kx0 = t.kx0, kx1 = t.kx1;
+  int cb = 0;
 
   for (; cb + 4 * 8 <= c_end; cb += 4 * 8) {
     __m256 a0 = _mm256_loadu_ps (p->b + cb);

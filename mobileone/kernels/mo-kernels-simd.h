@@ -44,3 +44,31 @@ void mo_f32_dwconv3x3__neon (const MoDwConvParams * p);
 void mo_f32_pwconv__neon (const MoPwConvParams * p);
 void mo_f32_gap__neon (const MoGapParams * p);
 void mo_f32_scale__neon (const MoScaleParams * p);
+
+/* The taps of a depthwise 3x3 output pixel (@oy, @ox) that fall inside the
+ * input, for the tap rows [@ky0, ...) its caller found valid: columns
+ * [kx0, kx1), and the input of tap (ky0, kx0) (inside the image) with the
+ * steps to the next tap row (drow) and column (dcs). Shared by the
+ * variants' border-pixel paths. */
+typedef struct
+{
+  const float *in;
+  size_t drow, dcs;
+  int kx0, kx1;
+} MoDwTaps;
+
+static inline MoDwTaps
+mo_dw_taps (const MoDwConvParams * p, int oy, int ox, int ky0)
+{
+  const int s = p->stride, d = p->dilation;
+  const int ix0 = ox * s - p->pad, iy0 = oy * s - p->pad;
+  const size_t cs = p->in_cs;
+  MoDwTaps t = { NULL, (size_t) d * p->in_w * cs, (size_t) d * cs, 0, 3 };
+
+  while (t.kx0 < 3 && ix0 + t.kx0 * d < 0)
+    t.kx0++;
+  while (t.kx1 > t.kx0 && ix0 + (t.kx1 - 1) * d >= p->in_w)
+    t.kx1--;
+  t.in = p->in + ((size_t) (iy0 + ky0 * d) * p->in_w + (ix0 + t.kx0 * d)) * cs;
+  return t;
+}
