@@ -20,7 +20,7 @@ typedef struct
   gint64 ns;                    /* profiling: accumulated time */
   int runs;
   gboolean chained;             /* runs on the previous layer's rows, no
-                                 * barrier between (see chained()) */
+                                 * barrier between (see can_chain()) */
 } LayerState;
 
 struct _MoSession
@@ -41,6 +41,59 @@ struct _MoSession
 static const char *const op_names[MO_OP_N] = {
   "conv", "dwconv3x3", "pwconv", "gap", "scale", "resize"
 };
+
+/* Whether a pointwise layer of @m pixels and @cout output channels splits
+ * its pixels between @nth threads (else its output channels). Pixels (the
+ * rows the depthwise layers around split the same way, so each thread reads
+ * activations its own core wrote) unless the weights outweigh the
+ * activations by more than 2x (deep 14x14 and 7x7 maps, SE, linear): then
+ * output channels, so each thread reads only its columns. Every thread
+ * streaming all the (read-only) weights costs less than pulling half of
+ * every input line from the other core's cache, up to about that ratio (S0
+ * at 2 threads: 2.02 -> 1.90 ms with the 14x14x256 layers split by pixels;
+ * S3/S4 unchanged). */
+static gboolean
+pw_splits_pixels (int m, int cout, int nth)
+{
+  return m >= 8 * nth && (2 * m >= cout || cout < MO_CALIGN * nth);
+}
+
+/* Whether depthwise layer @l (after @prev) splits channels between the
+ * threads rather than output rows: after a pointwise layer that split its
+ * output channels, so each thread reads only what its own core wrote
+ * (pulling half of every line from the other core made these
+ * memory-bound layers no faster with 2 threads than with 1); the
+ * pointwise layer that follows hides that transfer behind its
+ * arithmetic. */
+static gboolean
+dw_splits_channels (const MoSession *s, const MoLayer *l,
+    const MoLayer *prev, int nth)
+{
+  const TensorState *in = &s->t[l->in];
+
+  return prev != NULL && prev->type == MO_OP_PWCONV && prev->out == l->in
+      && !pw_splits_pixels (in->h * in->w, prev->cout, nth)
+      && l->cout >= MO_CALIGN * nth;
+}
+
+/* Whether pointwise layer @pw runs on the rows of depthwise layer @dw
+ * without a barrier between the two: @pw reads only @dw's output and both
+ * split by the same output rows, so each thread's pointwise pixels are the
+ * depthwise rows it has just written itself. @dw's input then has to
+ * outlive @pw (infer_shapes), which the other thread may reach while this
+ * one still reads that input. Rows are the unit of the split, so only maps
+ * tall enough to balance. Needs the shapes only: infer_shapes decides it. */
+static gboolean
+can_chain (const MoSession *s, const MoLayer *dwprev, const MoLayer *dw,
+    const MoLayer *pw, int nth)
+{
+  const TensorState *o = &s->t[pw->out];
+
+  return nth > 1 && dw->type == MO_OP_DWCONV && pw->type == MO_OP_PWCONV
+      && pw->in == dw->out && o->h >= 4 * nth && o->h % nth == 0
+      && pw_splits_pixels (o->h * o->w, pw->cout, nth)
+      && !dw_splits_channels (s, dw, dwprev, nth);
+}
 
 /* Shapes, MACs and tensor lifetimes for a @width x @height input run by
  * @nth threads. */
@@ -129,15 +182,18 @@ infer_shapes (MoSession *s, int width, int height, int nth, GError **error)
   /* The input outlives the run: a caller may fill it once and run again. */
   s->t[m->input].last = G_MAXINT;
   /* With threads, a pointwise layer may run on a depthwise layer's rows
-   * without a barrier between them (see chained()): then the depthwise
+   * without a barrier between them (see can_chain()): then the depthwise
    * input must outlive the pointwise layer, which the other thread may
    * reach while this one still reads that input. */
-  for (guint li = 0; nth > 1 && li + 1 < m->layers->len; li++) {
-    const MoLayer *l = g_ptr_array_index (m->layers, li);
-    const MoLayer *next = g_ptr_array_index (m->layers, li + 1);
-    if (l->type == MO_OP_DWCONV && next->type == MO_OP_PWCONV
-        && next->in == l->out)
-      s->t[l->in].last = MAX (s->t[l->in].last, (int) li + 1);
+  for (guint li = 1; li < m->layers->len; li++) {
+    s->ls[li].chained = can_chain (s, li >= 2 ?
+        g_ptr_array_index (m->layers, li - 2) : NULL,
+        g_ptr_array_index (m->layers, li - 1),
+        g_ptr_array_index (m->layers, li), nth);
+    if (s->ls[li].chained) {
+      const MoLayer *dw = g_ptr_array_index (m->layers, li - 1);
+      s->t[dw->in].last = MAX (s->t[dw->in].last, (int) li);
+    }
   }
   /* A view lives in its parent: the parent must live as long as any view. */
   for (int i = 0; i < nt; i++) {
@@ -217,8 +273,6 @@ plan_arena (MoSession *s)
   g_free (placed);
 }
 
-static void plan_chains (MoSession *s);
-
 MoSession *
 mo_session_new (MoModel *m, int width, int height, int n_threads,
     GError **error)
@@ -265,7 +319,6 @@ mo_session_new (MoModel *m, int width, int height, int n_threads,
     s->outputs[i] = out;
   }
   mo_kernels_init (&s->kernels, mo_isa_from_env ());
-  plan_chains (s);
   return s;
 }
 
@@ -322,80 +375,7 @@ split (int n, int align, int ith, int nth, int *lo, int *hi)
   *hi = MIN (n, blocks * (ith + 1) / nth * align);
 }
 
-/* Whether a pointwise layer of @m pixels and @cout output channels splits
- * its pixels between @nth threads (else its output channels). Pixels (the
- * rows the depthwise layers around split the same way, so each thread reads
- * activations its own core wrote) unless the weights outweigh the
- * activations by more than 2x (deep 14x14 and 7x7 maps, SE, linear): then
- * output channels, so each thread reads only its columns. Every thread
- * streaming all the (read-only) weights costs less than pulling half of
- * every input line from the other core's cache, up to about that ratio (S0
- * at 2 threads: 2.02 -> 1.90 ms with the 14x14x256 layers split by pixels;
- * S3/S4 unchanged). */
-static gboolean
-pw_splits_pixels (int m, int cout, int nth)
-{
-  return m >= 8 * nth && (2 * m >= cout || cout < MO_CALIGN * nth);
-}
 
-/* Whether depthwise layer @l (after @prev) splits channels between the
- * threads rather than output rows: after a pointwise layer that split its
- * output channels, so each thread reads only what its own core wrote
- * (pulling half of every line from the other core made these
- * memory-bound layers no faster with 2 threads than with 1); the
- * pointwise layer that follows hides that transfer behind its
- * arithmetic. */
-static gboolean
-dw_splits_channels (const MoSession *s, const MoLayer *l,
-    const MoLayer *prev, int nth)
-{
-  const TensorState *in = &s->t[l->in];
-
-  return prev != NULL && prev->type == MO_OP_PWCONV && prev->out == l->in
-      && !pw_splits_pixels (in->h * in->w, prev->cout, nth)
-      && l->cout >= MO_CALIGN * nth;
-}
-
-static gboolean
-overlaps (const TensorState *a, const TensorState *b)
-{
-  const float *a1 = a->data + (gsize) a->h * a->w * a->cs;
-  const float *b1 = b->data + (gsize) b->h * b->w * b->cs;
-
-  return a->data < b1 && b->data < a1;
-}
-
-/* Whether pointwise layer @pw runs on the rows of depthwise layer @dw
- * without a barrier between the two: @pw reads only @dw's output, both
- * split by the same output rows (so each thread's pointwise pixels are the
- * depthwise rows it has just written itself), and @pw's output does not
- * overlap @dw's input, which the other thread may still be reading. Rows
- * are the unit of the split, so only maps tall enough to balance. */
-static gboolean
-chained (const MoSession *s, const MoLayer *dwprev, const MoLayer *dw,
-    const MoLayer *pw, int nth)
-{
-  const TensorState *o = &s->t[pw->out];
-
-  return nth > 1 && dw->type == MO_OP_DWCONV && pw->type == MO_OP_PWCONV
-      && pw->in == dw->out && o->h >= 4 * nth && o->h % nth == 0
-      && pw_splits_pixels (o->h * o->w, pw->cout, nth)
-      && !dw_splits_channels (s, dw, dwprev, nth)
-      && !overlaps (o, &s->t[dw->in]);
-}
-
-static void
-plan_chains (MoSession *s)
-{
-  GPtrArray *layers = s->model->layers;
-  int nth = mo_thread_pool_size (s->pool);
-
-  for (guint li = 1; li < layers->len; li++)
-    s->ls[li].chained = chained (s, li >= 2 ?
-        g_ptr_array_index (layers, li - 2) : NULL,
-        g_ptr_array_index (layers, li - 1), g_ptr_array_index (layers, li),
-        nth);
-}
 
 static void
 run_layer (MoSession *s, const MoLayer *l, const MoLayer *prev,
