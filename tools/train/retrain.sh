@@ -10,23 +10,25 @@
 # CPU (docs/models.md), everything from scratch, in phases (each a warm
 # restart from the previous phase's weights on fresh scenes):
 #   segmentation 900 steps of 16 random 160x160 crops of 320x320 scenes,
-#                then 2000 and 800 more with a class-weighted cross-entropy
-#                (--class-weights 0.5: without it the segmenter labelled
-#                every shape "circle");
+#                then 2000, 800, 1800 and 900 more with a class-weighted
+#                cross-entropy (--class-weights 0.5: without it the
+#                segmenter labelled every shape "circle");
 #   detection    the backbone starting from the first segmentation phase's
 #                (dense labels teach a backbone far faster than boxes do),
 #                700 + 500 steps of 16 scenes drawn at 320x320 and scaled
 #                to 224x224 (objects keep their size relative to the frame,
-#                at half the cost), then 600 + 350 steps at 320x320, the
-#                size the model runs at; `detect` trains the first
+#                at half the cost), then 600 + 350 + 500 steps at 320x320,
+#                the size the model runs at; `detect` trains the first
 #                segmentation phase when RUNS/segment/final.pt is missing.
 # With a GPU, longer runs do better: e.g. BS=64 SEGMENT_STEPS=8000
-# DETECT_STEPS=8000.
+# DETECT_STEPS=8000 SEGMENT_OS=8.
 #
 # Environment: RUNS (default runs/), SEGMENT_STEPS, DETECT_STEPS (first
-# phases), SEGMENT2_STEPS, SEGMENT3_STEPS, DETECT2_STEPS, DETECT3_STEPS,
-# DETECT4_STEPS (later phases, 0 skips one), BS (batch size, default 16),
-# TRAIN_ARGS (extra train_*.py options, e.g. "--workers 0", which the
+# phases), SEGMENT2_STEPS .. SEGMENT5_STEPS, DETECT2_STEPS .. DETECT5_STEPS
+# (later phases, 0 skips one), SEGMENT_OS (the segmenter's output stride,
+# 16 or 8; 16 shipped, 8 for the mIoU target: see
+# tools/train/segment_ceiling.py), BS (batch size, default 16), TRAIN_ARGS
+# (extra train_*.py options, e.g. "--workers 0 --threads 1", which the
 # shipped runs used), PYTHON (default /usr/bin/python3), ENGINE
 # (mobileone-cli for the evaluation, default build/mobileone/mobileone-cli).
 # Each run resumes from RUNS/*/last.pt when interrupted. The figures land in
@@ -38,6 +40,7 @@ root=$(cd "$here/../.." && pwd)
 py=${PYTHON:-/usr/bin/python3}
 runs=${RUNS:-$root/runs}
 bs=${BS:-16}
+segment_os=${SEGMENT_OS:-16}
 engine=${ENGINE:-$root/build/mobileone/mobileone-cli}
 amp=""
 if "$py" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)'; then
@@ -47,6 +50,7 @@ fi
 segment_train() {
   "$py" "$here/train_segment.py" --out "$runs/segment" --resume $amp \
     --size 320 --crop 160 --steps "${SEGMENT_STEPS:-900}" --batch-size "$bs" \
+    --output-stride "$segment_os" \
     --lr 2e-3 --warmup-steps 50 --eval-every 300 --val-scenes 100 ${TRAIN_ARGS:-}
 }
 
@@ -68,10 +72,18 @@ segment() {
   final=$runs/segment/final.pt
   # class-weighted cross-entropy from the second phase on (docs/models.md)
   phase train_segment.py segment2 "${SEGMENT2_STEPS:-2000}" --train-seed 2001 \
+    --output-stride "$segment_os" \
     --class-weights 0.5 --size 320 --crop 160 --lr 2e-3 --warmup-steps 50 \
     --eval-every 1000
   phase train_segment.py segment3 "${SEGMENT3_STEPS:-800}" --train-seed 2003 \
+    --output-stride "$segment_os" \
     --class-weights 0.5 --size 320 --crop 160 --lr 2e-3 --warmup-steps 50
+  phase train_segment.py segment4 "${SEGMENT4_STEPS:-1800}" --train-seed 2004 \
+    --output-stride "$segment_os" \
+    --class-weights 0.5 --size 320 --crop 160 --lr 1.5e-3 --warmup-steps 50
+  phase train_segment.py segment5 "${SEGMENT5_STEPS:-900}" --train-seed 2005 \
+    --output-stride "$segment_os" \
+    --class-weights 0.5 --size 320 --crop 160 --lr 1e-3 --warmup-steps 30
   "$py" "$here/export.py" "$final" --dtype f16
   "$py" "$here/evaluate.py" "$root/models/shapes-segment.yaml" --engine "$engine" \
     --json "$(dirname "$final")/eval.json"
@@ -91,6 +103,8 @@ detect() {
     --scene-size 320 --lr 1.5e-3 --warmup-steps 30 --train-seed 1005
   phase train_detect.py detect320b "${DETECT4_STEPS:-350}" --size 320 \
     --scene-size 320 --lr 1e-3 --warmup-steps 20 --train-seed 1006
+  phase train_detect.py detect320c "${DETECT5_STEPS:-500}" --size 320 \
+    --scene-size 320 --lr 1e-3 --warmup-steps 20 --train-seed 1007
   "$py" "$here/export.py" "$final" --size 320 --dtype f16
   "$py" "$here/evaluate.py" "$root/models/shapes-detect.yaml" --engine "$engine" \
     --json "$(dirname "$final")/eval.json"
