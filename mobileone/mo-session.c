@@ -375,8 +375,6 @@ split (int n, int align, int ith, int nth, int *lo, int *hi)
   *hi = MIN (n, blocks * (ith + 1) / nth * align);
 }
 
-
-
 static void
 run_layer (MoSession *s, const MoLayer *l, const MoLayer *prev,
     gboolean chained_to_prev, int ith, int nth)

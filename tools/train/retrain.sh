@@ -67,23 +67,23 @@ phase() {
   fi
 }
 
+segment_phase() {
+  out=$1 steps=$2 seed=$3 lr=$4 warmup=$5
+  shift 5
+  phase train_segment.py "$out" "$steps" --train-seed "$seed" \
+    --output-stride "$segment_os" --class-weights 0.5 --size 320 --crop 160 \
+    --lr "$lr" --warmup-steps "$warmup" "$@"
+}
+
 segment() {
   segment_train
   final=$runs/segment/final.pt
-  # class-weighted cross-entropy from the second phase on (docs/models.md)
-  phase train_segment.py segment2 "${SEGMENT2_STEPS:-2000}" --train-seed 2001 \
-    --output-stride "$segment_os" \
-    --class-weights 0.5 --size 320 --crop 160 --lr 2e-3 --warmup-steps 50 \
-    --eval-every 1000
-  phase train_segment.py segment3 "${SEGMENT3_STEPS:-800}" --train-seed 2003 \
-    --output-stride "$segment_os" \
-    --class-weights 0.5 --size 320 --crop 160 --lr 2e-3 --warmup-steps 50
-  phase train_segment.py segment4 "${SEGMENT4_STEPS:-1800}" --train-seed 2004 \
-    --output-stride "$segment_os" \
-    --class-weights 0.5 --size 320 --crop 160 --lr 1.5e-3 --warmup-steps 50
-  phase train_segment.py segment5 "${SEGMENT5_STEPS:-900}" --train-seed 2005 \
-    --output-stride "$segment_os" \
-    --class-weights 0.5 --size 320 --crop 160 --lr 1e-3 --warmup-steps 30
+  # class-weighted cross-entropy from the second phase on (docs/models.md);
+  # segment_phase OUT STEPS SEED LR WARMUP [ARGS...]
+  segment_phase segment2 "${SEGMENT2_STEPS:-2000}" 2001 2e-3 50 --eval-every 1000
+  segment_phase segment3 "${SEGMENT3_STEPS:-800}" 2003 2e-3 50
+  segment_phase segment4 "${SEGMENT4_STEPS:-1800}" 2004 1.5e-3 50
+  segment_phase segment5 "${SEGMENT5_STEPS:-900}" 2005 1e-3 30
   "$py" "$here/export.py" "$final" --dtype f16
   "$py" "$here/evaluate.py" "$root/models/shapes-segment.yaml" --engine "$engine" \
     --json "$(dirname "$final")/eval.json"
