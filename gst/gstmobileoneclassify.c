@@ -8,7 +8,10 @@
  * it classifies each upstream region of interest of those labels (cropped
  * and resized from the frame), typically from mobileonedetect. Either way
  * the result is a "classification" structure in the region's params:
- * label_id (int), label (string), confidence (double).
+ * label_id (int), label (string), confidence (double). Built against
+ * GStreamer >= 1.24 it also attaches a GstAnalytics ClsMtd per result,
+ * related to the region's ODMtd when it classified a region (one is added
+ * for a region an upstream element attached as an ROI meta alone).
  *
  * ## Example launch lines
  * |[
@@ -23,6 +26,7 @@
 #endif
 
 #include "gstmobileoneclassify.h"
+#include "gstmobileoneanalytics.h"
 #include "mo-classifier.h"
 
 #include <math.h>
@@ -194,12 +198,33 @@ classify (GstMobileOneClassify * self, const GstVideoFrame * frame,
   mo_classifier_topk (logits->data, logits->c, 1, &r->best);
 }
 
+/* The result as a param of @roi and, with GstAnalytics, as a ClsMtd: for a
+ * region (@whole FALSE) related to the region's ODMtd, made when an
+ * upstream element attached the ROI alone. */
 static void
-add_classification (GstMobileOneClassify * self,
-    GstVideoRegionOfInterestMeta * roi, const MoClass * best)
+add_classification (GstMobileOneClassify * self, GstBuffer * buf,
+    GstVideoRegionOfInterestMeta * roi, gboolean whole, const MoClass * best)
 {
   GstMobileOneInfer *infer = GST_MOBILE_ONE_INFER (self);
   gchar **labels = gst_mobile_one_infer_get_labels (infer);
+  guint od = GST_MOBILE_ONE_NO_MTD;
+
+  if (!whole && gst_mobile_one_analytics_enabled ()) {
+    const GstStructure *s =
+        gst_video_region_of_interest_meta_get_param (roi, "detection");
+    gdouble conf = 1.0;
+
+    od = gst_mobile_one_analytics_find_detection (buf, (guint) roi->id,
+        roi->roi_type, roi->x, roi->y, (gint) roi->w, (gint) roi->h);
+    if (od == GST_MOBILE_ONE_NO_MTD) {
+      if (s != NULL)
+        gst_structure_get_double (s, "confidence", &conf);
+      od = gst_mobile_one_analytics_add_detection (buf, roi->roi_type,
+          (gint) roi->x, (gint) roi->y, (gint) roi->w, (gint) roi->h, conf);
+    }
+  }
+  gst_mobile_one_analytics_add_classification (buf, od,
+      gst_mobile_one_infer_get_label_quark (infer, best->label), best->score);
 
   gst_video_region_of_interest_meta_add_param (roi,
       gst_structure_new ("classification",
@@ -271,7 +296,7 @@ gst_mobile_one_classify_process (GstMobileOneInfer * infer,
     roi = gst_buffer_add_video_region_of_interest_meta_id (buf,
         gst_mobile_one_infer_get_label_quark (infer, r->best.label), 0, 0,
         GST_VIDEO_FRAME_WIDTH (frame), GST_VIDEO_FRAME_HEIGHT (frame));
-    add_classification (self, roi, &r->best);
+    add_classification (self, buf, roi, TRUE, &r->best);
     return GST_FLOW_OK;
   }
 
@@ -310,7 +335,7 @@ gst_mobile_one_classify_process (GstMobileOneInfer * infer,
         r = match (self, &rect, roi->roi_type);
       }
       if (r != NULL && r->best.score >= threshold)
-        add_classification (self, roi, &r->best);
+        add_classification (self, buf, roi, FALSE, &r->best);
     }
     if (run)
       self->n_results = n;

@@ -8,7 +8,9 @@
  * label's quark, with a "detection" structure in its params: label_id
  * (int), label (string), confidence (double) and x_min, y_min, x_max, y_max
  * (doubles, the box normalised to the frame), the fields DL Streamer's
- * elements read.
+ * elements read. Built against GStreamer >= 1.24 it also attaches a
+ * GstAnalytics ODMtd per detection (object type = the label's quark, the
+ * same box and confidence), which objectdetectionoverlay draws.
  *
  * ## Example launch lines
  * |[
@@ -26,6 +28,7 @@
 #endif
 
 #include "gstmobileonedetect.h"
+#include "gstmobileoneanalytics.h"
 #include "mo-ssdlite.h"
 
 #include <math.h>
@@ -319,12 +322,14 @@ gst_mobile_one_detect_process (GstMobileOneInfer * infer,
   for (guint i = 0; i < self->n_dets; i++) {
     const Detection *d = &self->dets[i];
     GstVideoRegionOfInterestMeta *roi;
+    GQuark label = gst_mobile_one_infer_get_label_quark (infer, d->label);
     guint x = (guint) lround (d->box[0]), y = (guint) lround (d->box[1]);
     guint x1 = (guint) lround (d->box[2]), y1 = (guint) lround (d->box[3]);
 
     roi = gst_buffer_add_video_region_of_interest_meta_id (frame->buffer,
-        gst_mobile_one_infer_get_label_quark (infer, d->label), x, y,
-        x1 - x, y1 - y);
+        label, x, y, x1 - x, y1 - y);
+    gst_mobile_one_analytics_add_detection (frame->buffer, label, (gint) x,
+        (gint) y, (gint) (x1 - x), (gint) (y1 - y), d->score);
     roi->id = (gint) i;
     roi->parent_id = -1;
     gst_video_region_of_interest_meta_add_param (roi,

@@ -3,7 +3,9 @@
  * @title: mobileonemask
  *
  * Turns the #GstMobileOneMaskMeta of each frame (mobileonesegment) into a
- * video frame of its own, for mask streaming or saving:
+ * video frame of its own, for mask streaming or saving (a frame without one
+ * but with a GRAY8 GstAnalytics SegmentationMtd, GStreamer >= 1.26, uses
+ * that):
  *
  * * `GRAY8`: the class id of each pixel;
  * * `RGBA`: the class colours (those of mobileoneoverlay), the background
@@ -30,6 +32,7 @@
 #endif
 
 #include "gstmobileonemask.h"
+#include "gstmobileoneanalytics.h"
 #include "gstmobileonemeta.h"
 #include "gstmobileonepalette.h"
 
@@ -389,6 +392,7 @@ gst_mobile_one_mask_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
 {
   GstMobileOneMask *self = GST_MOBILE_ONE_MASK (parent);
   GstMobileOneMaskMeta *meta = gst_buffer_get_mobile_one_mask_meta (buf);
+  GstMobileOneMaskMeta seg_mask;
   GstBuffer *out = NULL;
   GstVideoFrame frame;
   GstFlowReturn ret;
@@ -397,6 +401,10 @@ gst_mobile_one_mask_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
 
   if (!self->have_in_info)
     goto not_negotiated;
+
+  /* Without our meta, a GstAnalytics SegmentationMtd (GStreamer >= 1.26). */
+  if (meta == NULL && gst_mobile_one_analytics_get_mask (buf, &seg_mask))
+    meta = &seg_mask;
 
   GST_OBJECT_LOCK (self);
   mask_size = self->size == GST_MOBILE_ONE_MASK_SIZE_MASK;

@@ -26,6 +26,7 @@
 
 #include "gstmobileoneoverlay.h"
 #include "gstmobileonemeta.h"
+#include "gstmobileoneanalytics.h"
 #include "gstmobileonepalette.h"
 
 #include <math.h>
@@ -720,6 +721,25 @@ describe_roi (GstVideoRegionOfInterestMeta * roi, gchar * text, gsize size,
     *class_id = (gint) (roi->roi_type % N_PALETTE);
 }
 
+/* A GstAnalytics detection's text, like describe_roi()'s: "label 0.87",
+ * then its classification and its track. */
+static void
+describe_region (const GstMobileOneRegion * r, gchar * text, gsize size)
+{
+  gsize len = 0;
+
+  text[0] = '\0';
+  if (r->label != 0)
+    len = g_snprintf (text, size, "%s %.2f", g_quark_to_string (r->label),
+        r->confidence);
+  if (r->class_label != 0 && len < size)
+    len += g_snprintf (text + len, size - len, "%s%s %.2f", len ? ", " : "",
+        g_quark_to_string (r->class_label), r->class_confidence);
+  if (r->has_track && len < size)
+    g_snprintf (text + len, size - len, "%s#%" G_GUINT64_FORMAT,
+        len ? " " : "", r->track_id);
+}
+
 static GstFlowReturn
 gst_mobile_one_overlay_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
 {
@@ -731,13 +751,22 @@ gst_mobile_one_overlay_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   gpointer state = NULL;
   GstMeta *meta;
   gint fw, fh, corner_y = 0;
+  gboolean have_rois, have_mask, have_regions, have_seg_mask;
+  GstMobileOneMaskMeta seg_mask;
 
   if (!filter->negotiated)
     goto not_negotiated;
 
+  /* Our 1.22 metas when there are any, else the GstAnalytics ones (of an
+   * upstream element): the elements attach both, to be drawn once. */
+  have_rois = gst_buffer_get_video_region_of_interest_meta (buf) != NULL;
+  have_mask = gst_buffer_get_mobile_one_mask_meta (buf) != NULL;
+  have_regions = !have_rois && gst_mobile_one_analytics_has_regions (buf);
+  have_seg_mask = !have_mask && gst_mobile_one_analytics_get_mask (buf,
+      &seg_mask);
+
   /* Nothing attached: leave the frame alone, without mapping it. */
-  if (gst_buffer_get_video_region_of_interest_meta (buf) == NULL
-      && gst_buffer_get_mobile_one_mask_meta (buf) == NULL)
+  if (!have_rois && !have_mask && !have_regions && !have_seg_mask)
     return GST_FLOW_OK;
 
   GST_OBJECT_LOCK (self);
@@ -765,6 +794,8 @@ gst_mobile_one_overlay_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
     while ((meta = gst_buffer_iterate_meta_filtered (buf, &state,
                 GST_MOBILE_ONE_MASK_META_API_TYPE)))
       blend_mask (self, &frame, (GstMobileOneMaskMeta *) meta, alpha);
+    if (have_seg_mask)
+      blend_mask (self, &frame, &seg_mask, alpha);
   }
 
   state = NULL;
@@ -795,6 +826,25 @@ gst_mobile_one_overlay_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
       gint ty = y0 - self->text_height >= 0 ? y0 - self->text_height : y0;
 
       draw_text (self, &frame, text, x0, ty, c);
+    }
+  }
+
+  state = NULL;
+  while (have_regions && (draw_boxes || draw_labels)) {
+    GstMobileOneRegion r;
+    gchar text[256];
+    const Colour *c;
+
+    if (!gst_mobile_one_analytics_next_region (buf, &state, &r))
+      break;
+    describe_region (&r, text, sizeof (text));
+    c = class_colour (self, r.label % N_PALETTE);
+    if (draw_boxes)
+      draw_box (self, &frame, r.x, r.y, r.x + r.w, r.y + r.h, (gint) lw, c);
+    if (draw_labels && text[0]) {
+      gint ty = r.y - self->text_height >= 0 ? r.y - self->text_height : r.y;
+
+      draw_text (self, &frame, text, r.x, ty, c);
     }
   }
 

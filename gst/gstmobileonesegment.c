@@ -8,7 +8,10 @@
  * resolution (the part of it the frame fills, with letterbox) covering the
  * whole frame, with the number of classes and the labels. Class 0 is the
  * background. mobileoneoverlay blends the mask onto the picture and
- * mobileonemask turns it into a video stream.
+ * mobileonemask turns it into a video stream. Built against GStreamer >=
+ * 1.26 the frame also gets a GstAnalytics SegmentationMtd (semantic, region
+ * ids = class ids) holding the same map, which carries a GRAY8
+ * #GstVideoMeta.
  *
  * ## Example launch lines
  * |[
@@ -23,6 +26,7 @@
 #endif
 
 #include "gstmobileonesegment.h"
+#include "gstmobileoneanalytics.h"
 #include "gstmobileonemeta.h"
 #include "mo-deeplab.h"
 
@@ -167,6 +171,14 @@ segment (GstMobileOneSegment * self, GstVideoFrame * frame)
 
   if (gst_buffer_pool_acquire_buffer (self->pool, &mask, NULL) != GST_FLOW_OK)
     return FALSE;
+  /* What the GstAnalytics SegmentationMtd needs to know its layout. */
+  {
+    gsize offset[GST_VIDEO_MAX_PLANES] = { 0 };
+    gint stride[GST_VIDEO_MAX_PLANES] = { bw };
+
+    gst_buffer_add_video_meta_full (mask, GST_VIDEO_FRAME_FLAG_NONE,
+        GST_VIDEO_FORMAT_GRAY8, (guint) bw, (guint) bh, 1, offset, stride);
+  }
   if (!gst_buffer_map (mask, &map, GST_MAP_WRITE)) {
     gst_buffer_unref (mask);
     return FALSE;
@@ -207,6 +219,9 @@ gst_mobile_one_segment_process (GstMobileOneInfer * infer,
       GST_VIDEO_FRAME_WIDTH (frame), GST_VIDEO_FRAME_HEIGHT (frame),
       gst_mobile_one_infer_get_num_classes (infer),
       gst_mobile_one_infer_get_labels (infer));
+  gst_mobile_one_analytics_add_segmentation (frame->buffer, self->mask,
+      gst_mobile_one_infer_get_num_classes (infer), 0, 0,
+      GST_VIDEO_FRAME_WIDTH (frame), GST_VIDEO_FRAME_HEIGHT (frame));
   return GST_FLOW_OK;
 
   /* ERRORS */
