@@ -502,15 +502,17 @@ parse_header (MoSafetensors * st, GError ** error)
     g_clear_error (&jerr);
     goto out;
   }
+  /* Before the root's type: with several top-level values, json-glib 1.10
+   * (Debian 13) has no object root where 1.6 (Debian 12) has the first. */
+  if (scan.n_top > 1) {
+    g_set_error (error, MO_ERROR, MO_ERROR_FORMAT,
+        "%s: header has more JSON after its object", path);
+    goto out;
+  }
   root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)) {
     g_set_error (error, MO_ERROR, MO_ERROR_FORMAT,
         "%s: header is not a JSON object", path);
-    goto out;
-  }
-  if (scan.n_top > 1) {
-    g_set_error (error, MO_ERROR, MO_ERROR_FORMAT,
-        "%s: header has more JSON after its object", path);
     goto out;
   }
   if (scan.dup_key != NULL) {
