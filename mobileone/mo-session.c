@@ -365,6 +365,17 @@ mo_session_set_input_nchw (MoSession *s, const float *chw)
       t->data[p * t->cs + c] = chw[c * plane + p];
 }
 
+void
+mo_session_set_input_image (MoSession *s, const MoImage *img,
+    const MoRect *crop, MoFit fit, MoTransform *xf)
+{
+  const TensorState *t = &s->t[s->model->input];
+  const MoDesc *d = mo_model_desc (s->model);
+
+  mo_preprocess_pool (img, crop, fit, d->mean, d->std, t->data, t->w, t->h,
+      t->cs, xf, s->pool);
+}
+
 /* The part [lo, hi) of @n items that thread @ith of @nth computes, in
  * multiples of @align so SIMD blocks never straddle two threads. */
 static inline void

@@ -16,6 +16,7 @@
 #include <glib.h>
 #include "mo-desc.h"
 #include "mo-error.h"
+#include "mo-preprocess.h"
 
 G_BEGIN_DECLS
 
@@ -82,6 +83,16 @@ float *mo_session_input (MoSession * s, int *width, int *height, int *cs);
 
 /** mo_session_set_input_nchw: copies a normalised [3][H][W] float image in. */
 void mo_session_set_input_nchw (MoSession * s, const float *chw);
+
+/**
+ * mo_session_set_input_image: pre-processes @crop of @img (NULL = all of it)
+ * into the input, fitted by @fit and normalised with the model's mean and
+ * std (mo_preprocess_fit()), the rows split over the session's threads.
+ * @xf (optional) receives the mapping back to image coordinates. Allocates
+ * nothing.
+ */
+void mo_session_set_input_image (MoSession * s, const MoImage * img,
+    const MoRect * crop, MoFit fit, MoTransform * xf);
 
 /** mo_session_run: one inference. Allocates nothing. */
 void mo_session_run (MoSession * s);
