@@ -246,8 +246,9 @@ fit_geometry (const MoImage *img, const MoRect *crop, MoFit fit, int dw,
     double rw = src.w <= src.h ? S : floor (S * src.w / src.h);
     double rh = src.h <= src.w ? S : floor (S * src.h / src.w);
     double sx = rw / src.w, sy = rh / src.h;
-    src.x += round ((rw - dw) / 2.0) / sx;
-    src.y += round ((rh - dh) / 2.0) / sy;
+    /* CenterCrop's int (round (d / 2.0)) rounds halves to even. */
+    src.x += nearbyint ((rw - dw) / 2.0) / sx;
+    src.y += nearbyint ((rh - dh) / 2.0) / sy;
     src.w = dw / sx;
     src.h = dh / sy;
   }
