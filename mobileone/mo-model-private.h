@@ -136,13 +136,4 @@ typedef gboolean (*MoHeadBuildFunc) (MoModel * m, MoWeights * ws,
 /** mo_head_find: the builder for head.type @type, or NULL. */
 MoHeadBuildFunc mo_head_find (const char *type);
 
-/* Pre-processing (mo-preprocess.c). */
-typedef struct _MoThreadPool MoThreadPool;
-
-/** mo_preprocess_pool: mo_preprocess_fit() with the rows split over @pool
- * (NULL: the calling thread only). */
-void mo_preprocess_pool (const MoImage * img, const MoRect * crop, MoFit fit,
-    const double mean[3], const double std[3], float *dst, int dw, int dh,
-    int dcs, MoTransform * xf, MoThreadPool * pool);
-
 G_END_DECLS

@@ -1,68 +1,19 @@
 /* mobileone-gst engine: preprocessing.
  *
- * A pre-processing stage is planned once per call (geometry, colour matrix,
- * the row function of the pixel format) and then runs row by row: every
- * thread takes a band of output rows, works out the horizontal taps of its
- * columns once on the stack (in blocks of TAP_BLOCK columns) and calls the
- * format's row function for each of its rows. Nothing is allocated. */
-#include "mo-preprocess.h"
-#include "mo-model-private.h"
-#include "mo-threads.h"
+ * A pre-processing stage is planned once per picture (geometry, colour
+ * matrix, the row function of the pixel format) and then runs row by row:
+ * every thread takes a band of output rows, works out the horizontal taps
+ * of its columns once on the stack (in blocks of TAP_BLOCK columns) and
+ * calls the format's row function for each of its rows. A session runs it
+ * as the first stage of mo_session_run(), on the threads the layers use,
+ * so it costs no extra wake-up of the pool. Nothing is allocated. */
+#include "mo-preprocess-private.h"
 
 #include <math.h>
 #include <string.h>
 
 /* Columns whose taps a thread keeps on its stack at a time. */
 #define TAP_BLOCK 256
-
-/* The horizontal taps of one output column: byte offsets in the row of the
- * two luma (or packed pixel) samples and of the two chroma samples, and
- * their weights. */
-typedef struct
-{
-  int a0, a1;
-  float fa;
-  int c0, c1;
-  float fc;
-} ColTap;
-
-/* The vertical taps of one output row: the two source rows of each plane
- * and their weights. For packed formats only r0/r1 are used. */
-typedef struct
-{
-  const guint8 *r0, *r1;        /* luma or packed pixels */
-  float fy;
-  const guint8 *u0, *u1, *v0, *v1;      /* chroma, already at the U / V byte */
-  float fc;
-} RowTap;
-
-typedef struct _Plan Plan;
-
-/* Fills @n output pixels (channel stride @dcs) of one row. */
-typedef void (*RowFunc) (const Plan * p, const RowTap * rt, const ColTap * ct,
-    int n, float *out);
-
-struct _Plan
-{
-  const MoImage *img;
-  RowFunc row;
-  float scale[3], bias[3];      /* normalisation */
-  /* YUV: R = ys (Y - yoff) + rv V', G = ys (Y - yoff) + gu U' + gv V',
-   * B = ys (Y - yoff) + bu U', with U' = U - 128, V' = V - 128. */
-  float yoff, ys, rv, gu, gv, bu;
-  /* packed: bytes per pixel; YUV: bytes from one luma / chroma sample to
-   * the next and the byte of Y, U and V in a (macro)pixel */
-  int bpp, cstep, yo, uo, vo;
-  gboolean yuv, chroma_half_height;
-  const guint8 *uplane, *vplane;
-  int cstride, cw, ch;
-  /* geometry */
-  MoRect src, box;
-  double sxs, sys;
-  int bx0, bx1, by0, by1;
-  float *dst;
-  int dw, dh, dcs;
-};
 
 /* Pixel layouts: bytes per pixel and the bytes of R, G, B (packed), or
  * the step between luma samples, between chroma samples and the bytes of
@@ -141,7 +92,7 @@ lerp2 (const guint8 *p0, const guint8 *p1, int o0, int o1, float fx, float fy)
  * the compiler sees no switch and no table in the pixel loop. */
 #define PACKED_ROW(name, R, G, B) \
 static void \
-row_##name (const Plan * p, const RowTap * rt, const ColTap * ct, int n, \
+row_##name (const MoPreprocessPlan * p, const RowTap * rt, const ColTap * ct, int n, \
     float *out) \
 { \
   const guint8 *r0 = rt->r0, *r1 = rt->r1; \
@@ -162,7 +113,7 @@ PACKED_ROW (xrgb, 1, 2, 3)
 PACKED_ROW (xbgr, 3, 2, 1)
 
 static void
-row_gray8 (const Plan *p, const RowTap *rt, const ColTap *ct, int n,
+row_gray8 (const MoPreprocessPlan *p, const RowTap *rt, const ColTap *ct, int n,
     float *out)
 {
   const int dcs = p->dcs;
@@ -178,7 +129,7 @@ row_gray8 (const Plan *p, const RowTap *rt, const ColTap *ct, int n,
 
 /* Every YUV layout: the layout is all in the taps and row pointers. */
 static void
-row_yuv (const Plan *p, const RowTap *rt, const ColTap *ct, int n,
+row_yuv (const MoPreprocessPlan *p, const RowTap *rt, const ColTap *ct, int n,
     float *out)
 {
   const int dcs = p->dcs;
@@ -256,13 +207,13 @@ fit_geometry (const MoImage *img, const MoRect *crop, MoFit fit, int dw,
   *box_out = box;
 }
 
-static void
-plan_init (Plan *p, const MoImage *img, const MoRect *crop, MoFit fit,
-    const double mean[3], const double std[3], float *dst, int dw, int dh,
-    int dcs)
+void
+mo_preprocess_plan_init (MoPreprocessPlan *p, const MoImage *img,
+    const MoRect *crop, MoFit fit, const double mean[3], const double std[3],
+    float *dst, int dw, int dh, int dcs, MoTransform *xf)
 {
   memset (p, 0, sizeof (*p));
-  p->img = img;
+  p->img = *img;
   p->row = row_funcs[img->format];
   p->dst = dst;
   p->dw = dw;
@@ -316,12 +267,18 @@ plan_init (Plan *p, const MoImage *img, const MoRect *crop, MoFit fit,
   p->by0 = (int) p->box.y;
   p->bx1 = p->bx0 + (int) p->box.w;
   p->by1 = p->by0 + (int) p->box.h;
+  if (xf != NULL) {
+    xf->src = p->src;
+    xf->dst = p->box;
+    xf->input_width = dw;
+    xf->input_height = dh;
+  }
 }
 
 static void
-col_taps (const Plan *p, int u0, int n, ColTap *ct)
+col_taps (const MoPreprocessPlan *p, int u0, int n, ColTap *ct)
 {
-  const MoImage *img = p->img;
+  const MoImage *img = &p->img;
 
   for (int i = 0; i < n; i++) {
     ColTap *t = &ct[i];
@@ -341,9 +298,9 @@ col_taps (const Plan *p, int u0, int n, ColTap *ct)
 }
 
 static void
-row_taps (const Plan *p, int v, RowTap *rt)
+row_taps (const MoPreprocessPlan *p, int v, RowTap *rt)
 {
-  const MoImage *img = p->img;
+  const MoImage *img = &p->img;
   double sy = p->src.y + (v - p->by0 + 0.5) * p->sys - 0.5;
   int y0, y1;
 
@@ -364,7 +321,7 @@ row_taps (const Plan *p, int v, RowTap *rt)
 
 /* Rows [v0, v1) of the output. */
 static void
-plan_rows (const Plan *p, int v0, int v1)
+plan_rows (const MoPreprocessPlan *p, int v0, int v1)
 {
   ColTap ct[TAP_BLOCK];
   const int dcs = p->dcs;
@@ -395,37 +352,10 @@ plan_rows (const Plan *p, int v0, int v1)
   }
 }
 
-static void
-plan_task (gpointer data, int ith, int nth)
-{
-  const Plan *p = data;
-
-  plan_rows (p, p->dh * ith / nth, p->dh * (ith + 1) / nth);
-}
-
 void
-mo_preprocess_pool (const MoImage *img, const MoRect *crop, MoFit fit,
-    const double mean[3], const double std[3], float *dst, int dw, int dh,
-    int dcs, MoTransform *xf, MoThreadPool *pool)
+mo_preprocess_plan_run (const MoPreprocessPlan *p, int ith, int nth)
 {
-  Plan p;
-
-  g_return_if_fail (img != NULL && dst != NULL);
-  g_return_if_fail ((unsigned) img->format < MO_PIXEL_N_FORMATS);
-  g_return_if_fail (img->width > 0 && img->height > 0 && dw > 0 && dh > 0);
-
-  plan_init (&p, img, crop, fit, mean, std, dst, dw, dh, dcs);
-  /* Small inputs are not worth waking the workers for. */
-  if (pool != NULL && mo_thread_pool_size (pool) > 1 && dh >= 32)
-    mo_thread_pool_run (pool, plan_task, &p);
-  else
-    plan_rows (&p, 0, dh);
-  if (xf != NULL) {
-    xf->src = p.src;
-    xf->dst = p.box;
-    xf->input_width = dw;
-    xf->input_height = dh;
-  }
+  plan_rows (p, p->dh * ith / nth, p->dh * (ith + 1) / nth);
 }
 
 void
@@ -433,7 +363,15 @@ mo_preprocess_fit (const MoImage *img, const MoRect *crop, MoFit fit,
     const double mean[3], const double std[3], float *dst, int dw, int dh,
     int dcs, MoTransform *xf)
 {
-  mo_preprocess_pool (img, crop, fit, mean, std, dst, dw, dh, dcs, xf, NULL);
+  MoPreprocessPlan p;
+
+  g_return_if_fail (img != NULL && dst != NULL);
+  g_return_if_fail ((unsigned) img->format < MO_PIXEL_N_FORMATS);
+  g_return_if_fail (img->width > 0 && img->height > 0 && dw > 0 && dh > 0);
+
+  mo_preprocess_plan_init (&p, img, crop, fit, mean, std, dst, dw, dh, dcs,
+      xf);
+  plan_rows (&p, 0, dh);
 }
 
 void
@@ -441,8 +379,8 @@ mo_preprocess (const MoImage *img, const MoRect *crop, gboolean letterbox,
     const double mean[3], const double std[3], float *dst, int dw, int dh,
     int dcs, MoTransform *xf)
 {
-  mo_preprocess_pool (img, crop, letterbox ? MO_FIT_LETTERBOX :
-      MO_FIT_STRETCH, mean, std, dst, dw, dh, dcs, xf, NULL);
+  mo_preprocess_fit (img, crop, letterbox ? MO_FIT_LETTERBOX :
+      MO_FIT_STRETCH, mean, std, dst, dw, dh, dcs, xf);
 }
 
 void

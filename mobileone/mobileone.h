@@ -85,11 +85,13 @@ float *mo_session_input (MoSession * s, int *width, int *height, int *cs);
 void mo_session_set_input_nchw (MoSession * s, const float *chw);
 
 /**
- * mo_session_set_input_image: pre-processes @crop of @img (NULL = all of it)
- * into the input, fitted by @fit and normalised with the model's mean and
- * std (mo_preprocess_fit()), the rows split over the session's threads.
- * @xf (optional) receives the mapping back to image coordinates. Allocates
- * nothing.
+ * mo_session_set_input_image: makes @crop of @img (NULL = all of it),
+ * fitted by @fit and normalised with the model's mean and std, the input of
+ * the next mo_session_run(), exactly as mo_preprocess_fit() would. The
+ * pixels are read by that run, as its first stage, with the rows split
+ * over the session's threads: @img's planes must stay valid until it
+ * returns (@img itself is copied). @xf (optional) receives the mapping back
+ * to image coordinates now. Allocates nothing.
  */
 void mo_session_set_input_image (MoSession * s, const MoImage * img,
     const MoRect * crop, MoFit fit, MoTransform * xf);
