@@ -11,7 +11,7 @@
  *    margins to the decision boundaries exceed the engine's error;
  *  - bad descriptions, bad parameters, too-small inputs, empty results.
  * MOBILEONE_ISA (set by meson per test) picks the kernel level. */
-#include "mobileone.h"
+#include "mo-heads.h"
 #include "mo-test-util.h"
 #include "mo-npy.h"
 #include "mo-safetensors.h"
