@@ -25,7 +25,6 @@ struct _MoSsdPost
   int max_topk, cap;            /* cap = MIN (max_topk, N) */
   const MoOutput *cls[MO_SSD_N_MAPS], *reg[MO_SSD_N_MAPS];
   float *anchors;               /* [N][4] x0 y0 x1 y1 */
-  float *cls_buf, *reg_buf;     /* gathered outputs */
   float *scores;                /* [N][K] softmax */
   float *boxes;                 /* [N][4] decoded and clipped */
   int *idx;                     /* [N] one class's candidates */
@@ -156,8 +155,6 @@ mo_ssdlite_post_new (MoSession *s, int max_topk, GError **error)
 
   gsize nc = (gsize) (p->K - 1) * p->cap;
   p->anchors = g_new (float, (gsize) n * 4);
-  p->cls_buf = g_new (float, (gsize) n * p->K);
-  p->reg_buf = g_new (float, (gsize) n * 4);
   p->scores = g_new (float, (gsize) n * p->K);
   p->boxes = g_new (float, (gsize) n * 4);
   p->idx = g_new (int, n);
@@ -179,8 +176,6 @@ mo_ssdlite_post_free (MoSsdPost *p)
   if (p == NULL)
     return;
   g_free (p->anchors);
-  g_free (p->cls_buf);
-  g_free (p->reg_buf);
   g_free (p->scores);
   g_free (p->boxes);
   g_free (p->idx);
@@ -323,60 +318,83 @@ nms_class (MoSsdPost *p, const float *bx, int n, int first, double thr,
   return kept;
 }
 
-int
-mo_ssdlite_post_run_raw (MoSsdPost *p, const MoSsdParams *params,
-    const float *cls_logits, const float *bbox_regression, MoDetection *out,
-    int max_out)
+/* Where the head outputs of anchor i are: in the session, map by map with
+ * the maps' channel strides (read in place), or in torchvision's flat
+ * order (mo_ssdlite_post_run_raw: one "map" of N locations, one anchor
+ * each). Anchors are numbered in the same order either way. */
+typedef struct
+{
+  int n_maps;
+  struct
+  {
+    const float *cls, *reg;
+    int n_loc, cls_stride, reg_stride, A;
+  } map[MO_SSD_N_MAPS];
+} Layout;
+
+/* The softmax of every anchor's class logits into p->scores and its box,
+ * decoded and clipped, into p->boxes. */
+static void
+scores_and_boxes (MoSsdPost *p, const Layout *lay)
 {
   const SsdConfig *c = p->cfg;
-  const int K = p->K, N = p->N;
-
-  if (params == NULL)
-    params = &c->params;
-  if (!mo_ssdlite_params_check (p, params, NULL))
-    return -1;
-  if (max_out <= 0)
-    return 0;
-
-  /* Softmax over classes (F.softmax: exp (x - max) times 1 / sum). */
-  for (int i = 0; i < N; i++) {
-    const float *x = cls_logits + (gsize) i * K;
-    float *s = p->scores + (gsize) i * K;
-    float mx = x[0], sum = 0.0f;
-    for (int k = 1; k < K; k++)
-      mx = x[k] > mx ? x[k] : mx;
-    for (int k = 0; k < K; k++) {
-      s[k] = expf (x[k] - mx);
-      sum += s[k];
-    }
-    float inv = 1.0f / sum;
-    for (int k = 0; k < K; k++)
-      s[k] *= inv;
-  }
-
+  const int K = p->K;
   /* BoxCoder.decode_single, then clip_boxes_to_image. */
   const float wx = (float) c->box_weights[0], wy = (float) c->box_weights[1];
   const float ww = (float) c->box_weights[2], wh = (float) c->box_weights[3];
   const float clip = (float) log (1000.0 / 16);
   const float W = (float) p->width, H = (float) p->height;
-  for (int i = 0; i < N; i++) {
-    const float *a = p->anchors + 4 * (gsize) i;
-    const float *r = bbox_regression + 4 * (gsize) i;
-    float *b = p->boxes + 4 * (gsize) i;
-    float widths = a[2] - a[0], heights = a[3] - a[1];
-    float ctr_x = a[0] + 0.5f * widths, ctr_y = a[1] + 0.5f * heights;
-    float dx = r[0] / wx, dy = r[1] / wy, dw = r[2] / ww, dh = r[3] / wh;
-    dw = dw > clip ? clip : dw;
-    dh = dh > clip ? clip : dh;
-    float pcx = dx * widths + ctr_x, pcy = dy * heights + ctr_y;
-    float pw = expf (dw) * widths, ph = expf (dh) * heights;
-    float cw = 0.5f * pw, chh = 0.5f * ph;
-    float v[4] = { pcx - cw, pcy - chh, pcx + cw, pcy + chh };
-    for (int q = 0; q < 4; q++) {
-      float lim = q % 2 ? H : W;
-      b[q] = v[q] < 0.0f ? 0.0f : v[q] > lim ? lim : v[q];
+  gsize i = 0;
+
+  for (int j = 0; j < lay->n_maps; j++) {
+    const int A = lay->map[j].A;
+    for (int loc = 0; loc < lay->map[j].n_loc; loc++) {
+      const float *cl = lay->map[j].cls + (gsize) loc * lay->map[j].cls_stride;
+      const float *rg = lay->map[j].reg + (gsize) loc * lay->map[j].reg_stride;
+      for (int an = 0; an < A; an++, i++) {
+        /* Softmax over classes (F.softmax: exp (x - max) times 1 / sum). */
+        const float *x = cl + (gsize) an * K;
+        float *sc = p->scores + i * K;
+        float mx = x[0], sum = 0.0f;
+        for (int k = 1; k < K; k++)
+          mx = x[k] > mx ? x[k] : mx;
+        for (int k = 0; k < K; k++) {
+          sc[k] = expf (x[k] - mx);
+          sum += sc[k];
+        }
+        float inv = 1.0f / sum;
+        for (int k = 0; k < K; k++)
+          sc[k] *= inv;
+
+        const float *a = p->anchors + 4 * i;
+        const float *r = rg + 4 * (gsize) an;
+        float *b = p->boxes + 4 * i;
+        float widths = a[2] - a[0], heights = a[3] - a[1];
+        float ctr_x = a[0] + 0.5f * widths, ctr_y = a[1] + 0.5f * heights;
+        float dx = r[0] / wx, dy = r[1] / wy, dw = r[2] / ww, dh = r[3] / wh;
+        dw = dw > clip ? clip : dw;
+        dh = dh > clip ? clip : dh;
+        float pcx = dx * widths + ctr_x, pcy = dy * heights + ctr_y;
+        float pw = expf (dw) * widths, ph = expf (dh) * heights;
+        float cw = 0.5f * pw, chh = 0.5f * ph;
+        float v[4] = { pcx - cw, pcy - chh, pcx + cw, pcy + chh };
+        for (int q = 0; q < 4; q++) {
+          float lim = q % 2 ? H : W;
+          b[q] = v[q] < 0.0f ? 0.0f : v[q] > lim ? lim : v[q];
+        }
+      }
     }
   }
+  g_assert (i == (gsize) p->N);
+}
+
+/* Thresholds, top-k, NMS and the final selection on p->scores and
+ * p->boxes (scores_and_boxes ()). */
+static int
+select_detections (MoSsdPost *p, const MoSsdParams *params, MoDetection *out,
+    int max_out)
+{
+  const int K = p->K, N = p->N;
 
   /* Per class: score > threshold, the topk best, in that order. */
   const float thr = (float) params->score_threshold;
@@ -445,13 +463,50 @@ mo_ssdlite_post_run_raw (MoSsdPost *p, const MoSsdParams *params,
   return m;
 }
 
+/* Bad parameters: -1; nothing asked for: 0; else the run goes on (1). */
+static int
+run_check (const MoSsdPost *p, const MoSsdParams **params, int max_out)
+{
+  if (*params == NULL)
+    *params = &p->cfg->params;
+  if (!mo_ssdlite_params_check (p, *params, NULL))
+    return -1;
+  return max_out > 0;
+}
+
+int
+mo_ssdlite_post_run_raw (MoSsdPost *p, const MoSsdParams *params,
+    const float *cls_logits, const float *bbox_regression, MoDetection *out,
+    int max_out)
+{
+  Layout lay = { 1, {{cls_logits, bbox_regression, p->N, p->K, 4, 1}} };
+  int go = run_check (p, &params, max_out);
+
+  if (go <= 0)
+    return go;
+  scores_and_boxes (p, &lay);
+  return select_detections (p, params, out, max_out);
+}
+
 int
 mo_ssdlite_post_run (MoSsdPost *p, const MoSsdParams *params,
     MoDetection *out, int max_out)
 {
-  mo_ssdlite_post_gather (p, p->cls_buf, p->reg_buf);
-  return mo_ssdlite_post_run_raw (p, params, p->cls_buf, p->reg_buf, out,
-      max_out);
+  Layout lay = { .n_maps = MO_SSD_N_MAPS };
+  int go = run_check (p, &params, max_out);
+
+  if (go <= 0)
+    return go;
+  for (int j = 0; j < MO_SSD_N_MAPS; j++) {
+    lay.map[j].cls = p->cls[j]->data;
+    lay.map[j].reg = p->reg[j]->data;
+    lay.map[j].n_loc = p->cls[j]->h * p->cls[j]->w;
+    lay.map[j].cls_stride = p->cls[j]->cs;
+    lay.map[j].reg_stride = p->reg[j]->cs;
+    lay.map[j].A = p->A;
+  }
+  scores_and_boxes (p, &lay);
+  return select_detections (p, params, out, max_out);
 }
 
 void
