@@ -8,6 +8,7 @@
 #pragma once
 
 #include <glib.h>
+#include "mo-api.h"
 
 G_BEGIN_DECLS
 
@@ -102,12 +103,12 @@ void mo_preprocess_fit (const MoImage * img, const MoRect * crop, MoFit fit,
  * mo_preprocess: mo_preprocess_fit() with MO_FIT_LETTERBOX when @letterbox,
  * else MO_FIT_STRETCH (the API before fit modes).
  */
-void mo_preprocess (const MoImage * img, const MoRect * crop,
+MO_API void mo_preprocess (const MoImage * img, const MoRect * crop,
     gboolean letterbox, const double mean[3], const double std[3], float *dst,
     int dw, int dh, int dcs, MoTransform * xf);
 
 /** mo_transform_point: model input (@u, @v) to image coordinates. */
-void mo_transform_point (const MoTransform * xf, double u, double v,
+MO_API void mo_transform_point (const MoTransform * xf, double u, double v,
     double *x, double *y);
 
 G_END_DECLS
