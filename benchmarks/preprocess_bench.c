@@ -8,6 +8,7 @@
  * pre-processes on the session's threads); tests/data's k1 model, tiny, so
  * that pre-processing weighs. Ratios: peer / this. */
 #include "mobileone.h"
+#include "mo-heads.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -20,6 +20,6 @@ git -C "$root" show "$peer:mobileone/mo-preprocess.c" > "$tmp/peer.c"
 cc $cflags -Dmo_preprocess=mo_preprocess_peer \
   -Dmo_transform_point=mo_transform_point_peer -c "$tmp/peer.c" -o "$tmp/peer.o"
 cc $cflags "$root/benchmarks/preprocess_bench.c" "$tmp/peer.o" \
-  -L"$build/mobileone" -Wl,-rpath,"$build/mobileone" -lmobileone \
+  -L"$build" -Wl,-rpath,"$build" -lmobileone \
   $(pkg-config --libs glib-2.0) -lm -o "$tmp/bench"
 "$tmp/bench" "$root/tests/data/k1-fused.yaml" "${3:-224}" "${4:-224}" "${5:-201}" "${6:-0}"

@@ -64,10 +64,10 @@ typedef enum
 } MoFit;
 
 /** mo_fit_to_string: "stretch", "letterbox" or "crop". */
-const char *mo_fit_to_string (MoFit fit);
+MO_API const char *mo_fit_to_string (MoFit fit);
 
 /** mo_fit_from_string: parses the names of mo_fit_to_string(); FALSE if unknown. */
-gboolean mo_fit_from_string (const char *name, MoFit * fit);
+MO_API gboolean mo_fit_from_string (const char *name, MoFit * fit);
 
 /* A rectangle in image pixels. */
 typedef struct
@@ -95,7 +95,7 @@ typedef struct
  * Runs on the calling thread; mo_session_set_input_image() splits the rows
  * over the session's threads with the same results.
  */
-void mo_preprocess_fit (const MoImage * img, const MoRect * crop, MoFit fit,
+MO_API void mo_preprocess_fit (const MoImage * img, const MoRect * crop, MoFit fit,
     const double mean[3], const double std[3], float *dst, int dw, int dh,
     int dcs, MoTransform * xf);
 

@@ -89,7 +89,7 @@ MO_API void mo_session_set_input_nchw (MoSession * s, const float *chw);
  * returns (@img itself is copied). @xf (optional) receives the mapping back
  * to image coordinates now. Allocates nothing.
  */
-void mo_session_set_input_image (MoSession * s, const MoImage * img,
+MO_API void mo_session_set_input_image (MoSession * s, const MoImage * img,
     const MoRect * crop, MoFit fit, MoTransform * xf);
 
 /** mo_session_run: one inference. Allocates nothing. */

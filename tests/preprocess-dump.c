@@ -14,6 +14,7 @@
  * model that runs at DW x DH) with the model's mean and std, which must give
  * the same outputs bit for bit as mo_preprocess_fit() on one thread. */
 #include "mobileone.h"
+#include "mo-heads.h"
 
 #include <stdio.h>
 #include <stdlib.h>
