@@ -52,6 +52,7 @@ struct _GstMobileOneTrack
   guint min_hits;
   guint max_age;
   gdouble iou_threshold;
+  gdouble max_distance;
   guint max_tracks;
   gboolean post_messages;
 
@@ -76,6 +77,7 @@ enum
   PROP_MIN_HITS,
   PROP_MAX_AGE,
   PROP_IOU_THRESHOLD,
+  PROP_MAX_DISTANCE,
   PROP_MAX_TRACKS,
   PROP_POST_MESSAGES,
 };
@@ -83,6 +85,7 @@ enum
 #define DEFAULT_MIN_HITS 3
 #define DEFAULT_MAX_AGE 30
 #define DEFAULT_IOU_THRESHOLD 0.3
+#define DEFAULT_MAX_DISTANCE 1.0
 #define DEFAULT_MAX_TRACKS 256
 #define DEFAULT_POST_MESSAGES FALSE
 
@@ -168,6 +171,24 @@ gst_mobile_one_track_class_init (GstMobileOneTrackClass * klass)
           GST_PARAM_MUTABLE_PLAYING));
 
   /**
+   * GstMobileOneTrack:max-distance:
+   *
+   * Second stage, for the tracks and detections that the overlap left
+   * unmatched: a detection may continue a track of its class whose centre
+   * is less than this many times the track's size (the mean of its width
+   * and height) away. It keeps the id of an object that comes out from
+   * behind another only partly visible, or that moved further than its size
+   * between two inferences. 0 turns the second stage off.
+   */
+  g_object_class_install_property (gobject_class, PROP_MAX_DISTANCE,
+      g_param_spec_double ("max-distance", "Max distance",
+          "Second stage for what the overlap left unmatched: the farthest a "
+          "detection's centre may be from a track's predicted centre, in "
+          "track sizes (0 = off)", 0.0, 10.0, DEFAULT_MAX_DISTANCE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
+  /**
    * GstMobileOneTrack:max-tracks:
    *
    * The most tracks (tentative ones included) at once; detections that
@@ -217,6 +238,7 @@ gst_mobile_one_track_init (GstMobileOneTrack * self)
   self->min_hits = DEFAULT_MIN_HITS;
   self->max_age = DEFAULT_MAX_AGE;
   self->iou_threshold = DEFAULT_IOU_THRESHOLD;
+  self->max_distance = DEFAULT_MAX_DISTANCE;
   self->max_tracks = DEFAULT_MAX_TRACKS;
   self->post_messages = DEFAULT_POST_MESSAGES;
   /* Only metas change: a buffer that is not writable is copied without
@@ -241,6 +263,9 @@ gst_mobile_one_track_set_property (GObject * object, guint prop_id,
       break;
     case PROP_IOU_THRESHOLD:
       self->iou_threshold = g_value_get_double (value);
+      break;
+    case PROP_MAX_DISTANCE:
+      self->max_distance = g_value_get_double (value);
       break;
     case PROP_MAX_TRACKS:
       self->max_tracks = g_value_get_uint (value);
@@ -271,6 +296,9 @@ gst_mobile_one_track_get_property (GObject * object, guint prop_id,
       break;
     case PROP_IOU_THRESHOLD:
       g_value_set_double (value, self->iou_threshold);
+      break;
+    case PROP_MAX_DISTANCE:
+      g_value_set_double (value, self->max_distance);
       break;
     case PROP_MAX_TRACKS:
       g_value_set_uint (value, self->max_tracks);
@@ -552,6 +580,7 @@ gst_mobile_one_track_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   params.min_hits = self->min_hits;
   params.max_age = self->max_age;
   params.iou_threshold = self->iou_threshold;
+  params.max_distance = self->max_distance;
   post = self->post_messages;
   GST_OBJECT_UNLOCK (self);
 

@@ -522,6 +522,38 @@ test_tracker_class_aware (void)
   mo_tracker_free (t);
 }
 
+/* An object hidden for 5 frames comes out with only its left half
+ * visible: its box overlaps the prediction by less than the threshold, the
+ * second stage (centres less than max_distance sizes apart) keeps its id. */
+static void
+test_tracker_second_stage (void)
+{
+  for (int stage2 = 0; stage2 < 2; stage2++) {
+    MoTrackerParams p = params;
+    MoTracker *t = mo_tracker_new (8, 8);
+    MoTrackDetection d;
+
+    p.max_distance = stage2 ? 1.0 : 0.0;
+    for (int f = 0; f < 5; f++) {
+      d = det_at (100 - 2.0 * f, 50, 40, 1);
+      mo_tracker_update (t, &p, &d, 1);
+    }
+    g_assert_cmpint (det_id (t, 0), ==, 1);
+    for (int f = 5; f < 10; f++)
+      mo_tracker_update (t, &p, NULL, 0);
+    /* at frame 10 the whole box would be x 80..120: left 12 px of it */
+    d.box[0] = 80;
+    d.box[1] = 50;
+    d.box[2] = 92;
+    d.box[3] = 90;
+    g_assert_cmpfloat (mo_box_iou (d.box, mo_tracker_tracks (t,
+                &(guint) { 0})[0].box), <, p.iou_threshold);
+    mo_tracker_update (t, &p, &d, 1);
+    g_assert_cmpint (det_id (t, 0), ==, stage2 ? 1 : 0);
+    mo_tracker_free (t);
+  }
+}
+
 static void
 test_tracker_capacity (void)
 {
@@ -559,6 +591,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tracker/ids-unique", test_tracker_ids_unique);
   g_test_add_func ("/tracker/crossing", test_tracker_crossing);
   g_test_add_func ("/tracker/class-aware", test_tracker_class_aware);
+  g_test_add_func ("/tracker/second-stage", test_tracker_second_stage);
   g_test_add_func ("/tracker/capacity", test_tracker_capacity);
   return g_test_run ();
 }

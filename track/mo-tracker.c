@@ -373,6 +373,7 @@ struct _MoTracker
   int *track_det;               /* per track: its detection this frame */
   int *det_track;               /* per detection of the last update */
   guint *remap;                 /* per track slot: its slot after removal */
+  int *stage2_det;               /* per track: the second stage's detection */
   guint n_last_dets;
   MoAssign *assign;
   gint next_id;
@@ -393,6 +394,7 @@ mo_tracker_new (guint max_tracks, guint max_detections)
   t->track_det = g_new (int, max_tracks);
   t->det_track = g_new (int, max_detections);
   t->remap = g_new (guint, max_tracks);
+  t->stage2_det = g_new (int, max_tracks);
   t->assign = mo_assign_new (max_tracks, max_detections);
   mo_tracker_reset (t);
   return t;
@@ -408,6 +410,7 @@ mo_tracker_free (MoTracker * t)
   g_free (t->track_det);
   g_free (t->det_track);
   g_free (t->remap);
+  g_free (t->stage2_det);
   mo_assign_free (t->assign);
   g_free (t);
 }
@@ -450,6 +453,47 @@ confirm (MoTracker * t, MoTrack * tr, const MoTrackerParams * params)
   }
 }
 
+/* The tracks and detections the IoU stage left over, matched by the
+ * distance of their centres (mo-tracker.h, max_distance). The weights reuse
+ * the IoU matrix: a pair decided in the first stage gets 0. */
+static void
+second_stage (MoTracker * t, const MoTrackerParams * params,
+    const MoTrackDetection * dets, guint n)
+{
+  gboolean any = FALSE;
+
+  for (guint i = 0; i < t->n_tracks; i++) {
+    const MoTrack *tr = &t->tracks[i];
+    float *row = t->iou + (gsize) i * n;
+    double cx = 0.5 * (tr->box[0] + tr->box[2]);
+    double cy = 0.5 * (tr->box[1] + tr->box[3]);
+    double limit = params->max_distance * 0.5 * ((tr->box[2] - tr->box[0])
+        + (tr->box[3] - tr->box[1]));
+
+    for (guint d = 0; d < n; d++) {
+      double dx, dy, dist;
+
+      row[d] = 0.0f;
+      if (t->track_det[i] >= 0 || t->det_track[d] >= 0
+          || dets[d].label != tr->label || !(limit > 0))
+        continue;
+      dx = 0.5 * (dets[d].box[0] + dets[d].box[2]) - cx;
+      dy = 0.5 * (dets[d].box[1] + dets[d].box[3]) - cy;
+      dist = sqrt (dx * dx + dy * dy);
+      if (dist < limit) {
+        row[d] = (float) MAX (1.0 - dist / limit, 1e-6);
+        any = TRUE;
+      }
+    }
+  }
+  if (!any)
+    return;
+  mo_assign_solve (t->assign, t->iou, t->n_tracks, n, t->stage2_det);
+  for (guint i = 0; i < t->n_tracks; i++)
+    if (t->track_det[i] < 0 && t->stage2_det[i] >= 0)
+      t->track_det[i] = t->stage2_det[i];
+}
+
 guint
 mo_tracker_update (MoTracker * t, const MoTrackerParams * params,
     const MoTrackDetection * dets, guint n_dets)
@@ -479,6 +523,13 @@ mo_tracker_update (MoTracker * t, const MoTrackerParams * params,
   }
   mo_assign_solve (t->assign, t->iou, t->n_tracks, n, t->track_det);
 
+  for (guint d = 0; d < n; d++)
+    t->det_track[d] = -1;
+  for (guint i = 0; i < t->n_tracks; i++)
+    if (t->track_det[i] >= 0)
+      t->det_track[t->track_det[i]] = (int) i;
+  if (params->max_distance > 0)
+    second_stage (t, params, dets, n);
   for (guint d = 0; d < n; d++)
     t->det_track[d] = -1;
   for (guint i = 0; i < t->n_tracks; i++) {

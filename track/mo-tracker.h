@@ -90,12 +90,20 @@ int mo_assign_solve (MoAssign * a, const float *weights, guint rows,
  *   do not count); a tentative track is removed at its first miss
  * @iou_threshold: a detection may continue a track when their boxes overlap
  *   at least this (intersection over union, the track's predicted box)
+ * @max_distance: second stage, for what the first left over: a detection
+ *   may continue a track of its class when their centres are less than
+ *   max_distance times the track's size (the mean of its predicted width and
+ *   height) apart; pairs are weighted 1 - distance / limit and assigned
+ *   optimally again. It catches an object that comes out from behind
+ *   another only partly visible, or that moved further than its size
+ *   between two inferences. 0 turns it off.
  */
 typedef struct
 {
   guint min_hits;
   guint max_age;
   double iou_threshold;
+  double max_distance;
 } MoTrackerParams;
 
 /**
@@ -151,7 +159,8 @@ void mo_tracker_reset (MoTracker * t);
 
 /**
  * mo_tracker_update: one frame with fresh detections: every track is
- * predicted, @dets are assigned, matched tracks updated, unmatched
+ * predicted, @dets are assigned (by IoU, then by distance for what is left),
+ * matched tracks updated, unmatched
  * detections start tentative tracks and stale tracks are removed.
  * Detections beyond max_detections are ignored, and so are unmatched
  * detections when max_tracks tracks exist already; both are counted in
