@@ -4,6 +4,7 @@
 #pragma once
 
 #include <glib.h>
+#include "mo-api.h"
 
 G_BEGIN_DECLS
 
@@ -59,12 +60,12 @@ typedef struct
  * kept and the borders are 0 (the mean colour). @xf (optional) receives the
  * mapping back to image coordinates.
  */
-void mo_preprocess (const MoImage * img, const MoRect * crop,
+MO_API void mo_preprocess (const MoImage * img, const MoRect * crop,
     gboolean letterbox, const double mean[3], const double std[3], float *dst,
     int dw, int dh, int dcs, MoTransform * xf);
 
 /** mo_transform_point: model input (@u, @v) to image coordinates. */
-void mo_transform_point (const MoTransform * xf, double u, double v,
+MO_API void mo_transform_point (const MoTransform * xf, double u, double v,
     double *x, double *y);
 
 G_END_DECLS

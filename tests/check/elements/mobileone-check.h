@@ -5,7 +5,7 @@
 #include <gst/check/gstharness.h>
 #include <gst/video/video.h>
 
-#include "mobileone.h"
+#include "mo-heads.h"
 #include "mo-preprocess.h"
 #include "gstmobileonemeta.h"
 

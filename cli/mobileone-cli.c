@@ -8,7 +8,7 @@
  *   mobileone-cli image MODEL.yaml PICTURE [--output OUT.png] [--threads N]
  */
 #include "cli-heads.h"
-#include "mobileone.h"
+#include "mo-heads.h"
 #include "mo-npy.h"
 
 #include <errno.h>
@@ -185,23 +185,6 @@ cmd_info (int argc, char **argv)
   mo_session_free (s);
   mo_model_unref (m);
   return 0;
-}
-
-/* Pascal VOC's colour map: the bits of the class index spread over the
- * high bits of R, G and B (0 black, 1 dark red, 2 dark green, ...). */
-void
-mo_cli_class_colour (int i, guint8 rgb[3])
-{
-  int r = 0, g = 0, b = 0;
-  for (int j = 0; j < 8; j++) {
-    r |= ((i >> 0) & 1) << (7 - j);
-    g |= ((i >> 1) & 1) << (7 - j);
-    b |= ((i >> 2) & 1) << (7 - j);
-    i >>= 3;
-  }
-  rgb[0] = (guint8) r;
-  rgb[1] = (guint8) g;
-  rgb[2] = (guint8) b;
 }
 
 #ifdef HAVE_GDK_PIXBUF
