@@ -26,7 +26,7 @@
  * ## Example launch lines
  * |[
  * gst-launch-1.0 videotestsrc pattern=ball num-buffers=300 ! video/x-raw,width=320,height=240 ! mobileonedetect inference-interval=3 ! mobileonetrack ! mobileoneoverlay ! videoconvert ! autovideosink
- * ]| Detects every third frame, tracks in between and draws the ids.
+ * ]| Detects every third frame; between inferences the boxes move with their objects.
  * |[
  * gst-launch-1.0 filesrc location=in.mp4 ! decodebin ! videoconvert ! mobileonedetect ! mobileonetrack post-messages=true ! fakesink
  * ]| Posts the tracked objects of every frame on the bus.
