@@ -25,7 +25,7 @@ $python tools/reference/export_ssd_onnx.py "$model" "$root/tmp/mobileone-bench/m
   [ -f /tmp/build-bench/build.ninja ] || meson setup /tmp/build-bench -Dbuildtype=release >/dev/null
   ninja -C /tmp/build-bench >/dev/null
   echo '# equal outputs (mobileone-cli run vs ONNX Runtime \$(dpkg-query -W -f '\${Version}' python3-onnxruntime), random 320x320 frame):'
-  python3 benchmarks/compare_onnx_outputs.py /tmp/build-bench/mobileone/mobileone-cli \
+  python3 benchmarks/compare_onnx_outputs.py /tmp/build-bench/cli/mobileone-cli \
     /src/$model /tmp/mobileone-bench/model.onnx /tmp/mobileone-bench/compare
   BUILD=/tmp/build-bench bash benchmarks/gst_vs_onnxinference.sh /src/$model \
     /tmp/mobileone-bench/model.onnx $frames $rounds"

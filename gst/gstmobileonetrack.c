@@ -13,6 +13,13 @@
  * and frames_since_detection (uint). A region whose object is not confirmed
  * yet (fewer than min-hits detections) gets id -1 and no "tracking" param.
  *
+ * Built against GStreamer >= 1.24 it also attaches a GstAnalytics
+ * TrackingMtd per confirmed object (tracking id = the track id, last seen =
+ * the buffer's time on frames it was detected in; first seen is not kept),
+ * related both ways (RELATE_TO) to the region's ODMtd. A frame without
+ * regions but with ODMtds (an upstream detector of GStreamer's own) is
+ * tracked from those; on such frames nothing is repeated or moved.
+ *
  * On the frames between two inferences of mobileonedetect
  * (inference-interval), whose "detection" params say repeated=TRUE, the
  * tracker only predicts: the repeated regions move to where their tracks
@@ -36,6 +43,7 @@
 #endif
 
 #include "gstmobileonetrack.h"
+#include "gstmobileoneanalytics.h"
 #include "mo-tracker.h"
 
 #include <gst/video/video.h>
@@ -60,7 +68,8 @@ struct _GstMobileOneTrack
   MoTracker *tracker;
   gint width, height;
   /* this frame's regions and their detections */
-  GstVideoRegionOfInterestMeta **rois;
+  GstVideoRegionOfInterestMeta **rois;   /* NULL for an ODMtd */
+  guint *ods;                   /* the regions' ODMtd ids, or GST_MOBILE_ONE_NO_MTD */
   MoTrackDetection *dets;
   /* the detections of the last fresh frame, to find the regions that
    * mobileonedetect repeats on the frames between inferences */
@@ -325,6 +334,7 @@ gst_mobile_one_track_start (GstBaseTransform * trans)
 
   self->tracker = mo_tracker_new (max_tracks, MAX_REGIONS);
   self->rois = g_new (GstVideoRegionOfInterestMeta *, MAX_REGIONS);
+  self->ods = g_new (guint, MAX_REGIONS);
   self->dets = g_new (MoTrackDetection, MAX_REGIONS);
   self->last = g_new (MoTrackDetection, MAX_REGIONS);
   self->n_last = 0;
@@ -340,6 +350,7 @@ gst_mobile_one_track_stop (GstBaseTransform * trans)
 
   g_clear_pointer (&self->tracker, mo_tracker_free);
   g_clear_pointer (&self->rois, g_free);
+  g_clear_pointer (&self->ods, g_free);
   g_clear_pointer (&self->dets, g_free);
   g_clear_pointer (&self->last, g_free);
   self->n_last = 0;
@@ -440,15 +451,55 @@ collect (GstMobileOneTrack * self, GstBuffer * buf, gboolean * repeated)
     if (gst_structure_get_boolean (det, "repeated", &rep) && rep)
       *repeated = TRUE;
     self->rois[n] = roi;
+    /* Before the region moves or takes the track id into roi->id. */
+    self->ods[n] = gst_mobile_one_analytics_find_detection (buf,
+        (guint) roi->id, roi->roi_type, (gint) roi->x, (gint) roi->y,
+        (gint) roi->w, (gint) roi->h);
     region_box (self, roi, det, self->dets[n].box);
     /* The label's quark: one class never continues another's track. */
     self->dets[n].label = (gint) roi->roi_type;
     n++;
   }
+  /* No regions of a detector: the GstAnalytics ODMtds, if any. */
+  if (n == 0 && skipped == 0) {
+    GstMobileOneRegion r;
+    double sx = self->width > 0 ? 1.0 / self->width : 1.0;
+    double sy = self->height > 0 ? 1.0 / self->height : 1.0;
+
+    state = NULL;
+    while (gst_mobile_one_analytics_next_region (buf, &state, &r)) {
+      if (n == MAX_REGIONS) {
+        skipped++;
+        continue;
+      }
+      self->rois[n] = NULL;
+      self->ods[n] = r.id;
+      self->dets[n].box[0] = r.x * sx;
+      self->dets[n].box[1] = r.y * sy;
+      self->dets[n].box[2] = (r.x + r.w) * sx;
+      self->dets[n].box[3] = (r.y + r.h) * sy;
+      self->dets[n].label = (gint) r.label;
+      n++;
+    }
+  }
   if (skipped)
     GST_WARNING_OBJECT (self, "%u regions beyond %d not tracked", skipped,
         MAX_REGIONS);
   return n;
+}
+
+/* With GstAnalytics, the TrackingMtd of region @i, related to its ODMtd. */
+static void
+add_tracking_mtd (GstMobileOneTrack * self, GstBuffer * buf, guint i,
+    const MoTrack * tr)
+{
+  GstClockTime seen = tr->since_detection == 0 ? GST_BUFFER_PTS (buf) :
+      GST_CLOCK_TIME_NONE;
+
+  if (tr->id <= 0)
+    return;
+  gst_mobile_one_analytics_add_tracking (buf, self->ods[i], (guint64) tr->id,
+      GST_CLOCK_TIME_NONE, seen, FALSE);
 }
 
 static gboolean
@@ -533,11 +584,14 @@ post_objects (GstMobileOneTrack * self, GstBuffer * buf, guint n)
   g_value_init (&array, GST_TYPE_ARRAY);
   for (guint i = 0; i < n; i++) {
     GstVideoRegionOfInterestMeta *roi = self->rois[i];
-    GstStructure *t = gst_video_region_of_interest_meta_get_param (roi,
-        "tracking");
+    GstStructure *t;
     GValue v = G_VALUE_INIT;
     guint age = 0, hits = 0, since = 0;
 
+    /* An ODMtd's track is only in its TrackingMtd. */
+    if (roi == NULL)
+      continue;
+    t = gst_video_region_of_interest_meta_get_param (roi, "tracking");
     if (roi->id < 0 || t == NULL)
       continue;
     gst_structure_get_uint (t, "age", &age);
@@ -593,12 +647,19 @@ gst_mobile_one_track_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
       if (tr)
         move_region (self, self->rois[i], tr);
       label_region (self->rois[i], tr);
+      if (tr)
+        add_tracking_mtd (self, buf, i, tr);
     }
   } else {
     mo_tracker_update (self->tracker, &params, self->dets, n);
-    for (guint i = 0; i < n; i++)
-      label_region (self->rois[i],
-          mo_tracker_detection_track (self->tracker, i));
+    for (guint i = 0; i < n; i++) {
+      const MoTrack *tr = mo_tracker_detection_track (self->tracker, i);
+
+      if (self->rois[i] != NULL)
+        label_region (self->rois[i], tr);
+      if (tr)
+        add_tracking_mtd (self, buf, i, tr);
+    }
     memcpy (self->last, self->dets, n * sizeof (MoTrackDetection));
     self->n_last = n;
   }

@@ -316,6 +316,93 @@ GST_START_TEST (test_objectdetectionoverlay)
 
 GST_END_TEST;
 
+/* The TrackingMtd of ODMtd @od_id: its tracking id, or 0 when none. */
+static guint64
+related_track (GstAnalyticsRelationMeta * meta, guint od_id)
+{
+  GstAnalyticsTrackingMtd trk;
+  gpointer state = NULL;
+  guint64 id = 0;
+  GstClockTime first, last;
+  gboolean lost;
+
+  if (!gst_analytics_relation_meta_get_direct_related (meta, od_id,
+          GST_ANALYTICS_REL_TYPE_RELATE_TO,
+          gst_analytics_tracking_mtd_get_mtd_type (), &state, &trk))
+    return 0;
+  fail_unless (gst_analytics_tracking_mtd_get_info (&trk, &id, &first, &last,
+          &lost));
+  fail_if (lost);
+  return id;
+}
+
+/* mobileonetrack: a TrackingMtd per confirmed region, related to the
+ * region's ODMtd, with the region's track id; and ODMtds alone (an upstream
+ * detector) are tracked too, keeping their id. */
+GST_START_TEST (test_track)
+{
+  GstHarness *h = harness_with_src (DETECT " ! mobileonetrack min-hits=1",
+      "RGB", 211, 97, "ball");
+  GstHarness *ht = gst_harness_new_parse ("mobileonetrack min-hits=1");
+  guint checked = 0;
+  guint64 first_id = 0;
+
+  for (gint f = 0; f < 3; f++) {
+    GstBuffer *out;
+    gpointer state = NULL;
+    GstMeta *m;
+
+    gst_harness_push_from_src (h);
+    out = gst_harness_pull (h);
+    while ((m = gst_buffer_iterate_meta_filtered (out, &state,
+                GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+      GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *) m;
+      GstAnalyticsRelationMeta *meta = relation_meta (out);
+      GstAnalyticsODMtd od;
+      gpointer ostate = NULL;
+      guint matches = 0;
+
+      if (roi->id <= 0)
+        continue;
+      while (gst_analytics_relation_meta_iterate (meta, &ostate,
+              gst_analytics_od_mtd_get_mtd_type (), &od)) {
+        if (related_track (meta, od.id) == (guint64) roi->id)
+          matches++;
+      }
+      fail_unless_equals_int (matches, 1);
+      checked++;
+    }
+    gst_buffer_unref (out);
+  }
+  fail_unless (checked > 0, "nothing was tracked");
+
+  gst_harness_set_src_caps_str (ht,
+      "video/x-raw,format=RGB,width=100,height=80,framerate=30/1");
+  for (gint f = 0; f < 4; f++) {
+    GstBuffer *in = gst_harness_create_buffer (ht, 100 * 80 * 3);
+    GstAnalyticsRelationMeta *meta = gst_buffer_add_analytics_relation_meta
+        (in);
+    GstAnalyticsODMtd od;
+    GstBuffer *out;
+    guint64 id;
+
+    GST_BUFFER_PTS (in) = f * GST_SECOND / 30;
+    fail_unless (gst_analytics_relation_meta_add_od_mtd (meta,
+            g_quark_from_string ("car"), 10 + 2 * f, 20, 30, 20, 0.9f, &od));
+    out = gst_harness_push_and_pull (ht, in);
+    id = related_track (relation_meta (out), od.id);
+    fail_unless (id > 0, "frame %d: no TrackingMtd", f);
+    if (f == 0)
+      first_id = id;
+    fail_unless_equals_uint64 (id, first_id);
+    gst_buffer_unref (out);
+  }
+  gst_harness_teardown (ht);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 #if GST_CHECK_VERSION (1, 26, 0)
 /* mobileonesegment's SegmentationMtd holds the map of its mask meta, and
  * mobileonemask renders either the same. */
@@ -413,6 +500,7 @@ mobileoneanalytics_suite (void)
   tcase_add_test (tc, test_classify);
   tcase_add_test (tc, test_overlay_reads_mtds);
   tcase_add_test (tc, test_objectdetectionoverlay);
+  tcase_add_test (tc, test_track);
 #if GST_CHECK_VERSION (1, 26, 0)
   tcase_add_test (tc, test_segment);
 #endif
