@@ -61,7 +61,7 @@ cleanup() {
   done
   mounts=()
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT INT TERM HUP PIPE
 
 mount_in() {
   # mount_in OPTIONS SOURCE TARGET-IN-CHROOT
@@ -158,6 +158,7 @@ case "${1:-}" in
     enter sh -c 'rm -rf /tmp/build && meson setup /tmp/build /src >/tmp/setup.log 2>&1 ||
         { cat /tmp/setup.log; exit 1; }
       grep -E "gstreamer-1.0|gstreamer-analytics" /tmp/setup.log
+      ninja -C /tmp/build >/tmp/ninja.log 2>&1 || { tail -n 40 /tmp/ninja.log; exit 1; }
       meson test -C /tmp/build --suite engine --suite gst --print-errorlogs --num-processes 2' \
       > >(tee "$root.summary.txt") || status=1
     wait
