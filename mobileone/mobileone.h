@@ -19,6 +19,7 @@
 #include "mo-desc.h"
 #include "mo-api.h"
 #include "mo-error.h"
+#include "mo-preprocess.h"
 
 G_BEGIN_DECLS
 
@@ -79,6 +80,18 @@ MO_API float *mo_session_input (MoSession * s, int *width, int *height,
 
 /** mo_session_set_input_nchw: copies a normalised [3][H][W] float image in. */
 MO_API void mo_session_set_input_nchw (MoSession * s, const float *chw);
+
+/**
+ * mo_session_set_input_image: makes @crop of @img (NULL = all of it),
+ * fitted by @fit and normalised with the model's mean and std, the input of
+ * the next mo_session_run(), exactly as mo_preprocess_fit() would. The
+ * pixels are read by that run, as its first stage, with the rows split
+ * over the session's threads: @img's planes must stay valid until it
+ * returns (@img itself is copied). @xf (optional) receives the mapping back
+ * to image coordinates now. Allocates nothing.
+ */
+MO_API void mo_session_set_input_image (MoSession * s, const MoImage * img,
+    const MoRect * crop, MoFit fit, MoTransform * xf);
 
 /** mo_session_run: one inference. Allocates nothing. */
 MO_API void mo_session_run (MoSession * s);
