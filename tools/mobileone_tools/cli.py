@@ -19,9 +19,8 @@ import time
 
 from mobileone_tools import ROOT
 
-# Where `meson setup build && ninja -C build` puts it, newest layout first.
-_BUILD_PATHS = (("build", "cli", "mobileone-cli"),
-                ("build", "mobileone", "mobileone-cli"))
+# Where `meson setup build && ninja -C build` puts it.
+BUILD_PATH = os.path.join("build", "cli", "mobileone-cli")
 
 
 class CliError(RuntimeError):
@@ -31,11 +30,7 @@ class CliError(RuntimeError):
 
 def default_path():
     """$MOBILEONE_CLI, else the build/ folder of the source tree."""
-    env = os.environ.get("MOBILEONE_CLI")
-    if env:
-        return env
-    paths = [os.path.join(ROOT, *p) for p in _BUILD_PATHS]
-    return next((p for p in paths if os.path.exists(p)), paths[0])
+    return os.environ.get("MOBILEONE_CLI") or os.path.join(ROOT, BUILD_PATH)
 
 
 def check_executable(path):

@@ -1,8 +1,8 @@
 """Checks the DeepLabv3 head and the classifier's post-processing against PyTorch.
 
   python3 -m mobileone_tools.reference.check_deeplab [--cli CLI] --workdir DIR \\
-                   [--lib build/mobileone/libmobileone.so] [--sanitized none] \\
-                   [--size 512x512] [--variant s0]
+      [--lib build/libmobileone.so] [--sanitized none] \\
+      [--size 512x512] [--variant s0]
 
 1. DeepLabv3 at the default size (512x512) on a full MobileOne backbone (S0)
    with the default ASPP (256 channels, rates 6, 12, 18, 21 classes), random
