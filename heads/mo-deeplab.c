@@ -207,7 +207,7 @@ deeplab_build (MoModel *m, MoWeights *ws, GError **error)
   /* Output stride 16: stage4's stride becomes dilation 2. Output stride 8:
    * stage3's too, and stage4 then dilates by 4 to keep its receptive field
    * (every block of a dilated stage, the first included, uses the stage's
-   * dilation; tools/reference/deeplab_ref.py does the same). */
+   * dilation; tools/mobileone_tools/reference/deeplab_ref.py does the same). */
   bo.dilation[4] = 2;
   if (o.output_stride == 8) {
     bo.dilation[3] = 2;

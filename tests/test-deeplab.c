@@ -1,4 +1,4 @@
-/* The DeepLabv3 head against the PyTorch reference (tools/reference/
+/* The DeepLabv3 head against the PyTorch reference (tools/mobileone_tools/reference/
  * deeplab_ref.py, fixtures in tests/data/deeplab/ written by
  * make_deeplab_case.py --fixtures).
  *

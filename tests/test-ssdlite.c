@@ -1,5 +1,5 @@
 /* The SSDLite head against the PyTorch / torchvision reference
- * (tools/reference/ssdlite_ref.py, fixtures in tests/data/ssd/, see its
+ * (tools/mobileone_tools/reference/ssdlite_ref.py, fixtures in tests/data/ssd/, see its
  * README.md):
  *  - raw head outputs of both checkpoint forms, in torchvision's order,
  *    max |c - ref| / max |ref| < 1e-4; 1 and 2 or 3 threads bit-identical;

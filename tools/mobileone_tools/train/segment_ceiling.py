@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """The best mIoU a DeepLabv3 head can reach at a given output stride on the
 synthetic validation set: an ideal head that knows, for every output cell,
 the exact share of each class among the cell's stride x stride pixels, then
@@ -6,23 +5,18 @@ upsamples those scores bilinearly (as the head does) and takes the argmax.
 Small shapes and edges blur at the cell size, so this is an upper bound for
 any trained model at that stride.
 
-  segment_ceiling.py                       # 200 scenes, strides 16, 8, 4
-  segment_ceiling.py --scenes 500 --stride 16
+  python3 -m mobileone_tools.train.segment_ceiling    # 200 scenes, strides 16, 8, 4
+  python3 -m mobileone_tools.train.segment_ceiling --scenes 500 --stride 16
 
 Scored like evaluate.py: mean IoU over the five classes, same scenes.
 """
 
 import argparse
-import os
-import sys
 
-import numpy as np
-import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import datasets  # noqa: E402
-import metrics  # noqa: E402
+from mobileone_tools.train import datasets
+from mobileone_tools.train import metrics
 
 
 def ceiling(dataset, stride):

@@ -1,11 +1,11 @@
-#!/usr/bin/python3
 """Exports a training checkpoint as the engine's model description:
 safetensors (UNFUSED: the engine folds BatchNorm and the branches at load),
 YAML and labels.
 
-  export.py runs/detect/final.pt                 -> models/shapes-detect.{yaml,safetensors}
-  export.py runs/segment/final.pt                -> models/shapes-segment.{yaml,safetensors}
-  export.py CKPT --name my-model --out-dir DIR --labels my-labels.txt
+  python3 -m mobileone_tools.train.export runs/detect/final.pt    # models/shapes-detect.*
+  python3 -m mobileone_tools.train.export runs/segment/final.pt   # models/shapes-segment.*
+  python3 -m mobileone_tools.train.export CKPT --name my-model --out-dir DIR \\
+      --labels my-labels.txt
 
 Tensor names are the PyTorch modules' state_dict names (backbone under
 "backbone.", docs/model-format.md); num_batches_tracked is left out. Conv and
@@ -19,21 +19,17 @@ mIoU), everything is stored as F32 instead. BatchNorm statistics and biases
 import argparse
 import os
 import shutil
-import sys
 
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import datasets  # noqa: E402
-import evaluate  # noqa: E402
-import shapes  # noqa: E402
+from mobileone_tools import ROOT
+from mobileone_tools.reference import st_io
+from mobileone_tools.train import datasets
+from mobileone_tools.train import evaluate
+from mobileone_tools.train import shapes
 
-import st_io  # noqa: E402  (tools/reference, on the path through evaluate)
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
-LABELS = os.path.join(HERE, "shapes-labels.txt")
+LABELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "shapes-labels.txt")
 
 
 def _fmt_list(v):
@@ -66,7 +62,7 @@ def yaml_text(kind, cfg, num_classes, name, weights, labels, display_threshold):
             f"  aspp_channels: {cfg['aspp_channels']}\n"
             f"  aspp_rates: {_fmt_list(cfg['aspp_rates'])}\n"
             f"  aspp_separable: {'true' if cfg['aspp_separable'] else 'false'}\n")
-    return (f"# Written by tools/train/export.py; see docs/models.md.\n"
+    return (f"# Written by mobileone_tools.train.export; see docs/models.md.\n"
             f"name: {name}\n{bb}{inp}{head}"
             f"labels: {labels}\nweights: {weights}\n")
 
@@ -163,7 +159,7 @@ def main():
     for k, v in sd.items():
         tensors[k] = ("F16", v) if dtype == "f16" and is_weight(k, v) else ("F32", v)
     wname = name + ".safetensors"
-    meta = {"kind": kind, "steps": str(ck.get("step")), "trained_with": "tools/train",
+    meta = {"kind": kind, "steps": str(ck.get("step")), "trained_with": "mobileone_tools.train",
             "classes": ",".join(class_names or [])}
     st_io.save_file(tensors, os.path.join(args.out_dir, wname), metadata=meta)
     ypath = os.path.join(args.out_dir, name + ".yaml")

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Builds one random SSDLite-on-MobileOne detector and writes a test case into --out DIR.
 
 Files written (NAME from --name; W x H for each --size):
@@ -23,26 +22,24 @@ Files written (NAME from --name; W x H for each --size):
                               "detections": [{"label_id", "score", "box"}]}]}
 
 Example:
-  /usr/bin/python3 tools/reference/make_ssd_case.py --width-multipliers 0.125,0.0625,0.0625,0.0625 \\
-      --extra-channels 24,16,16,8 --num-classes 4 --size 263x97 --out /tmp/ssd
+  /usr/bin/python3 -m mobileone_tools.reference.make_ssd_case \\
+      --width-multipliers 0.125,0.0625,0.0625,0.0625 --extra-channels 24,16,16,8 --num-classes 4 --size 263x97 --out /tmp/ssd
 """
 
 import argparse
 import copy
 import json
 import os
-import sys
 
 import numpy as np
 import torch
 from torchvision.models.detection._utils import BoxCoder
 from torchvision.ops.boxes import clip_boxes_to_image
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import make_case  # noqa: E402
-import mobileone_ref as ref  # noqa: E402
-import ssdlite_ref as ssd  # noqa: E402
-import st_io  # noqa: E402
+from mobileone_tools.reference import make_case
+from mobileone_tools.reference import mobileone_ref as ref
+from mobileone_tools.reference import ssdlite_ref as ssd
+from mobileone_tools.reference import st_io
 
 PREFIX = "backbone."
 

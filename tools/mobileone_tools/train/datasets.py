@@ -1,6 +1,6 @@
 """PyTorch data sets for training and evaluation.
 
-Synthetic:  ShapesDetection, ShapesSegmentation (tools/train/shapes.py scenes)
+Synthetic:  ShapesDetection, ShapesSegmentation (shapes.py scenes)
 Real data:  CocoDetection   -- COCO-style JSON (instances_*.json) + image folder
             VocSegmentation -- VOC-style JPEGImages/ + SegmentationClass/*.png
                                class maps (palette or grey PNG, 255 = ignore)
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-import shapes
+from mobileone_tools.train import shapes
 
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Does the detector find `videotestsrc pattern=ball`, with a box that follows it?
 
 Frames come from gst-launch-1.0 (videotestsrc, alone or composited over other
@@ -11,10 +10,14 @@ build/gst by default), which scales the frames itself. A frame counts as
 found when the best "circle" detection above the YAML's score threshold
 overlaps the truth with IoU >= 0.5.
 
-  check_ball.py models/shapes-detect.yaml [--frames 30] [--torch | --element] [--min-rate 0.8]
+  python3 -m mobileone_tools.train.check_ball models/shapes-detect.yaml \\
+      [--frames 30] [--torch | --element] [--target 0.8] [--floor ID=RATE ...]
 
-Exit status 0 when every scenario reaches --min-rate, 1 otherwise, 77 when
-GStreamer's tools are missing.
+Each scenario's rate is printed beside the --target (the rate the detector
+should reach everywhere); a scenario fails when it misses its floor: its
+--floor, else the target. Exit status 0 when every floor is met, 1 when one
+is missed, 2 on an error (a failed pipeline, a crash, a bad model), 77 when
+GStreamer's tools or the Python packages are missing.
 """
 
 import argparse
@@ -23,35 +26,41 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import traceback
 
 try:
     import numpy as np
     import torch
     import yaml
     from PIL import Image
-
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import datasets  # noqa: E402
-    import evaluate  # noqa: E402
-    import metrics  # noqa: E402
 except ImportError as e:  # run as a test: skipped without the tools' packages
     print(f"SKIP: {e}")
     sys.exit(77)
 
-ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-DEFAULT_CLI = os.path.join(ROOT, "build", "cli", "mobileone-cli")
+from mobileone_tools import ROOT
+from mobileone_tools import cli
+from mobileone_tools.reference import ssdlite_ref
+from mobileone_tools.train import datasets
+from mobileone_tools.train import evaluate
+from mobileone_tools.train import metrics
 
-# name, frame size, ball properties, background pattern (None: the ball's own)
+# id (for --floor), name, frame size, ball properties, background pattern
+# (None: the ball's own)
 SCENARIOS = [
-    ("ball 320x240", (320, 240), "", None),
-    ("ball 640x480", (640, 480), "", None),
-    ("ball 1280x720 sweep", (1280, 720), "motion=sweep", None),
-    ("green ball on navy", (320, 240), "foreground-color=0xff00ff00 "
+    ("320x240", "ball 320x240", (320, 240), "", None),
+    ("640x480", "ball 640x480", (640, 480), "", None),
+    ("1280x720", "ball 1280x720 sweep", (1280, 720), "motion=sweep", None),
+    ("navy", "green ball on navy", (320, 240), "foreground-color=0xff00ff00 "
      "background-color=0xff000080", None),
-    ("ball over smpte", (640, 480), "", "smpte"),
-    ("yellow ball over checkers-8", (320, 240), "foreground-color=0xffffff00", "checkers-8"),
-    ("ball over gradient", (320, 240), "", "gradient"),
+    ("smpte", "ball over smpte", (640, 480), "", "smpte"),
+    ("checkers-8", "yellow ball over checkers-8", (320, 240), "foreground-color=0xffffff00",
+     "checkers-8"),
+    ("gradient", "ball over gradient", (320, 240), "", "gradient"),
 ]
+
+
+class CheckError(Exception):
+    """The check could not run (not a missed floor)."""
 
 
 def gst_frames(width, height, n, ball_props, background, path):
@@ -68,11 +77,11 @@ def gst_frames(width, height, n, ball_props, background, path):
     r = subprocess.run(["gst-launch-1.0", "-q"] + pipe.split(), stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, text=True)
     if r.returncode != 0:
-        raise SystemExit(f"gst-launch-1.0 {pipe}\nfailed: {r.stderr}")
+        raise CheckError(f"gst-launch-1.0 {pipe}\nfailed: {r.stderr}")
     stride = (width * 3 + 3) // 4 * 4
     raw = np.fromfile(path, np.uint8)
     if raw.size != n * stride * height:
-        raise SystemExit(f"{path}: {raw.size} bytes for {n} frames of {width}x{height}")
+        raise CheckError(f"{path}: {raw.size} bytes for {n} frames of {width}x{height}")
     return raw.reshape(n, height, stride)[:, :, :width * 3].reshape(n, height, width, 3)
 
 
@@ -108,10 +117,10 @@ def element_detections(model_yaml, width, height, n, ball_props, background,
             msg = bus.timed_pop_filtered(60 * Gst.SECOND, Gst.MessageType.ELEMENT |
                                          Gst.MessageType.EOS | Gst.MessageType.ERROR)
             if msg is None:
-                raise SystemExit(f"{desc}: no end of stream after 60 s")
+                raise CheckError(f"{desc}: no end of stream after 60 s")
             if msg.type == Gst.MessageType.ERROR:
                 err, dbg = msg.parse_error()
-                raise SystemExit(f"{desc}: {err.message} ({dbg})")
+                raise CheckError(f"{desc}: {err.message} ({dbg})")
             if msg.type == Gst.MessageType.EOS:
                 break
             st = msg.get_structure()
@@ -146,7 +155,7 @@ def truth_boxes(width, height, n, ball_props, path):
 
 
 class Runner:
-    def __init__(self, model_yaml, use_torch, cli, tmp):
+    def __init__(self, model_yaml, use_torch, cli_path, tmp):
         with open(model_yaml, "r", encoding="utf-8") as f:
             desc = yaml.safe_load(f)
         self.size = (int(desc["input"]["width"]), int(desc["input"]["height"]))
@@ -154,13 +163,15 @@ class Runner:
         with open(os.path.join(os.path.dirname(model_yaml), desc["labels"])) as f:
             labels = f.read().splitlines()
         self.circle = labels.index("circle")
-        self.yaml, self.cli, self.tmp = model_yaml, cli, tmp
+        self.yaml, self.cli, self.tmp = model_yaml, cli_path, tmp
         self.torch = None
         self.use_torch = use_torch
         if use_torch:
             _, self.cfg, _, self.model = evaluate.load_description(model_yaml)
             self.cfg = dict(self.cfg, score_threshold=self.threshold)
-            self.anchors = evaluate.detection.make_anchors(self.size[1], self.size[0])
+            self.anchors = ssdlite_ref.default_boxes(
+                (self.size[1], self.size[0]), self.cfg["aspect_ratios"],
+                self.cfg["min_ratio"], self.cfg["max_ratio"])
 
     def detect(self, image_u8):
         if self.use_torch:
@@ -172,6 +183,18 @@ class Runner:
         return b[keep], s[keep], lab[keep]
 
 
+def parse_floor(text):
+    sid, sep, rate = text.partition("=")
+    ids = [sc[0] for sc in SCENARIOS]
+    if not sep or sid not in ids:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected ID=RATE, ID one of "
+                                         f"{', '.join(ids)}")
+    try:
+        return sid, float(rate)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: {rate!r} is not a number") from None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("model", help="detection MODEL.yaml")
@@ -179,30 +202,41 @@ def main():
     ap.add_argument("--torch", action="store_true", help="PyTorch instead of the engine")
     ap.add_argument("--element", action="store_true",
                     help="through the mobileonedetect element instead of mobileone-cli")
-    ap.add_argument("--engine", default=DEFAULT_CLI)
-    ap.add_argument("--min-rate", type=float, default=0.8)
+    ap.add_argument("--engine", default=cli.default_path(),
+                    help="path of mobileone-cli (default: $MOBILEONE_CLI or the build/ "
+                         "folder's)")
+    ap.add_argument("--target", type=float, default=0.8,
+                    help="the rate every scenario should reach (printed; the floor of "
+                         "a scenario without --floor)")
+    ap.add_argument("--floor", type=parse_floor, action="append", default=[],
+                    metavar="ID=RATE",
+                    help="fail when scenario ID finds the ball in fewer frames than "
+                         "RATE (0..1); IDs: " + ", ".join(sc[0] for sc in SCENARIOS))
     ap.add_argument("--save", help="directory for annotated frames")
     args = ap.parse_args()
+    floors = dict(args.floor)
     if shutil.which("gst-launch-1.0") is None:
         print("SKIP: no gst-launch-1.0")
-        sys.exit(77)
+        return 77
     if not os.path.exists(args.model):
         print(f"SKIP: {args.model} does not exist")
-        sys.exit(77)
+        return 77
     if args.element:
         try:
             import gi
             gi.require_version("Gst", "1.0")
         except (ImportError, ValueError) as e:
             print(f"SKIP: the element needs python3-gi and gir1.2-gstreamer-1.0 ({e})")
-            sys.exit(77)
+            return 77
+    elif not args.torch:
+        cli.check_executable(args.engine)
     if args.element and "GST_PLUGIN_PATH" not in os.environ:
         os.environ["GST_PLUGIN_PATH"] = os.path.join(ROOT, "build", "gst")
     torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
-    ok = True
+    missed, reached = [], []
     with tempfile.TemporaryDirectory() as tmp:
         run = Runner(args.model, args.torch, args.engine, tmp)
-        for name, (w, h), props, bg in SCENARIOS:
+        for sid, name, (w, h), props, bg in SCENARIOS:
             frames = gst_frames(w, h, args.frames, props, bg, os.path.join(tmp, "f.rgb"))
             truth = truth_boxes(w, h, args.frames, props, os.path.join(tmp, "t.rgb"))
             sx, sy = run.size[0] / w, run.size[1] / h
@@ -237,13 +271,38 @@ def main():
                         d.rectangle(bb.tolist(), outline=(255, 0, 255) if ll == run.circle
                                     else (255, 128, 0))
                     im.save(os.path.join(args.save, f"{name.replace(' ', '_')}-{i:03d}.png"))
-            rate = hits / max(counted, 1)
-            ok &= rate >= args.min_rate
+            if counted == 0:
+                raise CheckError(f"{name}: the ball is in none of the {args.frames} "
+                                 "truth frames")
+            rate = hits / counted
+            floor = floors.get(sid, args.target)
+            if rate >= args.target:
+                reached.append(sid)
+            note = ""
+            if rate < floor:
+                missed.append(f"{sid} ({100 * rate:.0f}% < {100 * floor:.0f}%)")
+                note = "  <-- BELOW ITS FLOOR"
             print(f"{name:32s} found in {hits}/{counted} frames ({100 * rate:.0f}%), "
-                  f"mean IoU {np.mean(ious) if ious else 0:.2f}"
-                  f"{'' if rate >= args.min_rate else '  <-- below ' + str(args.min_rate)}")
-    sys.exit(0 if ok else 1)
+                  f"mean IoU {np.mean(ious):.2f}; floor {100 * floor:.0f}%{note}")
+    print(f"target {100 * args.target:.0f}% (information): reached by {len(reached)} of "
+          f"{len(SCENARIOS)} scenarios ({', '.join(reached) or 'none'})")
+    if missed:
+        print("FAIL: below the floor: " + ", ".join(missed))
+        return 1
+    print("every scenario reaches its floor")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        sys.exit(main())
+    except (CheckError, cli.CliError) as e:
+        print(f"ERROR: {e}")
+    except SystemExit as e:
+        if e.code is None or isinstance(e.code, int):
+            raise
+        print(f"ERROR: {e.code}")  # e.g. a bad model description
+    except Exception:  # a crash is never a missed floor, nor a skip
+        traceback.print_exc()
+        print("ERROR: the check crashed")
+    sys.exit(2)

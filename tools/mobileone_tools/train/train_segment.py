@@ -1,27 +1,26 @@
-#!/usr/bin/python3
 """Trains MobileOne-S0 (training form: k = 4 branches, BatchNorm) + DeepLabv3
 from scratch on the synthetic shapes (or a VOC-style data set).
 
-  train_segment.py --out runs/segment --steps 20000 --batch-size 32 --amp
-  train_segment.py --out runs/segment-smoke --smoke
-  train_segment.py --out runs/voc --voc VOCdevkit/VOC2012 --size 512 \\
+  python3 -m mobileone_tools.train.train_segment --out runs/segment --steps 20000 \\
+      --batch-size 32 --amp
+  python3 -m mobileone_tools.train.train_segment --out runs/segment-smoke --smoke
+  python3 -m mobileone_tools.train.train_segment --out runs/voc \\
+      --voc VOCdevkit/VOC2012 --size 512 \\
       --backbone mobileone_s0_unfused.pth.tar --epochs 50
 
-then export.py runs/segment/final.pt and evaluate.py models/shapes-segment.yaml.
+then mobileone_tools.train.export runs/segment/final.pt and
+mobileone_tools.train.evaluate models/shapes-segment.yaml.
 """
 
 import argparse
-import os
-import sys
 
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import datasets  # noqa: E402
-import evaluate  # noqa: E402
-import models  # noqa: E402
-import trainer  # noqa: E402
+from mobileone_tools.train import datasets
+from mobileone_tools.train import evaluate
+from mobileone_tools.train import models
+from mobileone_tools.train import trainer
 
 
 def class_weights(dataset, power, samples=64):

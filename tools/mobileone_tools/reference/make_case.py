@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Builds one random MobileOne and writes a complete test case into --out DIR.
 
 Files written (NAME from --name):
@@ -19,20 +18,18 @@ Files written (NAME from --name):
                              slightly different function; this is its exact output.
 
 Example:
-  /usr/bin/python3 tools/reference/make_case.py --variant s0 --size 224x224 --out /tmp/s0
+  /usr/bin/python3 -m mobileone_tools.reference.make_case --variant s0 --size 224x224 --out /tmp/s0
 """
 
 import argparse
 import copy
 import os
-import sys
 
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import mobileone_ref as ref  # noqa: E402
-import st_io  # noqa: E402
+from mobileone_tools.reference import mobileone_ref as ref
+from mobileone_tools.reference import st_io
 
 INPUT_SEED = 20240601
 ST_DTYPE = {"f32": "F32", "f16": "F16", "bf16": "BF16"}

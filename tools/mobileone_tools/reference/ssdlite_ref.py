@@ -27,8 +27,6 @@ post-processing is compared with, and the same pieces can train the model:
                      [(h, w)] * len(images))
 """
 
-import os
-import sys
 import types
 from collections import OrderedDict
 
@@ -41,8 +39,7 @@ from torchvision.models.detection.anchor_utils import DefaultBoxGenerator
 from torchvision.models.detection.image_list import ImageList
 from torchvision.models.detection.ssd import SSD
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import mobileone_ref as ref  # noqa: E402
+from mobileone_tools.reference import mobileone_ref as ref
 
 N_MAPS = 6
 

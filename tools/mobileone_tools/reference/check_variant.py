@@ -1,8 +1,7 @@
-#!/usr/bin/python3
 """Checks mobileone-cli against the PyTorch reference on a full-size variant.
 
-  check_variant.py --cli build/cli/mobileone-cli --variant s0 --size 224x224 \\
-                   [--size 97x65 ...] --workdir DIR
+  python3 -m mobileone_tools.reference.check_variant [--cli CLI] --variant s0 \\
+      --size 224x224 [--size 97x65 ...] --workdir DIR
 
 Makes a random case (1000 classes, random BN statistics) in DIR with
 make_case.py, then for the fused and the unfused YAML and every size runs
@@ -17,9 +16,10 @@ when python3-torch is not installed.
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import time
+
+from mobileone_tools import cli as mo_cli
 
 TOL = 1e-4
 
@@ -27,7 +27,9 @@ TOL = 1e-4
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cli", required=True, help="path to mobileone-cli")
+    ap.add_argument("--cli", default=mo_cli.default_path(),
+                    help="path to mobileone-cli (default: $MOBILEONE_CLI or the build/ "
+                         "folder's)")
     ap.add_argument("--variant", required=True, choices=["s0", "s1", "s2", "s3", "s4"])
     ap.add_argument("--size", action="append", metavar="WxH",
                     help="input size, repeatable (default 224x224)")
@@ -46,16 +48,17 @@ def main():
         return 77
     torch.set_num_threads(1)  # CI machines are small and shared
 
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import make_case
+    from mobileone_tools.reference import make_case
 
     try:
         sizes = [make_case.parse_size(s) for s in (a.size or ["224x224"])]
     except argparse.ArgumentTypeError as e:
         ap.error(str(e))
     cli = os.path.abspath(a.cli)
-    if not (os.path.isfile(cli) and os.access(cli, os.X_OK)):
-        print(f"FAIL: {cli} is not an executable file")
+    try:
+        mo_cli.check_executable(cli)
+    except mo_cli.CliError as e:
+        print(f"FAIL: {e}")
         return 1
 
     # A fresh directory: stale files from another seed would make a mess.
@@ -77,23 +80,16 @@ def main():
             os.makedirs(out_dir, exist_ok=True)
             # 1 thread for the unfused form, 2 for the fused one (the split
             # and barrier-free depthwise -> pointwise rows of mo-session.c).
-            cmd = [cli, "run", case["yaml"][form], "--input", case["inputs"][(w, h)],
-                   "--output-dir", out_dir,
-                   "--threads", "1" if form == "unfused" else "2"]
-            t0 = time.time()
             try:
-                proc = subprocess.run(cmd, capture_output=True, text=True,
-                                      timeout=a.timeout)
-            except subprocess.TimeoutExpired:
-                print(f"FAIL {label}: no result after {a.timeout:.0f} s: {' '.join(cmd)}")
+                proc = mo_cli.run(cli, ["run", case["yaml"][form], "--input",
+                                        case["inputs"][(w, h)], "--output-dir", out_dir,
+                                        "--threads", "1" if form == "unfused" else "2"],
+                                  timeout=a.timeout)
+            except mo_cli.CliError as e:
+                print(f"FAIL {label}: {e}")
                 failures += 1
                 continue
-            dt = time.time() - t0
-            if proc.returncode != 0:
-                print(f"FAIL {label}: exit status {proc.returncode}: {' '.join(cmd)}")
-                print(proc.stdout + proc.stderr)
-                failures += 1
-                continue
+            dt = proc.seconds
             got_path = os.path.join(out_dir, "logits.npy")
             try:
                 got = np.load(got_path)

@@ -10,7 +10,7 @@ import time
 
 import torch
 
-import models
+from mobileone_tools.train import models
 
 # Subnormal floats (decaying gradients, tiny activations) cost x86 CPUs ~100x
 # per operation; training never needs them. Set before torch starts its
@@ -101,7 +101,7 @@ def load_init(model, path):
     to continue from the shipped weights when the run folder is gone).
     Returns a short description of where the weights came from."""
     if path.endswith(".safetensors"):
-        import st_io
+        from mobileone_tools.reference import st_io
         arrays, _ = st_io.load_file(path, to_float32=True)
         sd = {k: torch.from_numpy(v) for k, v in arrays.items()}
         missing, unexpected = model.load_state_dict(sd, strict=False)

@@ -1,10 +1,9 @@
-#!/usr/bin/python3
 """Regenerates the committed test fixtures in tests/data/ (and its README.md).
 
 The C test suite reads only these files, so it needs no PyTorch. Everything is
 deterministic (fixed seeds), so rerunning rewrites identical files.
 
-  /usr/bin/python3 tools/reference/gen_fixtures.py [--out tests/data]
+  /usr/bin/python3 -m mobileone_tools.reference.gen_fixtures [--out tests/data]
 
 Models are deliberately narrow (the whole directory must stay under 2 MB) and
 use awkward channel counts and odd input sizes so remainder paths get exercised.
@@ -14,15 +13,13 @@ import argparse
 import glob
 import os
 import subprocess
-import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import make_case  # noqa: E402
-import st_io  # noqa: E402
+from mobileone_tools import ROOT
+from mobileone_tools.reference import make_case
+from mobileone_tools.reference import st_io
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MAX_BYTES = 2 * 1024 * 1024
 FUSED_TOL = 1e-5
 
@@ -71,10 +68,11 @@ def write_readme(out_dir, results):
                    for p in glob.glob(os.path.join(out_dir, pat)))
     text = """# Test fixtures (generated)
 
-Written by `tools/reference/gen_fixtures.py` (PyTorch reference in
-`tools/reference/mobileone_ref.py`); do not edit by hand, regenerate with
+Written by `mobileone_tools.reference.gen_fixtures` (PyTorch reference in
+`tools/mobileone_tools/reference/mobileone_ref.py`); do not edit by hand,
+regenerate with
 
-    /usr/bin/python3 tools/reference/gen_fixtures.py
+    PYTHONPATH=tools /usr/bin/python3 -m mobileone_tools.reference.gen_fixtures
 
 Each case NAME is a random MobileOne with Apple's ml-mobileone tensor names and
 random, non-identity BatchNorm statistics:
@@ -155,7 +153,7 @@ def verify(out_dir, results):
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default=os.path.join(REPO, "tests", "data"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "tests", "data"))
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     # Only our own outputs are removed, so a renamed case leaves no stale files.

@@ -1,7 +1,6 @@
-#!/usr/bin/python3
 """Regenerates the SSDLite test fixtures in tests/data/ssd/ (and its README.md).
 
-  /usr/bin/python3 tools/reference/gen_ssd_fixtures.py [--out tests/data/ssd]
+  /usr/bin/python3 -m mobileone_tools.reference.gen_ssd_fixtures [--out tests/data/ssd]
 
 Deterministic (fixed seeds). One narrow model (backbone channels 8/8/8/16/32,
 extras 24/16/16/8, 4 classes with background) at a wide odd size and at the
@@ -14,12 +13,10 @@ cut and an empty result are covered.
 import argparse
 import glob
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import make_ssd_case  # noqa: E402
+from mobileone_tools import ROOT
+from mobileone_tools.reference import make_ssd_case
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MAX_BYTES = 1024 * 1024
 
 CASE = dict(name="ssd", num_classes=4, width_multipliers=(0.125, 0.0625, 0.0625, 0.0625),
@@ -47,7 +44,7 @@ PATTERNS = ("*.safetensors", "*.yaml", "*.npy", "*.json")
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default=os.path.join(REPO, "tests", "data", "ssd"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "tests", "data", "ssd"))
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     for pat in PATTERNS:
@@ -81,9 +78,10 @@ def main():
     with open(os.path.join(a.out, "README.md"), "w") as f:
         f.write(f"""# SSDLite test fixtures (generated)
 
-Written by `tools/reference/gen_ssd_fixtures.py` with `make_ssd_case.py` (PyTorch
-reference `tools/reference/ssdlite_ref.py`, torchvision's anchors, box coder and
-post-processing); do not edit by hand. Read by `tests/test-ssdlite.c`.
+Written by `mobileone_tools.reference.gen_ssd_fixtures` with `make_ssd_case`
+(PyTorch reference `tools/mobileone_tools/reference/ssdlite_ref.py`,
+torchvision's anchors, box coder and post-processing); do not edit by hand.
+Read by `tests/test-ssdlite.c`.
 
 Model `ssd`: backbone width multipliers {CASE['width_multipliers']}, k = {CASE['k']},
 tensor names under "backbone."; extras {CASE['extra_channels']}; {CASE['num_classes']}

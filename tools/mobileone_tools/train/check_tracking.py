@@ -1,5 +1,5 @@
 """End-to-end tracking check (issue 16): clips drawn with the shapes
-generator (tools/train/shapes.py) run through
+generator (shapes.py here) run through
 
     rawvideoparse ! mobileonedetect inference-interval=N ! mobileonetrack
 
@@ -25,7 +25,7 @@ Scores (the same definitions as tests/check/elements/mobileonetrack.c):
   whole-clip pairing of objects and ids that maximises the frames where a
   pair matches.
 
-    python3 tools/train/check_tracking.py models/shapes-detect.yaml \\
+    python3 -m mobileone_tools.train.check_tracking models/shapes-detect.yaml \\
         [--interval 1 --interval 3] [--check] [--save-frames DIR]
 
 prints a table (docs/tracking.md) and with --check fails (exit 1) below the
@@ -45,14 +45,14 @@ import tempfile
 try:
     import numpy as np
     from PIL import Image  # noqa: F401
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import shapes  # noqa: E402
     import gi
     gi.require_version("Gst", "1.0")
     from gi.repository import Gst
 except ImportError as e:
     print(f"SKIP: {e}")
     sys.exit(77)
+
+from mobileone_tools.train import shapes
 
 W, H = 320, 240
 CLASS_NAMES = shapes.CLASSES

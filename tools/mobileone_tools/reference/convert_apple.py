@@ -1,8 +1,9 @@
-#!/usr/bin/python3
 """Converts one of Apple's ml-mobileone checkpoints to safetensors + YAML.
 
-  convert_apple.py mobileone_s0_unfused.pth.tar --variant s0 --out models/s0-unfused.safetensors
-  convert_apple.py mobileone_s4.pth.tar --variant s4 --out models/s4.safetensors --dtype f16
+  python3 -m mobileone_tools.reference.convert_apple mobileone_s0_unfused.pth.tar \\
+      --variant s0 --out models/s0-unfused.safetensors
+  python3 -m mobileone_tools.reference.convert_apple mobileone_s4.pth.tar \\
+      --variant s4 --out models/s4.safetensors --dtype f16
 
 Tensor names are kept exactly (after unwrapping a "state_dict" entry and
 stripping DataParallel's "module." prefix), so the engine reads the result the
@@ -19,15 +20,13 @@ to compare mobileone-cli against on real weights.
 
 import argparse
 import os
-import sys
 
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import make_case  # noqa: E402
-import mobileone_ref as ref  # noqa: E402
-import st_io  # noqa: E402
+from mobileone_tools.reference import make_case
+from mobileone_tools.reference import mobileone_ref as ref
+from mobileone_tools.reference import st_io
 
 
 def load_checkpoint(path):

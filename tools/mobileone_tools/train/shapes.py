@@ -18,7 +18,7 @@ a soft-edged disc (radius ~20 px as videotestsrc draws it, 2 px alpha ramp),
 white or coloured, on black or another background, stretched like a 4:3 or
 16:9 frame scaled to a square model input. It is labelled "circle".
 
-    python3 tools/train/shapes.py --split val --count 8 --out /tmp/shapes
+    python3 -m mobileone_tools.train.shapes --split val --count 8 --out /tmp/shapes
 writes PNG previews (with boxes) of the first scenes of a split.
 """
 

@@ -1,15 +1,14 @@
-#!/usr/bin/python3
 """Scores a detection or segmentation model on the synthetic validation set
 (or a COCO / VOC data set), with PyTorch and through the C engine, and prints
 both figures and their difference.
 
-  evaluate.py models/shapes-detect.yaml                 # mAP@0.5, mAP@[.5:.95]
-  evaluate.py models/shapes-segment.yaml                # mIoU
-  evaluate.py MODEL.yaml --scenes 200 --no-engine       # PyTorch only
-  evaluate.py --checkpoint runs/detect/final.pt          # a training checkpoint
+  python3 -m mobileone_tools.train.evaluate models/shapes-detect.yaml   # mAP@0.5, mAP@[.5:.95]
+  python3 -m mobileone_tools.train.evaluate models/shapes-segment.yaml  # mIoU
+  python3 -m mobileone_tools.train.evaluate MODEL.yaml --scenes 200 --no-engine   # PyTorch only
+  python3 -m mobileone_tools.train.evaluate --checkpoint runs/detect/final.pt     # a checkpoint
 
 The model is a description (YAML + safetensors, as export.py writes it): the
-same file is loaded into the PyTorch modules of tools/train/models.py and run
+same file is loaded into the PyTorch modules of models.py here and run
 by `mobileone-cli run MODEL.yaml --input X.npy --output-dir D`, one image per
 call, on the very same normalised input (X.npy); the engine's own decoding
 (detections.json) and argmax (mask.npy) are scored. For detection the
@@ -20,7 +19,6 @@ evaluation's values (a low threshold, as mAP needs).
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,16 +27,13 @@ import numpy as np
 import torch
 import yaml
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import datasets  # noqa: E402
-import detection  # noqa: E402
-import metrics  # noqa: E402
-import models  # noqa: E402
+from mobileone_tools import cli
+from mobileone_tools.reference import ssdlite_ref
+from mobileone_tools.reference import st_io
+from mobileone_tools.train import datasets
+from mobileone_tools.train import metrics
+from mobileone_tools.train import models
 
-import st_io  # noqa: E402  (tools/reference, on the path through models)
-
-ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-DEFAULT_CLI = os.path.join(ROOT, "build", "cli", "mobileone-cli")
 EVAL_SCORE_THRESHOLD = 0.001
 EVAL_MAX_DETECTIONS = 100
 
@@ -109,21 +104,19 @@ def load_checkpoint(path):
 def torch_detections(model, images, anchors, cfg):
     """Post-processed detections of a batch: list of numpy (boxes, scores, labels)."""
     cls, reg = model(images)
-    out = []
-    for i in range(images.shape[0]):
-        b, s, lab = detection.postprocess(
-            cls[i].float(), reg[i].float(), anchors, images.shape[-2:],
-            detection.BoxCoder(weights=tuple(cfg["box_coder_weights"])),
-            cfg["score_threshold"], cfg["nms_iou_threshold"], cfg["topk_candidates"],
-            cfg["max_detections"])
-        out.append((b.cpu().numpy(), s.cpu().numpy(), lab.cpu().numpy()))
-    return out
+    n = images.shape[0]
+    dets = ssdlite_ref.postprocess(
+        cls.float(), reg.float(), [anchors] * n, [tuple(images.shape[-2:])] * n,
+        cfg["score_threshold"], cfg["nms_iou_threshold"], cfg["topk_candidates"],
+        cfg["max_detections"], cfg["box_coder_weights"])
+    return [(d["boxes"].cpu().numpy(), d["scores"].cpu().numpy(),
+             d["labels"].cpu().numpy()) for d in dets]
 
 
 def eval_detect_torch(model, dataset, cfg, device, batch_size=16, limit=None):
     n = len(dataset) if limit is None else min(limit, len(dataset))
-    anchors = detection.make_anchors(cfg["size"], cfg["size"], tuple(cfg["aspect_ratios"]),
-                                     cfg["min_ratio"], cfg["max_ratio"]).to(device)
+    anchors = ssdlite_ref.default_boxes((cfg["size"], cfg["size"]), cfg["aspect_ratios"],
+                                        cfg["min_ratio"], cfg["max_ratio"]).to(device)
     preds, gts = [], []
     model.eval()
     for start in range(0, n, batch_size):
@@ -202,21 +195,19 @@ def engine_yaml(model_yaml, tmp, kind):
     return path
 
 
-def run_engine(cli, yaml_path, image_u8, tmp, threads):
+def run_engine(path, yaml_path, image_u8, tmp, threads):
     x = datasets.to_nchw_numpy(image_u8)
     inp = os.path.join(tmp, "x.npy")
     np.save(inp, x)
     out = os.path.join(tmp, "out")
-    cmd = [cli, "run", yaml_path, "--input", inp, "--output-dir", out]
+    args = ["run", yaml_path, "--input", inp, "--output-dir", out]
     if threads:
-        cmd += ["--threads", str(threads)]
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if r.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr}")
+        args += ["--threads", str(threads)]
+    cli.run(path, args, timeout=300)
     return out
 
 
-def eval_engine(cli, model_yaml, kind, dataset, limit, threads=0):
+def eval_engine(path, model_yaml, kind, dataset, limit, threads=0):
     n = len(dataset) if limit is None else min(limit, len(dataset))
     with tempfile.TemporaryDirectory() as tmp:
         y = engine_yaml(model_yaml, tmp, kind)
@@ -224,7 +215,7 @@ def eval_engine(cli, model_yaml, kind, dataset, limit, threads=0):
             preds, gts = [], []
             for i in range(n):
                 s = dataset.raw(i)
-                out = run_engine(cli, y, s["image"], tmp, threads)
+                out = run_engine(path, y, s["image"], tmp, threads)
                 preds.append(parse_detections_json(os.path.join(out, "detections.json")))
                 gts.append((s["boxes"], s["labels"]))
             return metrics.detection_map(preds, gts, dataset.num_classes), preds
@@ -232,7 +223,7 @@ def eval_engine(cli, model_yaml, kind, dataset, limit, threads=0):
         masks = []
         for i in range(n):
             s = dataset.raw(i)
-            out = run_engine(cli, y, s["image"], tmp, threads)
+            out = run_engine(path, y, s["image"], tmp, threads)
             m = np.load(os.path.join(out, "mask.npy"))[0]
             cm.update(s["classes"], m)
             masks.append(m)
@@ -263,7 +254,8 @@ def main():
     ap.add_argument("--size", type=int, default=None,
                     help="evaluate at this square size instead of the model's")
     ap.add_argument("--limit", type=int, default=None, help="score only the first N images")
-    ap.add_argument("--engine", default=DEFAULT_CLI, help="path of mobileone-cli")
+    ap.add_argument("--engine", default=cli.default_path(),
+                    help="path of mobileone-cli (default: $MOBILEONE_CLI or the build/ folder's)")
     ap.add_argument("--no-engine", action="store_true")
     ap.add_argument("--engine-threads", type=int, default=0)
     ap.add_argument("--device", default="auto")
@@ -318,8 +310,7 @@ def main():
               f"{time.time() - t:.1f} s)")
 
     if args.model and not args.no_engine:
-        if not os.access(args.engine, os.X_OK):
-            raise SystemExit(f"{args.engine}: no mobileone-cli (build it, or --no-engine)")
+        cli.check_executable(args.engine)
         t = time.time()
         e, _ = eval_engine(args.engine, args.model, kind, ds, args.limit,
                            args.engine_threads)

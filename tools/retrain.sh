@@ -2,9 +2,9 @@
 # Retrains a default model from nothing, exports it to models/ and scores it
 # with PyTorch and the C engine:
 #
-#   tools/train/retrain.sh detect      # models/shapes-detect.{yaml,safetensors}
-#   tools/train/retrain.sh segment     # models/shapes-segment.{yaml,safetensors}
-#   tools/train/retrain.sh all
+#   tools/retrain.sh detect      # models/shapes-detect.{yaml,safetensors}
+#   tools/retrain.sh segment     # models/shapes-segment.{yaml,safetensors}
+#   tools/retrain.sh all
 #
 # The default schedule is the one that made the shipped models on a 2-core
 # CPU (docs/models.md), everything from scratch, in phases (each a warm
@@ -27,41 +27,44 @@
 # phases), SEGMENT2_STEPS .. SEGMENT5_STEPS, DETECT2_STEPS .. DETECT5_STEPS
 # (later phases, 0 skips one), SEGMENT_OS (the segmenter's output stride,
 # 16 or 8; 16 shipped, 8 for the mIoU target: see
-# tools/train/segment_ceiling.py), BS (batch size, default 16), TRAIN_ARGS
-# (extra train_*.py options, e.g. "--workers 0 --threads 1", which the
+# mobileone_tools.train.segment_ceiling), BS (batch size, default 16), TRAIN_ARGS
+# (extra train_detect/train_segment options, e.g. "--workers 0 --threads 1", which the
 # shipped runs used), PYTHON (default /usr/bin/python3), ENGINE
-# (mobileone-cli for the evaluation, default build/cli/mobileone-cli).
+# (mobileone-cli for the evaluation, default: $MOBILEONE_CLI or the build/
+# folder's). The Python is the package tools/mobileone_tools, run with
+# `python3 -m` with tools/ put on PYTHONPATH here.
 # Each run resumes from RUNS/*/last.pt when interrupted. The figures land in
 # RUNS/*/eval.json beside the exported phase; docs/models.md lists the ones
 # of the shipped models.
 set -eu
-here=$(dirname "$0")
-root=$(cd "$here/../.." && pwd)
+root=$(cd "$(dirname "$0")/.." && pwd)
+export PYTHONPATH="$root/tools${PYTHONPATH:+:$PYTHONPATH}"
 py=${PYTHON:-/usr/bin/python3}
+train=mobileone_tools.train
 runs=${RUNS:-$root/runs}
 bs=${BS:-16}
 segment_os=${SEGMENT_OS:-16}
-engine=${ENGINE:-$root/build/cli/mobileone-cli}
+engine=${ENGINE:-$("$py" -c 'from mobileone_tools import cli; print(cli.default_path())')}
 amp=""
 if "$py" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)'; then
   amp="--amp"
 fi
 
 segment_train() {
-  "$py" "$here/train_segment.py" --out "$runs/segment" --resume $amp \
+  "$py" -m $train.train_segment --out "$runs/segment" --resume $amp \
     --size 320 --crop 160 --steps "${SEGMENT_STEPS:-900}" --batch-size "$bs" \
     --output-stride "$segment_os" \
     --lr 2e-3 --warmup-steps 50 --eval-every 300 --val-scenes 100 ${TRAIN_ARGS:-}
 }
 
 # A later phase: a warm restart from the previous phase's weights on fresh
-# scenes (its own seed), a new schedule. phase SCRIPT OUT STEPS ARGS...:
+# scenes (its own seed), a new schedule. phase MODULE OUT STEPS ARGS...:
 # STEPS=0 skips it; $final names the checkpoint the phases end with.
 phase() {
-  script=$1 out=$2 steps=$3
+  module=$1 out=$2 steps=$3
   shift 3
   if [ "$steps" -gt 0 ]; then
-    "$py" "$here/$script" --out "$runs/$out" --resume $amp --init "$final" \
+    "$py" -m "$train.$module" --out "$runs/$out" --resume $amp --init "$final" \
       --steps "$steps" --batch-size "$bs" --val-scenes 100 "$@" ${TRAIN_ARGS:-}
     final=$runs/$out/final.pt
   fi
@@ -70,7 +73,7 @@ phase() {
 segment_phase() {
   out=$1 steps=$2 seed=$3 lr=$4 warmup=$5
   shift 5
-  phase train_segment.py "$out" "$steps" --train-seed "$seed" \
+  phase train_segment "$out" "$steps" --train-seed "$seed" \
     --output-stride "$segment_os" --class-weights 0.5 --size 320 --crop 160 \
     --lr "$lr" --warmup-steps "$warmup" "$@"
 }
@@ -84,29 +87,29 @@ segment() {
   segment_phase segment3 "${SEGMENT3_STEPS:-800}" 2003 2e-3 50
   segment_phase segment4 "${SEGMENT4_STEPS:-1800}" 2004 1.5e-3 50
   segment_phase segment5 "${SEGMENT5_STEPS:-900}" 2005 1e-3 30
-  "$py" "$here/export.py" "$final" --dtype f16
-  "$py" "$here/evaluate.py" "$root/models/shapes-segment.yaml" --engine "$engine" \
+  "$py" -m $train.export "$final" --dtype f16
+  "$py" -m $train.evaluate "$root/models/shapes-segment.yaml" --engine "$engine" \
     --json "$(dirname "$final")/eval.json"
 }
 
 detect() {
   [ -f "$runs/segment/final.pt" ] || segment_train
-  "$py" "$here/train_detect.py" --out "$runs/detect224" --resume $amp \
+  "$py" -m $train.train_detect --out "$runs/detect224" --resume $amp \
     --size 224 --scene-size 320 --backbone "$runs/segment/final.pt" \
     --steps "${DETECT_STEPS:-700}" --batch-size "$bs" --lr 2e-3 --warmup-steps 30 \
     --eval-every 350 --val-scenes 100 --train-seed 1002 ${TRAIN_ARGS:-}
   final=$runs/detect224/final.pt
-  phase train_detect.py detect224b "${DETECT2_STEPS:-500}" --size 224 \
+  phase train_detect detect224b "${DETECT2_STEPS:-500}" --size 224 \
     --scene-size 320 --lr 2e-3 --warmup-steps 30 --train-seed 1004
   # at the size the model runs at: 224 -> 320 had cost half the mAP
-  phase train_detect.py detect320 "${DETECT3_STEPS:-600}" --size 320 \
+  phase train_detect detect320 "${DETECT3_STEPS:-600}" --size 320 \
     --scene-size 320 --lr 1.5e-3 --warmup-steps 30 --train-seed 1005
-  phase train_detect.py detect320b "${DETECT4_STEPS:-350}" --size 320 \
+  phase train_detect detect320b "${DETECT4_STEPS:-350}" --size 320 \
     --scene-size 320 --lr 1e-3 --warmup-steps 20 --train-seed 1006
-  phase train_detect.py detect320c "${DETECT5_STEPS:-500}" --size 320 \
+  phase train_detect detect320c "${DETECT5_STEPS:-500}" --size 320 \
     --scene-size 320 --lr 1e-3 --warmup-steps 20 --train-seed 1007
-  "$py" "$here/export.py" "$final" --size 320 --dtype f16
-  "$py" "$here/evaluate.py" "$root/models/shapes-detect.yaml" --engine "$engine" \
+  "$py" -m $train.export "$final" --size 320 --dtype f16
+  "$py" -m $train.evaluate "$root/models/shapes-detect.yaml" --engine "$engine" \
     --json "$(dirname "$final")/eval.json"
 }
 

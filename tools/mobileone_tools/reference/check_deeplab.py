@@ -1,9 +1,8 @@
-#!/usr/bin/python3
 """Checks the DeepLabv3 head and the classifier's post-processing against PyTorch.
 
-  check_deeplab.py --cli build/cli/mobileone-cli --workdir DIR \\
-                   [--lib build/libmobileone.so] [--sanitized none] \\
-                   [--size 512x512] [--variant s0]
+  python3 -m mobileone_tools.reference.check_deeplab [--cli CLI] --workdir DIR \\
+      [--lib build/libmobileone.so] [--sanitized none] \\
+      [--size 512x512] [--variant s0]
 
 1. DeepLabv3 at the default size (512x512) on a full MobileOne backbone (S0)
    with the default ASPP (256 channels, rates 6, 12, 18, 21 classes), random
@@ -26,9 +25,10 @@ import argparse
 import ctypes
 import os
 import shutil
-import subprocess
 import sys
 import time
+
+from mobileone_tools import cli as mo_cli
 
 TOL = 1e-4
 
@@ -44,18 +44,13 @@ class Checker:
 
 
 def run_cli(chk, cli, args, label, timeout):
-    cmd = [cli] + args
-    t0 = time.time()
+    """(stdout, seconds), or None after a failed check."""
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        chk.check(False, label, f"no result after {timeout:.0f} s: {' '.join(cmd)}")
+        p = mo_cli.run(cli, args, timeout=timeout)
+    except mo_cli.CliError as e:
+        chk.check(False, label, str(e))
         return None
-    if p.returncode != 0:
-        chk.check(False, label, f"exit status {p.returncode}: {' '.join(cmd)}\n"
-                  + p.stdout + p.stderr)
-        return None
-    return p.stdout, time.time() - t0
+    return p.stdout, p.seconds
 
 
 def check_segmentation(chk, np, cli, case, form, size, label, timeout):
@@ -90,7 +85,7 @@ def check_segmentation(chk, np, cli, case, form, size, label, timeout):
 
 
 def check_topk_cli(chk, np, torch, cli, workdir, timeout):
-    import make_case
+    from mobileone_tools.reference import make_case
     d = os.path.join(workdir, "classifier")
     case = make_case.make_case(d, "cls", width_multipliers=(0.25, 0.125, 0.125, 0.25),
                                k=1, se=False, num_classes=1000, sizes=[(64, 64)],
@@ -194,7 +189,9 @@ def check_ctypes(chk, np, torch, lib_path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cli", required=True, help="path to mobileone-cli")
+    ap.add_argument("--cli", default=mo_cli.default_path(),
+                    help="path to mobileone-cli (default: $MOBILEONE_CLI or the build/ "
+                         "folder's)")
     ap.add_argument("--lib", help="path to libmobileone (for the ctypes checks)")
     ap.add_argument("--sanitized", default="none",
                     help="meson's b_sanitize: anything but 'none' skips the ctypes checks")
@@ -213,13 +210,14 @@ def main():
         print("SKIP: python3-torch not installed")
         return 77
     torch.set_num_threads(1)
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import make_case
-    import make_deeplab_case
+    from mobileone_tools.reference import make_case
+    from mobileone_tools.reference import make_deeplab_case
 
     cli = os.path.abspath(a.cli)
-    if not (os.path.isfile(cli) and os.access(cli, os.X_OK)):
-        print(f"FAIL: {cli} is not an executable file")
+    try:
+        mo_cli.check_executable(cli)
+    except mo_cli.CliError as e:
+        print(f"FAIL: {e}")
         return 1
     size = make_case.parse_size(a.size)
     work = os.path.abspath(a.workdir)

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Builds one random DeepLabv3 (MobileOne backbone) and writes a test case.
 
 Files written into --out DIR (NAME from --name):
@@ -21,27 +20,25 @@ Files written into --out DIR (NAME from --name):
 Random weights with random BatchNorm statistics (mobileone_ref.randomize_model,
 calibrated on the model's own activations so values stay O(1)).
 
-  /usr/bin/python3 tools/reference/make_deeplab_case.py --variant s0 \\
+  /usr/bin/python3 -m mobileone_tools.reference.make_deeplab_case --variant s0 \\
       --size 512x512 --out /tmp/dl
-  /usr/bin/python3 tools/reference/make_deeplab_case.py --fixtures
+  /usr/bin/python3 -m mobileone_tools.reference.make_deeplab_case --fixtures
       (regenerates tests/data/deeplab/, the C test's fixtures, and its README)
 """
 
 import argparse
 import glob
 import os
-import sys
 
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import deeplab_ref as dl  # noqa: E402
-import make_case  # noqa: E402
-import mobileone_ref as ref  # noqa: E402
-import st_io  # noqa: E402
+from mobileone_tools import ROOT
+from mobileone_tools.reference import deeplab_ref as dl
+from mobileone_tools.reference import make_case
+from mobileone_tools.reference import mobileone_ref as ref
+from mobileone_tools.reference import st_io
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PREFIX = "backbone."
 
 # The committed fixtures (tests/data/deeplab/). Narrow backbones, awkward
@@ -216,9 +213,9 @@ def write_fixtures(out_dir):
     total = sum(os.path.getsize(os.path.join(out_dir, f)) for f in files)
     text = f"""# DeepLabv3 test fixtures (generated)
 
-Written by `tools/reference/make_deeplab_case.py --fixtures` (PyTorch
-reference in `tools/reference/deeplab_ref.py`); do not edit by hand. Read by
-`tests/test-deeplab.c`.
+Written by `mobileone_tools.reference.make_deeplab_case --fixtures` (PyTorch
+reference in `tools/mobileone_tools/reference/deeplab_ref.py`); do not edit
+by hand. Read by `tests/test-deeplab.c`.
 
 Each case NAME is a random DeepLabv3 on a narrow MobileOne (names under
 `backbone.`, random non-identity BatchNorm statistics everywhere):
@@ -265,7 +262,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
 
     if a.fixtures:
-        write_fixtures(a.out or os.path.join(REPO, "tests", "data", "deeplab"))
+        write_fixtures(a.out or os.path.join(ROOT, "tests", "data", "deeplab"))
         return
     if a.out is None or (a.variant is None and a.width_multipliers is None):
         ap.error("--out and one of --variant / --width-multipliers are required")

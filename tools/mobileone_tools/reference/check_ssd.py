@@ -1,7 +1,7 @@
-#!/usr/bin/python3
 """Checks mobileone-cli's SSDLite head against PyTorch and torchvision at 320x320.
 
-  check_ssd.py --cli build/cli/mobileone-cli --workdir DIR [--size 320x320 ...]
+  python3 -m mobileone_tools.reference.check_ssd [--cli CLI] --workdir DIR \\
+      [--size 320x320 ...]
 
 Makes a random detector in DIR with make_ssd_case.py (MobileOne-S0 backbone,
 unfused with k = 4, extra_channels 512/256/256/128, 91 classes, no threshold
@@ -28,9 +28,10 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
+
+from mobileone_tools import cli as mo_cli
 
 TOL = 1e-4
 BOX_TOL = 1e-4
@@ -68,7 +69,9 @@ def matched_fraction(got, want):
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cli", required=True)
+    ap.add_argument("--cli", default=mo_cli.default_path(),
+                    help="path to mobileone-cli (default: $MOBILEONE_CLI or the build/ "
+                         "folder's)")
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--size", action="append", metavar="WxH")
     ap.add_argument("--variant", default="s0")
@@ -86,15 +89,16 @@ def main():
         print("SKIP: python3-torch / python3-torchvision not installed")
         return 77
 
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import make_case
-    import make_ssd_case
-    import ssdlite_ref as ssd
+    from mobileone_tools.reference import make_case
+    from mobileone_tools.reference import make_ssd_case
+    from mobileone_tools.reference import ssdlite_ref as ssd
 
     sizes = [make_case.parse_size(s) for s in (a.size or ["320x320"])]
     cli = os.path.abspath(a.cli)
-    if not (os.path.isfile(cli) and os.access(cli, os.X_OK)):
-        print(f"FAIL: {cli} is not an executable file")
+    try:
+        mo_cli.check_executable(cli)
+    except mo_cli.CliError as e:
+        print(f"FAIL: {e}")
         return 1
     work = os.path.abspath(a.workdir)
     shutil.rmtree(work, ignore_errors=True)
@@ -111,22 +115,15 @@ def main():
         for (w, h) in sizes:
             label = f"{a.variant} ssdlite {form} {w}x{h}"
             out = os.path.join(work, f"out-{form}-{w}x{h}")
-            cmd = [cli, "run", case["yaml"][form], "--input", case["inputs"][(w, h)],
-                   "--output-dir", out]
-            t0 = time.time()
             try:
-                proc = subprocess.run(cmd, capture_output=True, text=True,
-                                      timeout=a.timeout)
-            except subprocess.TimeoutExpired:
-                print(f"FAIL {label}: no result after {a.timeout:.0f} s")
+                proc = mo_cli.run(cli, ["run", case["yaml"][form], "--input",
+                                        case["inputs"][(w, h)], "--output-dir", out],
+                                  timeout=a.timeout)
+            except mo_cli.CliError as e:
+                print(f"FAIL {label}: {e}")
                 failures += 1
                 continue
-            dt = time.time() - t0
-            if proc.returncode != 0:
-                print(f"FAIL {label}: exit status {proc.returncode}: {' '.join(cmd)}\n"
-                      + proc.stdout + proc.stderr)
-                failures += 1
-                continue
+            dt = proc.seconds
             problems = []
             raw = {}
             for key in ("cls_logits", "bbox_regression"):

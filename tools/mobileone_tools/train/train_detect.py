@@ -1,27 +1,27 @@
-#!/usr/bin/python3
 """Trains MobileOne-S0 (training form: k = 4 branches, BatchNorm) + SSDLite
 from scratch on the synthetic shapes (or a COCO-style data set).
 
-  train_detect.py --out runs/detect --steps 30000 --batch-size 64 --amp
-  train_detect.py --out runs/detect-smoke --smoke
-  train_detect.py --out runs/coco --coco instances_train2017.json train2017/ \\
+  python3 -m mobileone_tools.train.train_detect --out runs/detect --steps 30000 \\
+      --batch-size 64 --amp
+  python3 -m mobileone_tools.train.train_detect --out runs/detect-smoke --smoke
+  python3 -m mobileone_tools.train.train_detect --out runs/coco \\
+      --coco instances_train2017.json train2017/ \\
       --backbone mobileone_s0_unfused.pth.tar --epochs 50
 
-then export.py runs/detect/final.pt and evaluate.py models/shapes-detect.yaml.
+then mobileone_tools.train.export runs/detect/final.pt and
+mobileone_tools.train.evaluate models/shapes-detect.yaml.
 """
 
 import argparse
-import os
-import sys
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import datasets  # noqa: E402
-import detection  # noqa: E402
-import evaluate  # noqa: E402
-import models  # noqa: E402
-import trainer  # noqa: E402
+from mobileone_tools.reference import ssdlite_ref
+from mobileone_tools.train import datasets
+from mobileone_tools.train import detection
+from mobileone_tools.train import evaluate
+from mobileone_tools.train import models
+from mobileone_tools.train import trainer
 
 
 def main():
@@ -63,8 +63,8 @@ def main():
     if args.backbone:
         models.load_backbone(model, args.backbone)
     targets = detection.SSDTargets(
-        detection.make_anchors(args.size, args.size, tuple(cfg["aspect_ratios"]),
-                               cfg["min_ratio"], cfg["max_ratio"]),
+        ssdlite_ref.default_boxes((args.size, args.size), cfg["aspect_ratios"],
+                                  cfg["min_ratio"], cfg["max_ratio"]),
         cfg["box_coder_weights"])
     device = trainer.pick_device(args.device)
     targets.to(device)

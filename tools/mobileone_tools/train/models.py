@@ -2,7 +2,7 @@
 SSDLite or DeepLabv3, with the tensor names the C engine reads
 (docs/model-format.md; backbone under "backbone.").
 
-The architectures are those of tools/reference/ (ssdlite_ref.py,
+The architectures are those of mobileone_tools.reference (ssdlite_ref.py,
 deeplab_ref.py), which the engine is tested against; this file only builds
 them from a small config dict.
 
@@ -13,19 +13,12 @@ Both models' forward returns raw outputs:
   segmenter: logits [B, num_classes, H, W] at the input size
 """
 
-import os
-import sys
-
 import torch
 import torch.nn as nn
 
-_REF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference")
-if _REF not in sys.path:
-    sys.path.insert(0, _REF)
-
-import deeplab_ref  # noqa: E402
-import mobileone_ref  # noqa: E402
-import ssdlite_ref  # noqa: E402
+from mobileone_tools.reference import deeplab_ref
+from mobileone_tools.reference import mobileone_ref
+from mobileone_tools.reference import ssdlite_ref
 
 DETECT_DEFAULTS = {
     "variant": "s0",
@@ -106,7 +99,7 @@ def load_backbone(model, path):
     train_segment.py: its "backbone." tensors; e.g. the detector starts from
     the segmenter's backbone, both trained here from scratch)."""
     if path.endswith(".safetensors"):
-        import st_io
+        from mobileone_tools.reference import st_io
         sd, _ = st_io.load_file(path, to_float32=True)
         sd = {k: torch.from_numpy(v) for k, v in sd.items()}
     else:

@@ -25,16 +25,13 @@ included) using the stage's dilation. The engine does the same.
 """
 
 from collections import OrderedDict
-import os
-import sys
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import mobileone_ref as ref  # noqa: E402
+from mobileone_tools.reference import mobileone_ref as ref
 
 BN_EPS = ref.BN_EPS
 
