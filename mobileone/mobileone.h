@@ -37,6 +37,13 @@ typedef struct
  */
 MoModel *mo_model_load (const char *yaml_path, GError **error);
 
+/**
+ * mo_model_load_full: mo_model_load() with @flags; MO_LOAD_DEFAULT keeps the
+ * files the description names inside its folder (docs/security.md).
+ */
+MoModel *mo_model_load_full (const char *yaml_path, MoLoadFlags flags,
+    GError **error);
+
 /** mo_model_ref: adds a reference. */
 MoModel *mo_model_ref (MoModel * model);
 
