@@ -3,7 +3,7 @@
  * hanging or eating the host's memory. Reproducers that are files live in
  * tests/fuzz/reproducers/; the others (FIFOs, links, sparse files, a model
  * whose weights are written here) are made in a temporary folder. */
-#include "mobileone.h"
+#include "mo-heads.h"
 #include "mo-safetensors.h"
 #include "mo-ssdlite.h"
 

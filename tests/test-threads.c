@@ -2,7 +2,7 @@
  * with its own thread pool (issue 14): every thread's results equal a
  * single-threaded run's, bit for bit. CI also runs this under
  * ThreadSanitizer, which reports any data race on the shared model. */
-#include "mobileone.h"
+#include "mo-heads.h"
 #include "mo-ssdlite.h"
 
 #include <string.h>

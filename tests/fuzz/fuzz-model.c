@@ -5,7 +5,7 @@
  * model.yaml), the rest as w.safetensors in the same folder
  * (tests/fuzz/run.sh packs the fixtures into seeds this way). */
 #include "fuzz-common.h"
-#include "mobileone.h"
+#include "mo-heads.h"
 #include "mo-classifier.h"
 #include "mo-deeplab.h"
 #include "mo-ssdlite.h"
