@@ -155,6 +155,32 @@ case("missing weights file", ["w.safetensors"], missing_weights)
 case("wrong fused setting", ["w.safetensors", "fused"],
      with_yaml(yaml_text.replace("fused: true", "fused: false")))
 
+
+# --- hostile descriptions (issue 14, docs/security.md) ---
+REPRO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fuzz", "reproducers")
+
+
+def fifo_yaml(tmp):
+    y = os.path.join(tmp, "model.yaml")
+    os.mkfifo(y)
+    return y, base_input
+
+
+def copy_repro(name):
+    def setup(tmp):
+        y = os.path.join(tmp, "model.yaml")
+        shutil.copy(os.path.join(REPRO, name), y)
+        return y, base_input
+    return setup
+
+
+case("YAML is a FIFO (no hang)", ["model.yaml", "FIFO"], fifo_yaml)
+case("YAML billion laughs", ["model.yaml", "YAML nodes"], copy_repro("yaml-billion-laughs.yaml"))
+case("labels outside the folder", ["model.yaml", "labels", "/etc/shells", "refused"],
+     with_yaml(yaml_text + "labels: /etc/shells\n"))
+case("weights above the folder", ["model.yaml", "weights", "'..'"],
+     with_yaml(yaml_text.replace(name + "-fused.safetensors", "../w.safetensors")))
+
 # --- weights ---
 case("tensor missing", ["w.safetensors", W],
      with_header(lambda h: h.__setitem__(W + "_renamed", h.pop(W))))
