@@ -11,6 +11,7 @@
 #include "gstmobileonesegment.h"
 #include "gstmobileoneoverlay.h"
 #include "gstmobileonemask.h"
+#include "gstmobileonepublish.h"
 
 static gboolean
 plugin_init (GstPlugin * plugin)
@@ -22,6 +23,7 @@ plugin_init (GstPlugin * plugin)
   ret |= GST_ELEMENT_REGISTER (mobileonesegment, plugin);
   ret |= GST_ELEMENT_REGISTER (mobileoneoverlay, plugin);
   ret |= GST_ELEMENT_REGISTER (mobileonemask, plugin);
+  ret |= GST_ELEMENT_REGISTER (mobileonepublish, plugin);
 
   return ret;
 }
