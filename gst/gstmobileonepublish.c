@@ -118,6 +118,9 @@ struct _GstMobileOnePublish
   gint mqtt_qos;
   guint in_flight;
   gboolean connected;
+  gboolean loop_started;        /* libmosquitto's network thread runs */
+  guint retry_delay;            /* seconds, until it does */
+  guint retry_delay_max;
   gboolean stopping;
   gboolean warned_down;         /* a warning was posted for this outage */
 #endif
@@ -1263,6 +1266,32 @@ publisher_thread (gpointer data)
     gsize size;
     int rc;
 
+    if (!self->loop_started) {
+      /* libmosquitto's thread retries only once it has had a socket: the
+       * first connection is retried here, backing off the same way. */
+      gint64 until = g_get_monotonic_time () +
+          (gint64) self->retry_delay * G_TIME_SPAN_SECOND;
+
+      while (!self->stopping && g_cond_wait_until (&self->cond, &self->lock,
+              until));
+      if (self->stopping)
+        break;
+      g_mutex_unlock (&self->lock);
+      rc = mosquitto_reconnect_async (self->mosq);
+      if (rc == MOSQ_ERR_SUCCESS)
+        rc = mosquitto_loop_start (self->mosq);
+      g_mutex_lock (&self->lock);
+      if (rc == MOSQ_ERR_SUCCESS) {
+        self->loop_started = TRUE;
+      } else {
+        GST_DEBUG_OBJECT (self, "connection attempt failed (%s), next in "
+            "%u s", mosquitto_strerror (rc), self->retry_delay);
+        self->retry_delay = MIN (self->retry_delay * 2,
+            self->retry_delay_max);
+      }
+      continue;
+    }
+
     if (!self->connected || self->in_flight >= MQTT_WINDOW ||
         g_queue_is_empty (&self->queue)) {
       g_cond_wait (&self->cond, &self->lock);
@@ -1397,9 +1426,15 @@ mqtt_start (GstMobileOnePublish * self)
         ("%s (%d)", rc == MOSQ_ERR_ERRNO ? g_strerror (errno) :
             mosquitto_strerror (rc), rc));
   }
-  rc = mosquitto_loop_start (self->mosq);
-  if (rc != MOSQ_ERR_SUCCESS)
-    goto setup_failed;
+  self->loop_started = FALSE;
+  self->retry_delay = MQTT_RECONNECT_DELAY;
+  self->retry_delay_max = MAX (delay_max, MQTT_RECONNECT_DELAY);
+  if (rc == MOSQ_ERR_SUCCESS) {
+    rc = mosquitto_loop_start (self->mosq);
+    if (rc != MOSQ_ERR_SUCCESS)
+      goto setup_failed;
+    self->loop_started = TRUE;
+  }
   self->publisher = g_thread_new ("mobileonepublish", publisher_thread, self);
 
   GST_INFO_OBJECT (self, "publishing to %s port %d topic %s QoS %d", host,
@@ -1486,7 +1521,9 @@ mqtt_stop (GstMobileOnePublish * self)
   self->publisher = NULL;
 
   mosquitto_disconnect (self->mosq);
-  mosquitto_loop_stop (self->mosq, false);
+  if (self->loop_started)
+    mosquitto_loop_stop (self->mosq, false);
+  self->loop_started = FALSE;
   mosquitto_destroy (self->mosq);
   self->mosq = NULL;
 
