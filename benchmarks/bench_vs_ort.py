@@ -122,7 +122,7 @@ def main():
     ap.add_argument("--size", default="224x224")
     a = ap.parse_args()
     torch.set_num_threads(1)
-    cli = os.path.join(a.build, "mobileone", "mobileone-cli")
+    cli = os.path.join(a.build, "cli", "mobileone-cli")
     w, h = (int(v) for v in a.size.split("x"))
     tmp = tempfile.mkdtemp(prefix="mobileone-bench-")
     peak1 = fma_peak(tmp)

@@ -8,7 +8,11 @@
  * it classifies each upstream region of interest of those labels (cropped
  * and resized from the frame), typically from mobileonedetect. Either way
  * the result is a "classification" structure in the region's params:
- * label_id (int), label (string), confidence (double).
+ * label_id (int), label (string), confidence (double) and repeated
+ * (boolean: TRUE on the frames between two inferences with
+ * #GstMobileOneInfer:inference-interval, whose classes are the last
+ * inference's). #GstMobileOneInfer:fit defaults to crop, ImageNet's
+ * evaluation pre-processing, like mobileone-cli image.
  *
  * ## Example launch lines
  * |[
@@ -46,6 +50,7 @@ struct _GstMobileOneClassify
   gdouble threshold;
 
   Result results[MAX_REGIONS];
+  MoRect rects[MAX_REGIONS];    /* the regions of the frame being inferred */
   guint n_results;
   gboolean warned_regions;
 };
@@ -78,10 +83,12 @@ static void gst_mobile_one_classify_get_property (GObject * object,
     guint prop_id, GValue * value, GParamSpec * pspec);
 static gboolean gst_mobile_one_classify_setup (GstMobileOneInfer * infer,
     GError ** error);
-static GstFlowReturn gst_mobile_one_classify_process (GstMobileOneInfer *
-    infer, GstVideoFrame * frame, gboolean run);
-static GstStructure *gst_mobile_one_classify_describe (GstMobileOneInfer *
-    infer);
+static guint gst_mobile_one_classify_get_regions (GstMobileOneInfer * infer,
+    GstVideoFrame * frame, const MoRect ** rects);
+static gboolean gst_mobile_one_classify_decode (GstMobileOneInfer * infer,
+    GstVideoFrame * frame, guint index, const MoTransform * xf);
+static GstFlowReturn gst_mobile_one_classify_attach (GstMobileOneInfer *
+    infer, GstVideoFrame * frame, gboolean repeated, GstStructure * message);
 
 static void
 gst_mobile_one_classify_class_init (GstMobileOneClassifyClass * klass)
@@ -117,8 +124,11 @@ gst_mobile_one_classify_class_init (GstMobileOneClassifyClass * klass)
   infer_class->head_type = "classifier";
   infer_class->default_model = DEFAULT_MODEL;
   infer_class->setup = GST_DEBUG_FUNCPTR (gst_mobile_one_classify_setup);
-  infer_class->process = GST_DEBUG_FUNCPTR (gst_mobile_one_classify_process);
-  infer_class->describe = GST_DEBUG_FUNCPTR (gst_mobile_one_classify_describe);
+  infer_class->default_fit = MO_FIT_CROP;
+  infer_class->get_regions =
+      GST_DEBUG_FUNCPTR (gst_mobile_one_classify_get_regions);
+  infer_class->decode = GST_DEBUG_FUNCPTR (gst_mobile_one_classify_decode);
+  infer_class->attach = GST_DEBUG_FUNCPTR (gst_mobile_one_classify_attach);
 }
 
 static void
@@ -181,31 +191,79 @@ gst_mobile_one_classify_setup (GstMobileOneInfer * infer, GError ** error)
   return TRUE;
 }
 
-static void
-classify (GstMobileOneClassify * self, const GstVideoFrame * frame,
-    const MoRect * crop, Result * r)
+/* The frame, or the upstream regions of the selected labels, in the order
+ * attach() meets them. */
+static guint
+gst_mobile_one_classify_get_regions (GstMobileOneInfer * infer,
+    GstVideoFrame * frame, const MoRect ** rects)
 {
-  GstMobileOneInfer *infer = GST_MOBILE_ONE_INFER (self);
-  const MoOutput *logits;
+  GstMobileOneClassify *self = GST_MOBILE_ONE_CLASSIFY (infer);
+  gpointer state = NULL;
+  GstMeta *meta;
+  guint n = 0;
 
-  gst_mobile_one_infer_run (infer, frame, crop, NULL);
-  logits = mo_session_output (gst_mobile_one_infer_get_session (infer),
-      "logits");
-  mo_classifier_topk (logits->data, logits->c, 1, &r->best);
+  *rects = self->rects;
+  if (!gst_mobile_one_infer_has_object_class (infer)) {
+    MoRect whole = { 0, 0, GST_VIDEO_FRAME_WIDTH (frame),
+      GST_VIDEO_FRAME_HEIGHT (frame)
+    };
+
+    self->rects[0] = self->results[0].rect = whole;
+    self->results[0].roi_type = 0;
+    self->n_results = 1;
+    return 1;
+  }
+  while ((meta = gst_buffer_iterate_meta_filtered (frame->buffer, &state,
+              GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+    GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *) meta;
+
+    if (!gst_mobile_one_infer_roi_selected (infer, roi->roi_type))
+      continue;
+    if (roi->w == 0 || roi->h == 0)
+      continue;
+    if (n == MAX_REGIONS) {
+      if (!self->warned_regions)
+        GST_WARNING_OBJECT (self, "more than %d regions in a frame: "
+            "classifying the first %d", MAX_REGIONS, MAX_REGIONS);
+      self->warned_regions = TRUE;
+      break;
+    }
+    self->rects[n].x = roi->x;
+    self->rects[n].y = roi->y;
+    self->rects[n].w = roi->w;
+    self->rects[n].h = roi->h;
+    self->results[n].rect = self->rects[n];
+    self->results[n].roi_type = roi->roi_type;
+    n++;
+  }
+  self->n_results = n;
+  return n;
 }
 
-static void
-add_classification (GstMobileOneClassify * self,
-    GstVideoRegionOfInterestMeta * roi, const MoClass * best)
+static gboolean
+gst_mobile_one_classify_decode (GstMobileOneInfer * infer,
+    GstVideoFrame * frame, guint index, const MoTransform * xf)
 {
-  GstMobileOneInfer *infer = GST_MOBILE_ONE_INFER (self);
-  gchar **labels = gst_mobile_one_infer_get_labels (infer);
+  GstMobileOneClassify *self = GST_MOBILE_ONE_CLASSIFY (infer);
+  const MoOutput *logits =
+      mo_session_output (gst_mobile_one_infer_get_session (infer), "logits");
 
-  gst_video_region_of_interest_meta_add_param (roi,
-      gst_structure_new ("classification",
-          "label_id", G_TYPE_INT, best->label,
-          "label", G_TYPE_STRING, labels[best->label],
-          "confidence", G_TYPE_DOUBLE, (gdouble) best->score, NULL));
+  mo_classifier_topk (logits->data, logits->c, 1, &self->results[index].best);
+  return TRUE;
+}
+
+static GstStructure *
+classification (GstMobileOneClassify * self, const MoClass * best,
+    gboolean repeated)
+{
+  gchar **labels = gst_mobile_one_infer_get_labels (GST_MOBILE_ONE_INFER
+      (self));
+
+  return gst_structure_new ("classification",
+      "label_id", G_TYPE_INT, best->label,
+      "label", G_TYPE_STRING, labels[best->label],
+      "confidence", G_TYPE_DOUBLE, (gdouble) best->score,
+      "repeated", G_TYPE_BOOLEAN, repeated, NULL);
 }
 
 static gdouble
@@ -241,41 +299,63 @@ match (GstMobileOneClassify * self, const MoRect * rect, GQuark roi_type)
   return best;
 }
 
+/* Adds @r to @message's classifications, with its region. */
+static void
+add_to_message (GValue * list, const GstStructure * c, const MoRect * rect)
+{
+  GValue v = G_VALUE_INIT;
+  GstStructure *s = gst_structure_copy (c);
+
+  gst_structure_set (s,
+      "x", G_TYPE_INT, (gint) rect->x,
+      "y", G_TYPE_INT, (gint) rect->y,
+      "width", G_TYPE_INT, (gint) rect->w,
+      "height", G_TYPE_INT, (gint) rect->h, NULL);
+  g_value_init (&v, GST_TYPE_STRUCTURE);
+  g_value_take_boxed (&v, s);
+  gst_value_array_append_and_take_value (list, &v);
+}
+
 static GstFlowReturn
-gst_mobile_one_classify_process (GstMobileOneInfer * infer,
-    GstVideoFrame * frame, gboolean run)
+gst_mobile_one_classify_attach (GstMobileOneInfer * infer,
+    GstVideoFrame * frame, gboolean repeated, GstStructure * message)
 {
   GstMobileOneClassify *self = GST_MOBILE_ONE_CLASSIFY (infer);
   GstBuffer *buf = frame->buffer;
+  GValue list = G_VALUE_INIT;
   gdouble threshold;
 
   GST_OBJECT_LOCK (self);
   threshold = self->threshold;
   GST_OBJECT_UNLOCK (self);
 
+  if (message)
+    g_value_init (&list, GST_TYPE_ARRAY);
+
   if (!gst_mobile_one_infer_has_object_class (infer)) {
     /* The whole frame: one region covering it, labelled with the class. */
-    Result *r = &self->results[0];
+    const Result *r = &self->results[0];
     GstVideoRegionOfInterestMeta *roi;
+    GstStructure *c;
 
-    if (run) {
-      r->rect.x = r->rect.y = 0;
-      r->rect.w = GST_VIDEO_FRAME_WIDTH (frame);
-      r->rect.h = GST_VIDEO_FRAME_HEIGHT (frame);
-      r->roi_type = 0;
-      classify (self, frame, NULL, r);
-      self->n_results = 1;
+    if (self->n_results == 0)
+      goto done;
+    c = classification (self, &r->best, repeated);
+    if (message)
+      add_to_message (&list, c, &r->rect);
+    if (r->best.score < threshold) {
+      gst_structure_free (c);
+      goto done;
     }
-    if (self->n_results == 0 || r->best.score < threshold)
-      return GST_FLOW_OK;
     roi = gst_buffer_add_video_region_of_interest_meta_id (buf,
         gst_mobile_one_infer_get_label_quark (infer, r->best.label), 0, 0,
         GST_VIDEO_FRAME_WIDTH (frame), GST_VIDEO_FRAME_HEIGHT (frame));
-    add_classification (self, roi, &r->best);
-    return GST_FLOW_OK;
+    gst_video_region_of_interest_meta_add_param (roi, c);
+    goto done;
   }
 
-  /* Upstream regions of the selected labels. */
+  /* Upstream regions of the selected labels: on an inferred frame the nth
+   * is the nth get_regions() found, in between the best overlap. */
   {
     gpointer state = NULL;
     GstMeta *meta;
@@ -286,63 +366,33 @@ gst_mobile_one_classify_process (GstMobileOneInfer * infer,
       GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *) meta;
       MoRect rect = { roi->x, roi->y, roi->w, roi->h };
       const Result *r;
+      GstStructure *c;
 
       if (!gst_mobile_one_infer_roi_selected (infer, roi->roi_type))
         continue;
       if (roi->w == 0 || roi->h == 0)
         continue;
-      if (run) {
-        Result *slot;
-
-        if (n == MAX_REGIONS) {
-          if (!self->warned_regions)
-            GST_WARNING_OBJECT (self, "more than %d regions in a frame: "
-                "classifying the first %d", MAX_REGIONS, MAX_REGIONS);
-          self->warned_regions = TRUE;
+      if (!repeated) {
+        if (n == self->n_results)
           break;
-        }
-        slot = &self->results[n++];
-        slot->rect = rect;
-        slot->roi_type = roi->roi_type;
-        classify (self, frame, &rect, slot);
-        r = slot;
+        r = &self->results[n++];
       } else {
         r = match (self, &rect, roi->roi_type);
       }
-      if (r != NULL && r->best.score >= threshold)
-        add_classification (self, roi, &r->best);
+      if (r == NULL)
+        continue;
+      c = classification (self, &r->best, repeated);
+      if (message)
+        add_to_message (&list, c, &rect);
+      if (r->best.score >= threshold)
+        gst_video_region_of_interest_meta_add_param (roi, c);
+      else
+        gst_structure_free (c);
     }
-    if (run)
-      self->n_results = n;
   }
+
+done:
+  if (message)
+    gst_structure_take_value (message, "classifications", &list);
   return GST_FLOW_OK;
-}
-
-static GstStructure *
-gst_mobile_one_classify_describe (GstMobileOneInfer * infer)
-{
-  GstMobileOneClassify *self = GST_MOBILE_ONE_CLASSIFY (infer);
-  gchar **labels = gst_mobile_one_infer_get_labels (infer);
-  GValue list = G_VALUE_INIT;
-  GstStructure *s;
-
-  g_value_init (&list, GST_TYPE_ARRAY);
-  for (guint i = 0; i < self->n_results; i++) {
-    const Result *r = &self->results[i];
-    GValue v = G_VALUE_INIT;
-
-    g_value_init (&v, GST_TYPE_STRUCTURE);
-    g_value_take_boxed (&v, gst_structure_new ("classification",
-            "label_id", G_TYPE_INT, r->best.label,
-            "label", G_TYPE_STRING, labels[r->best.label],
-            "confidence", G_TYPE_DOUBLE, (gdouble) r->best.score,
-            "x", G_TYPE_INT, (gint) r->rect.x,
-            "y", G_TYPE_INT, (gint) r->rect.y,
-            "width", G_TYPE_INT, (gint) r->rect.w,
-            "height", G_TYPE_INT, (gint) r->rect.h, NULL));
-    gst_value_array_append_and_take_value (&list, &v);
-  }
-  s = gst_structure_new_empty ("mobileoneclassify");
-  gst_structure_take_value (s, "classifications", &list);
-  return s;
 }

@@ -8,7 +8,12 @@
  * label's quark, with a "detection" structure in its params: label_id
  * (int), label (string), confidence (double) and x_min, y_min, x_max, y_max
  * (doubles, the box normalised to the frame), the fields DL Streamer's
- * elements read.
+ * elements read, plus x, y, width, height (doubles, the box in frame
+ * pixels) and repeated (boolean: TRUE on the frames between two inferences
+ * with #GstMobileOneInfer:inference-interval, whose boxes are the last
+ * inference's; a tracker uses it to tell fresh detections from kept ones).
+ * With post-messages, the message's "detections" holds the same
+ * structures.
  *
  * ## Example launch lines
  * |[
@@ -55,7 +60,6 @@ struct _GstMobileOneDetect
   Detection *dets;              /* capacity entries, the kept results */
   guint capacity;
   guint n_dets;
-  gint frame_width, frame_height;
 };
 
 GST_DEBUG_CATEGORY_STATIC (gst_mobile_one_detect_debug);
@@ -87,10 +91,10 @@ static void gst_mobile_one_detect_get_property (GObject * object,
 static gboolean gst_mobile_one_detect_setup (GstMobileOneInfer * infer,
     GError ** error);
 static void gst_mobile_one_detect_teardown (GstMobileOneInfer * infer);
-static GstFlowReturn gst_mobile_one_detect_process (GstMobileOneInfer * infer,
-    GstVideoFrame * frame, gboolean run);
-static GstStructure *gst_mobile_one_detect_describe (GstMobileOneInfer *
-    infer);
+static gboolean gst_mobile_one_detect_decode (GstMobileOneInfer * infer,
+    GstVideoFrame * frame, guint index, const MoTransform * xf);
+static GstFlowReturn gst_mobile_one_detect_attach (GstMobileOneInfer * infer,
+    GstVideoFrame * frame, gboolean repeated, GstStructure * message);
 
 static void
 gst_mobile_one_detect_class_init (GstMobileOneDetectClass * klass)
@@ -155,8 +159,9 @@ gst_mobile_one_detect_class_init (GstMobileOneDetectClass * klass)
   infer_class->default_model = DEFAULT_MODEL;
   infer_class->setup = GST_DEBUG_FUNCPTR (gst_mobile_one_detect_setup);
   infer_class->teardown = GST_DEBUG_FUNCPTR (gst_mobile_one_detect_teardown);
-  infer_class->process = GST_DEBUG_FUNCPTR (gst_mobile_one_detect_process);
-  infer_class->describe = GST_DEBUG_FUNCPTR (gst_mobile_one_detect_describe);
+  infer_class->default_fit = MO_FIT_STRETCH;
+  infer_class->decode = GST_DEBUG_FUNCPTR (gst_mobile_one_detect_decode);
+  infer_class->attach = GST_DEBUG_FUNCPTR (gst_mobile_one_detect_attach);
 }
 
 static void
@@ -267,16 +272,15 @@ get_params (GstMobileOneDetect * self, MoSsdParams * params, guint * max_out)
   *max_out = MIN ((guint) params->max_detections, self->capacity);
 }
 
-static void
-detect (GstMobileOneDetect * self, GstVideoFrame * frame)
+static gboolean
+gst_mobile_one_detect_decode (GstMobileOneInfer * infer,
+    GstVideoFrame * frame, guint index, const MoTransform * xf)
 {
-  GstMobileOneInfer *infer = GST_MOBILE_ONE_INFER (self);
-  MoTransform xf;
+  GstMobileOneDetect *self = GST_MOBILE_ONE_DETECT (infer);
   MoSsdParams params;
   guint max_out;
   gint n;
 
-  gst_mobile_one_infer_run (infer, frame, NULL, &xf);
   get_params (self, &params, &max_out);
   n = mo_ssdlite_post_run (self->post, &params, self->raw, (int) max_out);
   if (n < 0) {
@@ -290,7 +294,7 @@ detect (GstMobileOneDetect * self, GstVideoFrame * frame)
 
     if (!gst_mobile_one_infer_class_selected (infer, self->raw[i].label))
       continue;
-    mo_ssdlite_detection_to_image (&xf, &self->raw[i], d->box);
+    mo_ssdlite_detection_to_image (xf, &self->raw[i], d->box);
     d->box[0] = CLAMP (d->box[0], 0, GST_VIDEO_FRAME_WIDTH (frame));
     d->box[1] = CLAMP (d->box[1], 0, GST_VIDEO_FRAME_HEIGHT (frame));
     d->box[2] = CLAMP (d->box[2], d->box[0], GST_VIDEO_FRAME_WIDTH (frame));
@@ -299,77 +303,58 @@ detect (GstMobileOneDetect * self, GstVideoFrame * frame)
     d->score = self->raw[i].score;
     self->n_dets++;
   }
-  self->frame_width = GST_VIDEO_FRAME_WIDTH (frame);
-  self->frame_height = GST_VIDEO_FRAME_HEIGHT (frame);
   GST_LOG_OBJECT (self, "%u detections", self->n_dets);
+  return TRUE;
 }
 
 static GstFlowReturn
-gst_mobile_one_detect_process (GstMobileOneInfer * infer,
-    GstVideoFrame * frame, gboolean run)
+gst_mobile_one_detect_attach (GstMobileOneInfer * infer,
+    GstVideoFrame * frame, gboolean repeated, GstStructure * message)
 {
   GstMobileOneDetect *self = GST_MOBILE_ONE_DETECT (infer);
   gchar **labels = gst_mobile_one_infer_get_labels (infer);
   gdouble fw = GST_VIDEO_FRAME_WIDTH (frame);
   gdouble fh = GST_VIDEO_FRAME_HEIGHT (frame);
+  GValue array = G_VALUE_INIT;
 
-  if (run)
-    detect (self, frame);
-
+  if (message)
+    g_value_init (&array, GST_TYPE_ARRAY);
   for (guint i = 0; i < self->n_dets; i++) {
     const Detection *d = &self->dets[i];
     GstVideoRegionOfInterestMeta *roi;
+    GstStructure *s;
     guint x = (guint) lround (d->box[0]), y = (guint) lround (d->box[1]);
     guint x1 = (guint) lround (d->box[2]), y1 = (guint) lround (d->box[3]);
 
+    /* One structure: the region's param and the message's entry. */
+    s = gst_structure_new ("detection",
+        "label_id", G_TYPE_INT, d->label,
+        "label", G_TYPE_STRING, labels[d->label],
+        "confidence", G_TYPE_DOUBLE, (gdouble) d->score,
+        "x_min", G_TYPE_DOUBLE, d->box[0] / fw,
+        "y_min", G_TYPE_DOUBLE, d->box[1] / fh,
+        "x_max", G_TYPE_DOUBLE, d->box[2] / fw,
+        "y_max", G_TYPE_DOUBLE, d->box[3] / fh,
+        "x", G_TYPE_DOUBLE, d->box[0],
+        "y", G_TYPE_DOUBLE, d->box[1],
+        "width", G_TYPE_DOUBLE, d->box[2] - d->box[0],
+        "height", G_TYPE_DOUBLE, d->box[3] - d->box[1],
+        "repeated", G_TYPE_BOOLEAN, repeated, NULL);
+    if (message) {
+      GValue v = G_VALUE_INIT;
+
+      g_value_init (&v, GST_TYPE_STRUCTURE);
+      gst_value_set_structure (&v, s);
+      gst_value_array_append_and_take_value (&array, &v);
+    }
     roi = gst_buffer_add_video_region_of_interest_meta_id (frame->buffer,
         gst_mobile_one_infer_get_label_quark (infer, d->label), x, y,
         x1 - x, y1 - y);
     roi->id = (gint) i;
     roi->parent_id = -1;
-    gst_video_region_of_interest_meta_add_param (roi,
-        gst_structure_new ("detection",
-            "label_id", G_TYPE_INT, d->label,
-            "label", G_TYPE_STRING, labels[d->label],
-            "confidence", G_TYPE_DOUBLE, (gdouble) d->score,
-            "x_min", G_TYPE_DOUBLE, d->box[0] / fw,
-            "y_min", G_TYPE_DOUBLE, d->box[1] / fh,
-            "x_max", G_TYPE_DOUBLE, d->box[2] / fw,
-            "y_max", G_TYPE_DOUBLE, d->box[3] / fh, NULL));
+    gst_video_region_of_interest_meta_add_param (roi, s);
   }
+  if (message)
+    gst_structure_take_value (message, "detections", &array);
   return GST_FLOW_OK;
-}
-
-static GstStructure *
-gst_mobile_one_detect_describe (GstMobileOneInfer * infer)
-{
-  GstMobileOneDetect *self = GST_MOBILE_ONE_DETECT (infer);
-  gchar **labels = gst_mobile_one_infer_get_labels (infer);
-  gdouble fw = self->frame_width, fh = self->frame_height;
-  GValue array = G_VALUE_INIT;
-  GstStructure *s;
-
-  g_value_init (&array, GST_TYPE_ARRAY);
-  for (guint i = 0; i < self->n_dets; i++) {
-    const Detection *d = &self->dets[i];
-    GValue v = G_VALUE_INIT;
-
-    g_value_init (&v, GST_TYPE_STRUCTURE);
-    g_value_take_boxed (&v, gst_structure_new ("detection",
-            "label_id", G_TYPE_INT, d->label,
-            "label", G_TYPE_STRING, labels[d->label],
-            "confidence", G_TYPE_DOUBLE, (gdouble) d->score,
-            "x_min", G_TYPE_DOUBLE, d->box[0] / fw,
-            "y_min", G_TYPE_DOUBLE, d->box[1] / fh,
-            "x_max", G_TYPE_DOUBLE, d->box[2] / fw,
-            "y_max", G_TYPE_DOUBLE, d->box[3] / fh,
-            "x", G_TYPE_DOUBLE, d->box[0],
-            "y", G_TYPE_DOUBLE, d->box[1],
-            "width", G_TYPE_DOUBLE, d->box[2] - d->box[0],
-            "height", G_TYPE_DOUBLE, d->box[3] - d->box[1], NULL));
-    gst_value_array_append_and_take_value (&array, &v);
-  }
-  s = gst_structure_new_empty ("mobileonedetect");
-  gst_structure_take_value (s, "detections", &array);
-  return s;
 }

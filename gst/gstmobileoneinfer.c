@@ -3,9 +3,10 @@
  * What every inference element shares: the model and n-threads properties,
  * the shared model (gstmobileonemodelcache.c) and the element's own session,
  * both made in start() so that a bad model is an error when the element
- * starts; the caps; the one-pass pre-processing of a mapped frame; the
- * inference interval and the element messages. The subclasses only do the
- * post-processing and the metas.
+ * starts; the caps; the per-frame flow (map, regions, pre-processing on
+ * the session's threads, run, the inference interval, the element
+ * messages). The subclasses only decode the outputs (decode) and attach the
+ * kept results (attach), marked repeated on the frames between inferences.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -23,7 +24,7 @@ typedef struct
   gchar *model_path;            /* NULL: the class's default_model */
   guint n_threads;
   guint inference_interval;
-  gboolean letterbox;
+  MoFit fit;
   gboolean post_messages;
   gchar *object_class;
 
@@ -38,10 +39,8 @@ typedef struct
   GQuark *label_quarks;
   gboolean *selected;
 
-  /* from set_info(), chosen once per format */
-  MoPixelFormat pixel_format;
-  MoYuvMatrix matrix;
-  gboolean full_range;
+  /* from set_info(): the format and colorimetry; the planes per frame */
+  MoImage image;
 
   /* streaming */
   gboolean have_results;
@@ -57,6 +56,7 @@ enum
   PROP_MODEL,
   PROP_N_THREADS,
   PROP_INFERENCE_INTERVAL,
+  PROP_FIT,
   PROP_LETTERBOX,
   PROP_POST_MESSAGES,
   PROP_OBJECT_CLASS,
@@ -64,7 +64,6 @@ enum
 
 #define DEFAULT_N_THREADS 0
 #define DEFAULT_INFERENCE_INTERVAL 1
-#define DEFAULT_LETTERBOX FALSE
 #define DEFAULT_POST_MESSAGES FALSE
 #define DEFAULT_OBJECT_CLASS NULL
 
@@ -80,6 +79,28 @@ G_DEFINE_ABSTRACT_TYPE_WITH_CODE (GstMobileOneInfer, gst_mobile_one_infer,
     GST_DEBUG_CATEGORY_INIT (gst_mobile_one_infer_debug, "mobileoneinfer", 0,
         "MobileOne inference elements"));
 
+GType
+gst_mobile_one_fit_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {MO_FIT_STRETCH, "Stretch to the model input (aspect ratio changed)",
+        "stretch"},
+    {MO_FIT_LETTERBOX, "Keep the aspect ratio, pad the borders with the "
+          "mean colour", "letterbox"},
+    {MO_FIT_CROP, "Keep the aspect ratio, short side to 256/224 of the "
+          "input, cut out the centre (ImageNet evaluation)", "crop"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstMobileOneFit", values);
+
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
 #define PRIV(self) \
   ((GstMobileOneInferPrivate *) gst_mobile_one_infer_get_instance_private (self))
 
@@ -87,6 +108,7 @@ static void gst_mobile_one_infer_set_property (GObject * object,
     guint prop_id, const GValue * value, GParamSpec * pspec);
 static void gst_mobile_one_infer_get_property (GObject * object,
     guint prop_id, GValue * value, GParamSpec * pspec);
+static void gst_mobile_one_infer_constructed (GObject * object);
 static void gst_mobile_one_infer_finalize (GObject * object);
 static gboolean gst_mobile_one_infer_start (GstBaseTransform * trans);
 static gboolean gst_mobile_one_infer_stop (GstBaseTransform * trans);
@@ -108,6 +130,7 @@ gst_mobile_one_infer_class_init (GstMobileOneInferClass * klass)
 
   gobject_class->set_property = gst_mobile_one_infer_set_property;
   gobject_class->get_property = gst_mobile_one_infer_get_property;
+  gobject_class->constructed = gst_mobile_one_infer_constructed;
   gobject_class->finalize = gst_mobile_one_infer_finalize;
 
   /**
@@ -153,30 +176,49 @@ gst_mobile_one_infer_class_init (GstMobileOneInferClass * klass)
           GST_PARAM_MUTABLE_PLAYING));
 
   /**
+   * GstMobileOneInfer:fit:
+   *
+   * How the frame (or each region) is resized to the model input:
+   * stretched, letterboxed (aspect ratio kept, borders padded with the mean
+   * colour) or centre-cropped like ImageNet evaluation (torchvision's
+   * Resize to 256/224 of the input, then CenterCrop). Results are mapped
+   * back to the frame exactly either way. The default is the head's, the
+   * same as mobileone-cli image: crop for mobileoneclassify, stretch for
+   * mobileonedetect and mobileonesegment.
+   */
+  g_object_class_install_property (gobject_class, PROP_FIT,
+      g_param_spec_enum ("fit", "Fit",
+          "How the frame is resized to the model input (default: crop for "
+          "mobileoneclassify, stretch for the others, like mobileone-cli)",
+          GST_TYPE_MOBILE_ONE_FIT, MO_FIT_STRETCH,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
+  /**
    * GstMobileOneInfer:letterbox:
    *
-   * Keep the aspect ratio when resizing the frame to the model input,
-   * padding the borders; results are mapped back to the frame exactly
-   * either way.
+   * Deprecated: use fit=letterbox. TRUE sets fit to letterbox, FALSE sets
+   * it back to the element's default when it was letterbox.
    */
   g_object_class_install_property (gobject_class, PROP_LETTERBOX,
       g_param_spec_boolean ("letterbox", "Letterbox",
-          "Keep the aspect ratio when resizing to the model input (pad the "
-          "borders) instead of stretching", DEFAULT_LETTERBOX,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          "Deprecated: the same as fit=letterbox", FALSE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_DEPRECATED |
           GST_PARAM_MUTABLE_PLAYING));
 
   /**
    * GstMobileOneInfer:post-messages:
    *
-   * Post an element message with the results of every inference on the
-   * bus; its structure is named like the element's factory and holds
-   * timestamp, stream-time, running-time, duration and the results (see
-   * docs/elements.md).
+   * Post an element message with the results of every frame on the bus;
+   * its structure is named like the element's factory and holds timestamp,
+   * stream-time, running-time, duration, repeated (TRUE on the frames
+   * between inferences, whose results are the last inference's) and the
+   * results (see docs/elements.md).
    */
   g_object_class_install_property (gobject_class, PROP_POST_MESSAGES,
       g_param_spec_boolean ("post-messages", "Post messages",
-          "Post an element message with the results of every inference",
+          "Post an element message with the results of every frame "
+          "(repeated=true between inferences)",
           DEFAULT_POST_MESSAGES,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
@@ -207,6 +249,7 @@ gst_mobile_one_infer_class_init (GstMobileOneInferClass * klass)
   filter_class->set_info = GST_DEBUG_FUNCPTR (gst_mobile_one_infer_set_info);
 
   gst_type_mark_as_plugin_api (GST_TYPE_MOBILE_ONE_INFER, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_MOBILE_ONE_FIT, 0);
 }
 
 static void
@@ -216,7 +259,7 @@ gst_mobile_one_infer_init (GstMobileOneInfer * self)
 
   priv->n_threads = DEFAULT_N_THREADS;
   priv->inference_interval = DEFAULT_INFERENCE_INTERVAL;
-  priv->letterbox = DEFAULT_LETTERBOX;
+  priv->fit = MO_FIT_STRETCH;
   priv->post_messages = DEFAULT_POST_MESSAGES;
   priv->object_class = g_strdup (DEFAULT_OBJECT_CLASS);
   /* The pixels are only read: metas are added to the buffer as it is. */
@@ -235,6 +278,17 @@ default_model_path (GstMobileOneInferClass * klass)
   if (dir == NULL || dir[0] == '\0')
     dir = MOBILEONE_MODEL_DIR;
   return g_build_filename (dir, klass->default_model, NULL);
+}
+
+/* Runs with the subclass's class (instance init does not) and before the
+ * properties given to g_object_new() are set. */
+static void
+gst_mobile_one_infer_constructed (GObject * object)
+{
+  GstMobileOneInfer *self = GST_MOBILE_ONE_INFER (object);
+
+  PRIV (self)->fit = GST_MOBILE_ONE_INFER_GET_CLASS (self)->default_fit;
+  G_OBJECT_CLASS (gst_mobile_one_infer_parent_class)->constructed (object);
 }
 
 static void
@@ -266,8 +320,14 @@ gst_mobile_one_infer_set_property (GObject * object, guint prop_id,
     case PROP_INFERENCE_INTERVAL:
       priv->inference_interval = g_value_get_uint (value);
       break;
+    case PROP_FIT:
+      priv->fit = (MoFit) g_value_get_enum (value);
+      break;
     case PROP_LETTERBOX:
-      priv->letterbox = g_value_get_boolean (value);
+      if (g_value_get_boolean (value))
+        priv->fit = MO_FIT_LETTERBOX;
+      else if (priv->fit == MO_FIT_LETTERBOX)
+        priv->fit = GST_MOBILE_ONE_INFER_GET_CLASS (self)->default_fit;
       break;
     case PROP_POST_MESSAGES:
       priv->post_messages = g_value_get_boolean (value);
@@ -305,8 +365,11 @@ gst_mobile_one_infer_get_property (GObject * object, guint prop_id,
     case PROP_INFERENCE_INTERVAL:
       g_value_set_uint (value, priv->inference_interval);
       break;
+    case PROP_FIT:
+      g_value_set_enum (value, priv->fit);
+      break;
     case PROP_LETTERBOX:
-      g_value_set_boolean (value, priv->letterbox);
+      g_value_set_boolean (value, priv->fit == MO_FIT_LETTERBOX);
       break;
     case PROP_POST_MESSAGES:
       g_value_set_boolean (value, priv->post_messages);
@@ -480,46 +543,47 @@ static gboolean
 gst_mobile_one_infer_set_info (GstVideoFilter * filter, GstCaps * incaps,
     GstVideoInfo * in_info, GstCaps * outcaps, GstVideoInfo * out_info)
 {
+  static const struct
+  {
+    GstVideoFormat gst;
+    MoPixelFormat mo;
+  } formats[] = {
+    {GST_VIDEO_FORMAT_RGB, MO_PIXEL_RGB},
+    {GST_VIDEO_FORMAT_BGR, MO_PIXEL_BGR},
+    {GST_VIDEO_FORMAT_RGBx, MO_PIXEL_RGBX},
+    {GST_VIDEO_FORMAT_RGBA, MO_PIXEL_RGBX},
+    {GST_VIDEO_FORMAT_BGRx, MO_PIXEL_BGRX},
+    {GST_VIDEO_FORMAT_BGRA, MO_PIXEL_BGRX},
+    {GST_VIDEO_FORMAT_xRGB, MO_PIXEL_XRGB},
+    {GST_VIDEO_FORMAT_ARGB, MO_PIXEL_XRGB},
+    {GST_VIDEO_FORMAT_xBGR, MO_PIXEL_XBGR},
+    {GST_VIDEO_FORMAT_ABGR, MO_PIXEL_XBGR},
+    {GST_VIDEO_FORMAT_NV12, MO_PIXEL_NV12},
+    {GST_VIDEO_FORMAT_I420, MO_PIXEL_I420},
+    {GST_VIDEO_FORMAT_YUY2, MO_PIXEL_YUY2},
+    {GST_VIDEO_FORMAT_UYVY, MO_PIXEL_UYVY},
+    {GST_VIDEO_FORMAT_GRAY8, MO_PIXEL_GRAY8},
+  };
   GstMobileOneInferPrivate *priv = PRIV (GST_MOBILE_ONE_INFER (filter));
   GstVideoColorimetry *cm = &GST_VIDEO_INFO_COLORIMETRY (in_info);
+  GstVideoFormat format = GST_VIDEO_INFO_FORMAT (in_info);
+  guint i;
 
-  switch (GST_VIDEO_INFO_FORMAT (in_info)) {
-    case GST_VIDEO_FORMAT_RGB:
-      priv->pixel_format = MO_PIXEL_RGB;
+  for (i = 0; i < G_N_ELEMENTS (formats); i++)
+    if (formats[i].gst == format)
       break;
-    case GST_VIDEO_FORMAT_BGR:
-      priv->pixel_format = MO_PIXEL_BGR;
-      break;
-    case GST_VIDEO_FORMAT_RGBx:
-    case GST_VIDEO_FORMAT_RGBA:
-      priv->pixel_format = MO_PIXEL_RGBX;
-      break;
-    case GST_VIDEO_FORMAT_BGRx:
-    case GST_VIDEO_FORMAT_BGRA:
-      priv->pixel_format = MO_PIXEL_BGRX;
-      break;
-    case GST_VIDEO_FORMAT_xRGB:
-    case GST_VIDEO_FORMAT_ARGB:
-      priv->pixel_format = MO_PIXEL_XRGB;
-      break;
-    case GST_VIDEO_FORMAT_xBGR:
-    case GST_VIDEO_FORMAT_ABGR:
-      priv->pixel_format = MO_PIXEL_XBGR;
-      break;
-    case GST_VIDEO_FORMAT_NV12:
-      priv->pixel_format = MO_PIXEL_NV12;
-      break;
-    case GST_VIDEO_FORMAT_I420:
-      priv->pixel_format = MO_PIXEL_I420;
-      break;
-    default:
-      GST_ERROR_OBJECT (filter, "unsupported format %s",
-          gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (in_info)));
-      return FALSE;
+  if (i == G_N_ELEMENTS (formats)) {
+    GST_ERROR_OBJECT (filter, "unsupported format %s",
+        gst_video_format_to_string (format));
+    return FALSE;
   }
-  priv->matrix = cm->matrix == GST_VIDEO_COLOR_MATRIX_BT709 ?
+  memset (&priv->image, 0, sizeof (priv->image));
+  priv->image.format = formats[i].mo;
+  priv->image.width = GST_VIDEO_INFO_WIDTH (in_info);
+  priv->image.height = GST_VIDEO_INFO_HEIGHT (in_info);
+  priv->image.matrix = cm->matrix == GST_VIDEO_COLOR_MATRIX_BT709 ?
       MO_YUV_BT709 : MO_YUV_BT601;
-  priv->full_range = cm->range == GST_VIDEO_COLOR_RANGE_0_255;
+  priv->image.full_range = cm->range == GST_VIDEO_COLOR_RANGE_0_255;
   /* Kept results are in the coordinates of the old frame size. */
   priv->have_results = FALSE;
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (filter), TRUE);
@@ -538,26 +602,53 @@ gst_mobile_one_infer_sink_event (GstBaseTransform * trans, GstEvent * event)
       sink_event (trans, event);
 }
 
-static void
-post_results (GstMobileOneInfer * self, GstBuffer * buf)
+/* The element message of @buf, without results yet. */
+static GstStructure *
+new_message (GstMobileOneInfer * self, GstBuffer * buf, gboolean repeated)
 {
-  GstMobileOneInferClass *klass = GST_MOBILE_ONE_INFER_GET_CLASS (self);
+  GstElementFactory *factory = gst_element_get_factory (GST_ELEMENT (self));
   GstSegment *segment = &GST_BASE_TRANSFORM (self)->segment;
   GstClockTime ts = GST_BUFFER_PTS (buf);
-  GstStructure *s;
 
-  if (klass->describe == NULL)
-    return;
-  s = klass->describe (self);
-  gst_structure_set (s,
+  return gst_structure_new (factory ? GST_OBJECT_NAME (factory) :
+      G_OBJECT_TYPE_NAME (self),
       "timestamp", G_TYPE_UINT64, ts,
       "stream-time", G_TYPE_UINT64, gst_segment_to_stream_time (segment,
           GST_FORMAT_TIME, ts),
       "running-time", G_TYPE_UINT64, gst_segment_to_running_time (segment,
           GST_FORMAT_TIME, ts),
-      "duration", G_TYPE_UINT64, GST_BUFFER_DURATION (buf), NULL);
-  gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self), s));
+      "duration", G_TYPE_UINT64, GST_BUFFER_DURATION (buf),
+      "repeated", G_TYPE_BOOLEAN, repeated, NULL);
+}
+
+/* Runs the model on every region of @frame and lets the subclass decode
+ * each result. */
+static gboolean
+infer_frame (GstMobileOneInfer * self, GstVideoFrame * frame, MoFit fit)
+{
+  GstMobileOneInferClass *klass = GST_MOBILE_ONE_INFER_GET_CLASS (self);
+  GstMobileOneInferPrivate *priv = PRIV (self);
+  const MoRect *rects = NULL;
+  guint n = 1;
+
+  for (guint i = 0; i < 3; i++) {
+    gboolean has = i < GST_VIDEO_FRAME_N_PLANES (frame);
+
+    priv->image.planes[i] = has ? GST_VIDEO_FRAME_PLANE_DATA (frame, i) : NULL;
+    priv->image.strides[i] = has ? GST_VIDEO_FRAME_PLANE_STRIDE (frame, i) : 0;
+  }
+  if (klass->get_regions)
+    n = klass->get_regions (self, frame, &rects);
+  for (guint i = 0; i < n; i++) {
+    MoTransform xf;
+
+    mo_session_set_input_image (priv->session, &priv->image,
+        rects ? &rects[i] : NULL, fit, &xf);
+    mo_session_run (priv->session);
+    if (!klass->decode (self, frame, i, &xf))
+      return FALSE;
+  }
+  return TRUE;
 }
 
 static GstFlowReturn
@@ -567,10 +658,12 @@ gst_mobile_one_infer_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   GstMobileOneInferClass *klass = GST_MOBILE_ONE_INFER_GET_CLASS (self);
   GstMobileOneInferPrivate *priv = PRIV (self);
   GstVideoFilter *filter = GST_VIDEO_FILTER (trans);
+  GstStructure *message = NULL;
   GstVideoFrame frame;
   GstFlowReturn ret;
   guint interval;
   gboolean post, infer;
+  MoFit fit;
 
   if (!filter->negotiated || priv->session == NULL)
     goto not_negotiated;
@@ -578,6 +671,7 @@ gst_mobile_one_infer_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   GST_OBJECT_LOCK (self);
   interval = priv->inference_interval;
   post = priv->post_messages;
+  fit = priv->fit;
   GST_OBJECT_UNLOCK (self);
 
   infer = !priv->have_results || priv->since_inference + 1 >= interval;
@@ -588,17 +682,26 @@ gst_mobile_one_infer_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   if (!gst_video_frame_map (&frame, &filter->in_info, buf,
           GST_MAP_READ | GST_VIDEO_FRAME_MAP_FLAG_NO_REF))
     goto invalid_buffer;
-  ret = klass->process (self, &frame, infer);
-  gst_video_frame_unmap (&frame);
-  if (ret != GST_FLOW_OK)
-    return ret;
-
   if (infer) {
+    if (!infer_frame (self, &frame, fit)) {
+      gst_video_frame_unmap (&frame);
+      return GST_FLOW_ERROR;
+    }
     priv->have_results = TRUE;
-    if (post)
-      post_results (self, buf);
   }
-  return GST_FLOW_OK;
+  if (post)
+    message = new_message (self, buf, !infer);
+  ret = klass->attach (self, &frame, !infer, message);
+  gst_video_frame_unmap (&frame);
+
+  if (message != NULL) {
+    if (ret == GST_FLOW_OK)
+      gst_element_post_message (GST_ELEMENT (self),
+          gst_message_new_element (GST_OBJECT (self), message));
+    else
+      gst_structure_free (message);
+  }
+  return ret;
 
   /* ERRORS */
 not_negotiated:
@@ -720,34 +823,4 @@ gst_mobile_one_infer_has_object_class (GstMobileOneInfer * self)
   GstMobileOneInferPrivate *priv = PRIV (self);
 
   return priv->object_quarks != NULL && priv->object_quarks->len > 0;
-}
-
-void
-gst_mobile_one_infer_run (GstMobileOneInfer * self,
-    const GstVideoFrame * frame, const MoRect * crop, MoTransform * xf)
-{
-  GstMobileOneInferPrivate *priv = PRIV (self);
-  const MoDesc *desc = mo_model_desc (priv->model);
-  MoImage img;
-  gboolean letterbox;
-
-  GST_OBJECT_LOCK (self);
-  letterbox = priv->letterbox;
-  GST_OBJECT_UNLOCK (self);
-
-  img.format = priv->pixel_format;
-  img.width = GST_VIDEO_FRAME_WIDTH (frame);
-  img.height = GST_VIDEO_FRAME_HEIGHT (frame);
-  for (guint i = 0; i < 3; i++) {
-    gboolean has = i < GST_VIDEO_FRAME_N_PLANES (frame);
-
-    img.planes[i] = has ? GST_VIDEO_FRAME_PLANE_DATA (frame, i) : NULL;
-    img.strides[i] = has ? GST_VIDEO_FRAME_PLANE_STRIDE (frame, i) : 0;
-  }
-  img.matrix = priv->matrix;
-  img.full_range = priv->full_range;
-
-  mo_preprocess (&img, crop, letterbox, desc->mean, desc->std, priv->input,
-      priv->input_width, priv->input_height, priv->input_cs, xf);
-  mo_session_run (priv->session);
 }

@@ -15,24 +15,43 @@ G_BEGIN_DECLS
 G_DECLARE_DERIVABLE_TYPE (GstMobileOneInfer, gst_mobile_one_infer,
     GST, MOBILE_ONE_INFER, GstVideoFilter)
 
-/* The formats every inference element accepts (mo_preprocess reads them). */
+/* The formats every inference element accepts (the engine's pre-processing
+ * reads them). */
 #define GST_MOBILE_ONE_INFER_FORMATS \
-    "{ RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, ARGB, ABGR, NV12, I420 }"
+    "{ RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, ARGB, ABGR, NV12, I420, " \
+    "YUY2, UYVY, GRAY8 }"
+
+#define GST_TYPE_MOBILE_ONE_FIT (gst_mobile_one_fit_get_type ())
+/** gst_mobile_one_fit_get_type: the enum type of the fit property (MoFit). */
+GType gst_mobile_one_fit_get_type (void);
 
 /**
  * GstMobileOneInferClass:
  * @head_type: the model head.type the element runs ("classifier", ...)
  * @default_model: file name of the model used when the model property is
  *   not set, looked up in $MOBILEONE_MODEL_DIR or the installed models folder
+ * @default_fit: the fit property's default, the same as the CLI's for the
+ *   head so that a picture gets the same results from both
  * @setup: called by start() once the model and the session exist; creates
  *   what the post-processing needs so that no frame allocates
  * @teardown: frees what @setup made
- * @process: called for every frame, mapped for reading; when @infer is TRUE
- *   the subclass runs the model (gst_mobile_one_infer_run()) and keeps the
- *   results, otherwise it attaches the results it kept. It attaches metas to
- *   @frame->buffer, which is writable.
- * @describe: the results of the last inference as a new structure, for the
- *   element message posted when post-messages is set
+ * @get_regions: (optional) called on frames the model runs on: the parts of
+ *   @frame to run it on, in frame pixels, in *@rects (the subclass's own
+ *   array); returns how many (0: the model does not run). Unset: the whole
+ *   frame, once.
+ * @decode: called after each run of the model, for region @index (0 for
+ *   the whole frame) whose mapping back to the frame is @xf; reads the
+ *   session's outputs and keeps the results. FALSE stops the stream (after
+ *   posting an error).
+ * @attach: called for every frame: attaches the kept results to
+ *   @frame->buffer (writable) as metas marked repeated when @repeated (the
+ *   model did not run on this frame), and when @message is not NULL adds
+ *   the same results to it (the element message's structure, which already
+ *   holds the timestamps and "repeated").
+ *
+ * The base class owns the per-frame flow: mapping, regions,
+ * pre-processing, running the model and the inference interval; subclasses
+ * never run the model themselves.
  */
 struct _GstMobileOneInferClass
 {
@@ -40,12 +59,16 @@ struct _GstMobileOneInferClass
 
   const gchar *head_type;
   const gchar *default_model;
+  MoFit default_fit;
 
   gboolean (*setup) (GstMobileOneInfer * self, GError ** error);
   void (*teardown) (GstMobileOneInfer * self);
-  GstFlowReturn (*process) (GstMobileOneInfer * self, GstVideoFrame * frame,
-      gboolean infer);
-  GstStructure *(*describe) (GstMobileOneInfer * self);
+  guint (*get_regions) (GstMobileOneInfer * self, GstVideoFrame * frame,
+      const MoRect ** rects);
+  gboolean (*decode) (GstMobileOneInfer * self, GstVideoFrame * frame,
+      guint index, const MoTransform * xf);
+  GstFlowReturn (*attach) (GstMobileOneInfer * self, GstVideoFrame * frame,
+      gboolean repeated, GstStructure * message);
 };
 
 /** gst_mobile_one_infer_get_session: the element's session (after start). */
@@ -91,13 +114,5 @@ gboolean gst_mobile_one_infer_roi_selected (GstMobileOneInfer * self,
 
 /** gst_mobile_one_infer_has_object_class: whether object-class is set. */
 gboolean gst_mobile_one_infer_has_object_class (GstMobileOneInfer * self);
-
-/**
- * gst_mobile_one_infer_run: pre-processes @crop of @frame (NULL = all of it;
- * letterboxed when the letterbox property is set) into the session input,
- * runs the model and gives the mapping back to frame coordinates in @xf.
- */
-void gst_mobile_one_infer_run (GstMobileOneInfer * self,
-    const GstVideoFrame * frame, const MoRect * crop, MoTransform * xf);
 
 G_END_DECLS

@@ -31,7 +31,7 @@
 
 #include "gstmobileonemask.h"
 #include "gstmobileonemeta.h"
-#include "gstmobileonepalette.h"
+#include "mo-palette.h"
 
 #include <string.h>
 
@@ -169,7 +169,7 @@ gst_mobile_one_mask_init (GstMobileOneMask * self)
 
   self->size = DEFAULT_SIZE;
   for (guint i = 1; i < 256; i++) {
-    gst_mobile_one_class_color (i, self->palette[i]);
+    mo_palette_colour (i, self->palette[i]);
     self->palette[i][3] = 255;
   }
   memset (self->palette[0], 0, 4);

@@ -37,6 +37,7 @@ gst_mobile_one_mask_meta_init (GstMeta * meta, gpointer params,
   m->w = m->h = 0;
   m->num_classes = 0;
   m->labels = NULL;
+  m->repeated = FALSE;
   return TRUE;
 }
 
@@ -83,9 +84,16 @@ gst_mobile_one_mask_meta_transform (GstBuffer * dest, GstMeta * meta,
     return FALSE;
   }
 
-  return gst_buffer_add_mobile_one_mask_meta (dest, smeta->mask, smeta->width,
-      smeta->height, smeta->stride, x, y, w, h, smeta->num_classes,
-      smeta->labels) != NULL;
+  {
+    GstMobileOneMaskMeta *dmeta = gst_buffer_add_mobile_one_mask_meta (dest,
+        smeta->mask, smeta->width, smeta->height, smeta->stride, x, y, w, h,
+        smeta->num_classes, smeta->labels);
+
+    if (dmeta == NULL)
+      return FALSE;
+    dmeta->repeated = smeta->repeated;
+  }
+  return TRUE;
 }
 
 const GstMetaInfo *

@@ -39,6 +39,8 @@ typedef struct _GstMobileOneMaskMeta GstMobileOneMaskMeta;
  *   and 0 is the background
  * @labels: (nullable): @num_classes labels, NULL-terminated; read-only and
  *   shared (see gst_mobile_one_labels_new())
+ * @repeated: TRUE on a frame between two inferences (the element's
+ *   inference-interval): the map is the last inference's, not this frame's
  *
  * A semantic segmentation result: a class id per pixel of a map that covers
  * a rectangle of the frame (the whole frame when it is made). Its transform
@@ -61,6 +63,8 @@ struct _GstMobileOneMaskMeta
 
   guint num_classes;
   gchar **labels;
+
+  gboolean repeated;
 };
 
 /** gst_mobile_one_mask_meta_api_get_type: the API type of the mask meta. */

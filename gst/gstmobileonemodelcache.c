@@ -10,6 +10,7 @@
 #endif
 
 #include "gstmobileonemodelcache.h"
+#include "mo-heads.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -26,7 +26,7 @@
 
 #include "gstmobileoneoverlay.h"
 #include "gstmobileonemeta.h"
-#include "gstmobileonepalette.h"
+#include "mo-palette.h"
 
 #include <math.h>
 #include <string.h>
@@ -847,7 +847,7 @@ gst_mobile_one_overlay_set_info (GstVideoFilter * filter, GstCaps * incaps,
   for (guint i = 0; i < N_PALETTE; i++) {
     guint8 rgb[3];
 
-    gst_mobile_one_class_color (i, rgb);
+    mo_palette_colour (i, rgb);
     make_colour (self, rgb[0], rgb[1], rgb[2], &self->palette[i]);
   }
   g_free (self->xmap);

@@ -7,7 +7,9 @@
  * #GstMobileOneMaskMeta: a class id per pixel of a map at the model's input
  * resolution (the part of it the frame fills, with letterbox) covering the
  * whole frame, with the number of classes and the labels. Class 0 is the
- * background. mobileoneoverlay blends the mask onto the picture and
+ * background. On the frames between two inferences
+ * (#GstMobileOneInfer:inference-interval) the meta holds the last map with
+ * its repeated field set. mobileoneoverlay blends the mask onto the picture and
  * mobileonemask turns it into a video stream.
  *
  * ## Example launch lines
@@ -58,10 +60,10 @@ GST_ELEMENT_REGISTER_DEFINE (mobileonesegment, "mobileonesegment",
 static gboolean gst_mobile_one_segment_setup (GstMobileOneInfer * infer,
     GError ** error);
 static void gst_mobile_one_segment_teardown (GstMobileOneInfer * infer);
-static GstFlowReturn gst_mobile_one_segment_process (GstMobileOneInfer *
-    infer, GstVideoFrame * frame, gboolean run);
-static GstStructure *gst_mobile_one_segment_describe (GstMobileOneInfer *
-    infer);
+static gboolean gst_mobile_one_segment_decode (GstMobileOneInfer * infer,
+    GstVideoFrame * frame, guint index, const MoTransform * xf);
+static GstFlowReturn gst_mobile_one_segment_attach (GstMobileOneInfer *
+    infer, GstVideoFrame * frame, gboolean repeated, GstStructure * message);
 
 static void
 gst_mobile_one_segment_class_init (GstMobileOneSegmentClass * klass)
@@ -81,8 +83,9 @@ gst_mobile_one_segment_class_init (GstMobileOneSegmentClass * klass)
   infer_class->default_model = DEFAULT_MODEL;
   infer_class->setup = GST_DEBUG_FUNCPTR (gst_mobile_one_segment_setup);
   infer_class->teardown = GST_DEBUG_FUNCPTR (gst_mobile_one_segment_teardown);
-  infer_class->process = GST_DEBUG_FUNCPTR (gst_mobile_one_segment_process);
-  infer_class->describe = GST_DEBUG_FUNCPTR (gst_mobile_one_segment_describe);
+  infer_class->default_fit = MO_FIT_STRETCH;
+  infer_class->decode = GST_DEBUG_FUNCPTR (gst_mobile_one_segment_decode);
+  infer_class->attach = GST_DEBUG_FUNCPTR (gst_mobile_one_segment_attach);
 }
 
 static void
@@ -144,32 +147,31 @@ gst_mobile_one_segment_teardown (GstMobileOneInfer * infer)
 }
 
 static gboolean
-segment (GstMobileOneSegment * self, GstVideoFrame * frame)
+gst_mobile_one_segment_decode (GstMobileOneInfer * infer,
+    GstVideoFrame * frame, guint index, const MoTransform * xf)
 {
-  GstMobileOneInfer *infer = GST_MOBILE_ONE_INFER (self);
+  GstMobileOneSegment *self = GST_MOBILE_ONE_SEGMENT (infer);
   guint nc = gst_mobile_one_infer_get_num_classes (infer);
   const MoOutput *logits;
-  MoTransform xf;
   GstBuffer *mask = NULL;
   GstMapInfo map;
   gint bx, by, bw, bh;
 
-  gst_mobile_one_infer_run (infer, frame, NULL, &xf);
   logits = mo_session_output (gst_mobile_one_infer_get_session (infer),
       "logits");
   mo_deeplab_argmax (logits, self->scratch, logits->w);
 
   /* With letterbox, only the part of the input the frame fills. */
-  bx = (gint) xf.dst.x;
-  by = (gint) xf.dst.y;
-  bw = (gint) xf.dst.w;
-  bh = (gint) xf.dst.h;
+  bx = (gint) xf->dst.x;
+  by = (gint) xf->dst.y;
+  bw = (gint) xf->dst.w;
+  bh = (gint) xf->dst.h;
 
   if (gst_buffer_pool_acquire_buffer (self->pool, &mask, NULL) != GST_FLOW_OK)
-    return FALSE;
+    goto no_buffer;
   if (!gst_buffer_map (mask, &map, GST_MAP_WRITE)) {
     gst_buffer_unref (mask);
-    return FALSE;
+    goto no_buffer;
   }
   memset (self->counts, 0, nc * sizeof (guint64));
   for (gint y = 0; y < bh; y++) {
@@ -190,60 +192,55 @@ segment (GstMobileOneSegment * self, GstVideoFrame * frame)
   self->mask_width = bw;
   self->mask_height = bh;
   return TRUE;
-}
-
-static GstFlowReturn
-gst_mobile_one_segment_process (GstMobileOneInfer * infer,
-    GstVideoFrame * frame, gboolean run)
-{
-  GstMobileOneSegment *self = GST_MOBILE_ONE_SEGMENT (infer);
-
-  if (run && !segment (self, frame))
-    goto no_buffer;
-  if (self->mask == NULL)
-    return GST_FLOW_OK;
-  gst_buffer_add_mobile_one_mask_meta (frame->buffer, self->mask,
-      self->mask_width, self->mask_height, self->mask_width, 0, 0,
-      GST_VIDEO_FRAME_WIDTH (frame), GST_VIDEO_FRAME_HEIGHT (frame),
-      gst_mobile_one_infer_get_num_classes (infer),
-      gst_mobile_one_infer_get_labels (infer));
-  return GST_FLOW_OK;
 
   /* ERRORS */
 no_buffer:
   {
     GST_ELEMENT_ERROR (self, RESOURCE, FAILED, (NULL),
         ("could not get a buffer for the mask"));
-    return GST_FLOW_ERROR;
+    return FALSE;
   }
 }
 
-static GstStructure *
-gst_mobile_one_segment_describe (GstMobileOneInfer * infer)
+static GstFlowReturn
+gst_mobile_one_segment_attach (GstMobileOneInfer * infer,
+    GstVideoFrame * frame, gboolean repeated, GstStructure * message)
 {
   GstMobileOneSegment *self = GST_MOBILE_ONE_SEGMENT (infer);
   gchar **labels = gst_mobile_one_infer_get_labels (infer);
   guint nc = gst_mobile_one_infer_get_num_classes (infer);
-  gdouble total = (gdouble) self->mask_width * self->mask_height;
-  GValue array = G_VALUE_INIT;
-  GstStructure *s;
+  GstMobileOneMaskMeta *meta;
 
-  g_value_init (&array, GST_TYPE_ARRAY);
-  for (guint c = 0; c < nc && total > 0; c++) {
-    GValue v = G_VALUE_INIT;
+  if (self->mask == NULL)
+    return GST_FLOW_OK;
+  meta = gst_buffer_add_mobile_one_mask_meta (frame->buffer, self->mask,
+      self->mask_width, self->mask_height, self->mask_width, 0, 0,
+      GST_VIDEO_FRAME_WIDTH (frame), GST_VIDEO_FRAME_HEIGHT (frame), nc,
+      labels);
+  if (meta != NULL)
+    meta->repeated = repeated;
 
-    if (self->counts[c] == 0)
-      continue;
-    g_value_init (&v, GST_TYPE_STRUCTURE);
-    g_value_take_boxed (&v, gst_structure_new ("class",
-            "label_id", G_TYPE_INT, (gint) c,
-            "label", G_TYPE_STRING, labels[c],
-            "fraction", G_TYPE_DOUBLE, self->counts[c] / total, NULL));
-    gst_value_array_append_and_take_value (&array, &v);
+  if (message) {
+    gdouble total = (gdouble) self->mask_width * self->mask_height;
+    GValue array = G_VALUE_INIT;
+
+    g_value_init (&array, GST_TYPE_ARRAY);
+    for (guint c = 0; c < nc && total > 0; c++) {
+      GValue v = G_VALUE_INIT;
+
+      if (self->counts[c] == 0)
+        continue;
+      g_value_init (&v, GST_TYPE_STRUCTURE);
+      g_value_take_boxed (&v, gst_structure_new ("class",
+              "label_id", G_TYPE_INT, (gint) c,
+              "label", G_TYPE_STRING, labels[c],
+              "fraction", G_TYPE_DOUBLE, self->counts[c] / total, NULL));
+      gst_value_array_append_and_take_value (&array, &v);
+    }
+    gst_structure_set (message,
+        "width", G_TYPE_INT, (gint) self->mask_width,
+        "height", G_TYPE_INT, (gint) self->mask_height, NULL);
+    gst_structure_take_value (message, "classes", &array);
   }
-  s = gst_structure_new ("mobileonesegment",
-      "width", G_TYPE_INT, (gint) self->mask_width,
-      "height", G_TYPE_INT, (gint) self->mask_height, NULL);
-  gst_structure_take_value (s, "classes", &array);
-  return s;
+  return GST_FLOW_OK;
 }

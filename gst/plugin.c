@@ -11,6 +11,7 @@
 #include "gstmobileonesegment.h"
 #include "gstmobileoneoverlay.h"
 #include "gstmobileonemask.h"
+#include "gstmobileonetrack.h"
 #include "gstmobileonepublish.h"
 
 static gboolean
@@ -23,6 +24,7 @@ plugin_init (GstPlugin * plugin)
   ret |= GST_ELEMENT_REGISTER (mobileonesegment, plugin);
   ret |= GST_ELEMENT_REGISTER (mobileoneoverlay, plugin);
   ret |= GST_ELEMENT_REGISTER (mobileonemask, plugin);
+  ret |= GST_ELEMENT_REGISTER (mobileonetrack, plugin);
   ret |= GST_ELEMENT_REGISTER (mobileonepublish, plugin);
 
   return ret;
@@ -30,5 +32,5 @@ plugin_init (GstPlugin * plugin)
 
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, mobileone,
     "MobileOne networks on video frames: classification, detection, "
-    "segmentation, overlay and mask streaming", plugin_init, VERSION,
+    "segmentation, overlay, mask streaming and tracking", plugin_init, VERSION,
     "MIT/X11", PACKAGE, GST_PACKAGE_ORIGIN)

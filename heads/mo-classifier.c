@@ -1,14 +1,24 @@
 /* mobileone-gst heads: classifier. Built on the backbone's graph; post-
  * processing is a softmax and a partial selection. */
 #include "mo-classifier.h"
-#include "../mobileone/mo-model-private.h"
+#include "mo-heads-private.h"
 
 #include <math.h>
 
-gboolean mo_classifier_build (MoModel * m, MoWeights * ws, GError ** error);
+/* What post-processing needs of the graph. */
+typedef struct
+{
+  int logits;                   /* output index */
+} ClsData;
 
-gboolean
-mo_classifier_build (MoModel *m, MoWeights *ws, GError **error)
+typedef struct
+{
+  MoSession *s;
+  const MoOutput *logits;
+} ClsPost;
+
+static gboolean
+classifier_build (MoModel *m, MoWeights *ws, GError **error)
 {
   const MoDesc *d = m->desc;
   MoBackboneOut bb;
@@ -47,9 +57,41 @@ mo_classifier_build (MoModel *m, MoWeights *ws, GError **error)
   mo_layer_set_weights (m, l, w, b);
   g_free (w);
   g_free (b);
-  mo_model_add_output (m, "logits", logits);
+  ClsData *data = g_new (ClsData, 1);
+  data->logits = mo_model_add_output (m, "logits", logits);
+  m->head_data = data;
+  m->head_data_free = g_free;
   return TRUE;
 }
+
+static gpointer
+classifier_post_new (MoSession *s, GError **error)
+{
+  const ClsData *data = mo_session_model (s)->head_data;
+  ClsPost *p = g_new (ClsPost, 1);
+
+  p->s = s;
+  p->logits = mo_session_nth_output (s, data->logits);
+  return p;
+}
+
+static int
+classifier_post_run (gpointer post, gconstpointer params, gpointer out,
+    int max_out)
+{
+  const ClsPost *p = post;
+
+  return mo_classifier_topk (p->logits->data, p->logits->c, MAX (max_out, 0),
+      out);
+}
+
+const MoHeadClass mo_classifier_class = {
+  .type = "classifier",
+  .build = classifier_build,
+  .post_new = classifier_post_new,
+  .post_run = classifier_post_run,
+  .post_free = g_free,
+};
 
 int
 mo_classifier_topk (const float *logits, int n, int k, MoClass *out)

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <glib.h>
+#include "mo-api.h"
 
 G_BEGIN_DECLS
 
@@ -16,6 +17,6 @@ typedef struct
  * descending order (ties: lower index first) into @out. Returns how many
  * were written (MIN (k, n)).
  */
-int mo_classifier_topk (const float *logits, int n, int k, MoClass * out);
+MO_API int mo_classifier_topk (const float *logits, int n, int k, MoClass * out);
 
 G_END_DECLS

@@ -7,12 +7,16 @@
  * branch is gap -> 1x1 conv -> a bilinear "resize" of its 1x1 map, i.e. a
  * broadcast. Every "X.conv + X.bn" unit is folded at load (mo_load_conv_bn). */
 #include "mo-deeplab.h"
-#include "../mobileone/mo-model-private.h"
+#include "mo-heads-private.h"
 
 #include <stdarg.h>
 #include <string.h>
 
-gboolean mo_deeplab_build (MoModel * m, MoWeights * ws, GError ** error);
+/* What post-processing needs of the graph: output indices. */
+typedef struct
+{
+  int logits, lowres;
+} DeeplabData;
 
 typedef struct
 {
@@ -190,8 +194,8 @@ add_aspp (MoModel *m, MoWeights *ws, const Opts *o, int x, GError **error)
       1, error);
 }
 
-gboolean
-mo_deeplab_build (MoModel *m, MoWeights *ws, GError **error)
+static gboolean
+deeplab_build (MoModel *m, MoWeights *ws, GError **error)
 {
   const MoDesc *d = m->desc;
   MoBackboneOpts bo = { {1, 1, 1, 1, 1} };
@@ -241,8 +245,11 @@ mo_deeplab_build (MoModel *m, MoWeights *ws, GError **error)
   g_free (b);
 
   int logits = add_resize (m, lowres, -1, nc, m->input);
-  mo_model_add_output (m, "logits", logits);
-  mo_model_add_output (m, "logits_lowres", lowres);
+  DeeplabData *data = g_new (DeeplabData, 1);
+  data->logits = mo_model_add_output (m, "logits", logits);
+  data->lowres = mo_model_add_output (m, "logits_lowres", lowres);
+  m->head_data = data;
+  m->head_data_free = g_free;
   return TRUE;
 }
 
@@ -269,3 +276,37 @@ mo_deeplab_argmax (const MoOutput *logits, guint8 *mask, int mask_stride)
     }
   }
 }
+
+static gpointer
+deeplab_post_new (MoSession *s, GError **error)
+{
+  const DeeplabData *data = mo_session_model (s)->head_data;
+
+  return (gpointer) mo_session_nth_output (s, data->logits);
+}
+
+static int
+deeplab_post_run (gpointer post, gconstpointer params, gpointer out,
+    int max_out)
+{
+  const MoOutput *logits = post;
+
+  if (max_out < 0 || (gsize) max_out < (gsize) logits->w * logits->h)
+    return -1;
+  mo_deeplab_argmax (logits, out, logits->w);
+  return logits->w * logits->h;
+}
+
+/* The session owns the output the post-processing points at. */
+static void
+deeplab_post_free (gpointer post)
+{
+}
+
+const MoHeadClass mo_deeplab_class = {
+  .type = "deeplabv3",
+  .build = deeplab_build,
+  .post_new = deeplab_post_new,
+  .post_run = deeplab_post_run,
+  .post_free = deeplab_post_free,
+};

@@ -23,7 +23,7 @@ G_BEGIN_DECLS
  * to the lowest index (torch.argmax). Writes @logits->h rows of @logits->w
  * bytes, row y at @mask + y * @mask_stride. Allocates nothing.
  */
-void mo_deeplab_argmax (const MoOutput * logits, guint8 * mask,
+MO_API void mo_deeplab_argmax (const MoOutput * logits, guint8 * mask,
     int mask_stride);
 
 G_END_DECLS

@@ -1,25 +1,51 @@
-/* mobileone-gst heads: the registry of head.type values. */
-#include "../mobileone/mo-model-private.h"
+/* mobileone-gst heads: the head classes, and model loading through them. */
+#include "mo-heads.h"
+#include "mo-heads-private.h"
 
-gboolean mo_classifier_build (MoModel * m, MoWeights * ws, GError ** error);
-gboolean mo_ssdlite_build (MoModel * m, MoWeights * ws, GError ** error);
-gboolean mo_deeplab_build (MoModel * m, MoWeights * ws, GError ** error);
-
-static const struct
-{
-  const char *type;
-  MoHeadBuildFunc build;
-} heads[] = {
-  {"classifier", mo_classifier_build},
-  {"ssdlite", mo_ssdlite_build},
-  {"deeplabv3", mo_deeplab_build},
+static const MoHeadClass *const heads[] = {
+  &mo_classifier_class,
+  &mo_ssdlite_class,
+  &mo_deeplab_class,
+  NULL,
 };
 
-MoHeadBuildFunc
-mo_head_find (const char *type)
+struct _MoPost
 {
-  for (guint i = 0; i < G_N_ELEMENTS (heads); i++)
-    if (g_str_equal (heads[i].type, type))
-      return heads[i].build;
-  return NULL;
+  const MoHeadClass *klass;
+  gpointer state;
+};
+
+MoModel *
+mo_model_load (const char *yaml_path, GError **error)
+{
+  return mo_model_load_with_heads (yaml_path, heads, error);
+}
+
+MoPost *
+mo_post_new (MoSession *s, GError **error)
+{
+  const MoHeadClass *klass = mo_session_model (s)->head_class;
+  gpointer state = klass->post_new (s, error);
+
+  if (state == NULL)
+    return NULL;
+  MoPost *post = g_new (MoPost, 1);
+  post->klass = klass;
+  post->state = state;
+  return post;
+}
+
+int
+mo_post_run (MoPost *post, gconstpointer params, gpointer out, int max_out)
+{
+  return post->klass->post_run (post->state, params, out, max_out);
+}
+
+void
+mo_post_free (MoPost *post)
+{
+  if (post == NULL)
+    return;
+  post->klass->post_free (post->state);
+  g_free (post);
 }

@@ -1,6 +1,6 @@
 /* mobileone-gst heads: SSDLite detection (SPEC.md, "SSDLite").
  *
- * The graph (heads/mo-ssdlite.c) ends in twelve outputs, "cls_logits.J" and
+ * The graph (heads/mo-ssdlite-graph.c) ends in twelve outputs, "cls_logits.J" and
  * "bbox_regression.J" for the six maps J = 0..5 (stage3, stage4, then the
  * four extra blocks), NHWC with channel a * K + k (anchor a, class or box
  * coordinate k), which is torchvision's (H, W, A, K) order.
@@ -48,17 +48,17 @@ typedef struct _MoSsdPost MoSsdPost;
  * mo_ssdlite_params: the post-processing parameters of @model's description
  * (defaults filled in), or NULL when @model is not an SSDLite model.
  */
-const MoSsdParams *mo_ssdlite_params (const MoModel * model);
+MO_API const MoSsdParams *mo_ssdlite_params (const MoModel * model);
 
 /** mo_ssdlite_num_classes: head.num_classes (background included), or 0. */
-int mo_ssdlite_num_classes (const MoModel * model);
+MO_API int mo_ssdlite_num_classes (const MoModel * model);
 
 /**
  * mo_ssdlite_params_check: fails, naming the parameter, when @params is
  * outside the ranges above or asks for more top-k candidates than @post was
  * made for (@post may be NULL to skip that check).
  */
-gboolean mo_ssdlite_params_check (const MoSsdPost * post,
+MO_API gboolean mo_ssdlite_params_check (const MoSsdPost * post,
     const MoSsdParams * params, GError ** error);
 
 /**
@@ -67,19 +67,19 @@ gboolean mo_ssdlite_params_check (const MoSsdPost * post,
  * MAX (@max_topk, the description's topk_candidates) candidates per class
  * (so 0 allows the description's). @s must outlive the result.
  */
-MoSsdPost *mo_ssdlite_post_new (MoSession * s, int max_topk, GError ** error);
+MO_API MoSsdPost *mo_ssdlite_post_new (MoSession * s, int max_topk, GError ** error);
 
 /** mo_ssdlite_post_free: frees; NULL is allowed. */
-void mo_ssdlite_post_free (MoSsdPost * post);
+MO_API void mo_ssdlite_post_free (MoSsdPost * post);
 
 /** mo_ssdlite_post_n_anchors: N, the number of anchors (all six maps). */
-int mo_ssdlite_post_n_anchors (const MoSsdPost * post);
+MO_API int mo_ssdlite_post_n_anchors (const MoSsdPost * post);
 
 /**
  * mo_ssdlite_post_anchors: the anchors, [N][4] as x0, y0, x1, y1 in
  * model-input pixels (torchvision's DefaultBoxGenerator output, float32).
  */
-const float *mo_ssdlite_post_anchors (const MoSsdPost * post);
+MO_API const float *mo_ssdlite_post_anchors (const MoSsdPost * post);
 
 /**
  * mo_ssdlite_post_gather: copies the session's last outputs into
@@ -87,7 +87,7 @@ const float *mo_ssdlite_post_anchors (const MoSsdPost * post);
  * @bbox_regression [N][4], map by map, locations row-major, anchors
  * innermost. Either may be NULL.
  */
-void mo_ssdlite_post_gather (const MoSsdPost * post, float *cls_logits,
+MO_API void mo_ssdlite_post_gather (const MoSsdPost * post, float *cls_logits,
     float *bbox_regression);
 
 /**
@@ -96,7 +96,7 @@ void mo_ssdlite_post_gather (const MoSsdPost * post, float *cls_logits,
  * first. Returns how many were written, or -1 when @params fails
  * mo_ssdlite_params_check(). Allocates nothing.
  */
-int mo_ssdlite_post_run (MoSsdPost * post, const MoSsdParams * params,
+MO_API int mo_ssdlite_post_run (MoSsdPost * post, const MoSsdParams * params,
     MoDetection * out, int max_out);
 
 /**
@@ -104,7 +104,7 @@ int mo_ssdlite_post_run (MoSsdPost * post, const MoSsdParams * params,
  * order (@cls_logits [N][num_classes], @bbox_regression [N][4]), e.g.
  * PyTorch's. Allocates nothing.
  */
-int mo_ssdlite_post_run_raw (MoSsdPost * post, const MoSsdParams * params,
+MO_API int mo_ssdlite_post_run_raw (MoSsdPost * post, const MoSsdParams * params,
     const float *cls_logits, const float *bbox_regression, MoDetection * out,
     int max_out);
 
@@ -115,7 +115,7 @@ int mo_ssdlite_post_run_raw (MoSsdPost * post, const MoSsdParams * params,
  * outside it); x0, y0, x1, y1 into @box. A NULL @xf copies the model-input
  * coordinates.
  */
-void mo_ssdlite_detection_to_image (const MoTransform * xf,
+MO_API void mo_ssdlite_detection_to_image (const MoTransform * xf,
     const MoDetection * det, double box[4]);
 
 G_END_DECLS

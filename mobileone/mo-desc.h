@@ -39,12 +39,12 @@ typedef struct
  * The head's own keys are left for the head to read; call
  * mo_yaml_check_unused (desc->root) once it has.
  */
-MoDesc *mo_desc_load (const char *path, GError **error);
+MO_API MoDesc *mo_desc_load (const char *path, GError **error);
 
 /** mo_desc_free: frees; NULL is allowed. */
-void mo_desc_free (MoDesc *desc);
+MO_API void mo_desc_free (MoDesc *desc);
 
 /** mo_desc_label: label @i, or NULL when the model has no label for it. */
-const char *mo_desc_label (const MoDesc *desc, int i);
+MO_API const char *mo_desc_label (const MoDesc *desc, int i);
 
 G_END_DECLS

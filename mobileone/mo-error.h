@@ -2,6 +2,7 @@
 #pragma once
 
 #include <glib.h>
+#include "mo-api.h"
 
 G_BEGIN_DECLS
 
@@ -23,6 +24,6 @@ typedef enum
 } MoErrorCode;
 
 /** mo_error_quark: the quark behind MO_ERROR. */
-GQuark mo_error_quark (void);
+MO_API GQuark mo_error_quark (void);
 
 G_END_DECLS

@@ -1,5 +1,6 @@
 /* mobileone-gst engine: the graph, shared by the backbone builder, the heads
- * and the session. Not installed. */
+ * and the session. Not installed. The heads (heads/) include this header;
+ * the engine never includes anything of heads/ (docs/architecture.md). */
 #pragma once
 
 #include "mobileone.h"
@@ -50,6 +51,9 @@ typedef struct
   int tensor;
 } MoOutputDef;
 
+typedef struct _MoHeadClass MoHeadClass;
+typedef struct _MoWeights MoWeights;
+
 struct _MoModel
 {
   gint ref;
@@ -60,7 +64,8 @@ struct _MoModel
   int input;
   guint64 n_params;
   int min_input;                /* smallest width/height the graph accepts */
-  gpointer head_data;
+  const MoHeadClass *head_class;  /* the class that built the head */
+  gpointer head_data;           /* the class's per-model data */
   GDestroyNotify head_data_free;
   /* Optional: the head's own check of a session's input size. */
   gboolean (*check_input) (const MoModel * m, int width, int height,
@@ -68,19 +73,21 @@ struct _MoModel
 };
 
 /* Where a layer's weights come from: the checkpoint plus what was read. */
-typedef struct
+struct _MoWeights
 {
   MoSafetensors *st;
   const char *file;
   double eps;
   GHashTable *used;             /* full tensor names read */
-} MoWeights;
+};
 
 int mo_model_add_tensor (MoModel * m, int c);
 int mo_model_add_view (MoModel * m, int parent, int coff, int c);
 MoLayer *mo_model_add_layer (MoModel * m, MoOpType type, const char *name,
     int in, int out);
-void mo_model_add_output (MoModel * m, const char *name, int tensor);
+/** mo_model_add_output: adds output @name; returns its index, the same in
+ * every session (mo_session_nth_output()). */
+int mo_model_add_output (MoModel * m, const char *name, int tensor);
 
 /** mo_layer_set_weights: packs OIHW @w ([cout][cin/groups][k][k]) and @b. */
 void mo_layer_set_weights (MoModel * m, MoLayer * l, const float *w,
@@ -129,11 +136,36 @@ typedef struct
 gboolean mo_backbone_build (MoModel * m, MoWeights * ws,
     const MoBackboneOpts * opts, MoBackboneOut * out, GError ** error);
 
-/* Heads (heads/mo-heads.c). */
-typedef gboolean (*MoHeadBuildFunc) (MoModel * m, MoWeights * ws,
-    GError ** error);
+/* Heads: what the engine needs of a head (heads/mo-heads.h has the
+ * classes). The engine calls only build and check_input; post_new,
+ * post_run and post_free are the heads' uniform post-processing, for their
+ * callers. */
+struct _MoHeadClass
+{
+  const char *type;             /* head.type in the description */
+  /* build: appends the head (and the backbone it needs) to @m's graph and
+   * records what post-processing needs (output indices, ...) in
+   * m->head_data. */
+  gboolean (*build) (MoModel * m, MoWeights * ws, GError ** error);
+  /* check_input: optional check of a session's input size. */
+  gboolean (*check_input) (const MoModel * m, int width, int height,
+      GError ** error);
+  /* post_new: post-processing state for @s (scratch for the worst case). */
+  gpointer (*post_new) (MoSession * s, GError ** error);
+  /* post_run: post-processes @s's last outputs with @params (NULL: the
+   * description's) into at most @max_out results of the head's result type;
+   * returns how many were written or -1 on bad @params. Allocates nothing. */
+  int (*post_run) (gpointer post, gconstpointer params, gpointer out,
+      int max_out);
+  void (*post_free) (gpointer post);
+};
 
-/** mo_head_find: the builder for head.type @type, or NULL. */
-MoHeadBuildFunc mo_head_find (const char *type);
+/**
+ * mo_model_load_with_heads: mo_model_load() with the head built by the
+ * class in the NULL-terminated @heads whose type is the description's
+ * head.type (heads/mo-heads.c passes its table).
+ */
+MoModel *mo_model_load_with_heads (const char *yaml_path,
+    const MoHeadClass * const *heads, GError ** error);
 
 G_END_DECLS

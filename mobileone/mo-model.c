@@ -37,11 +37,12 @@ mo_model_add_layer (MoModel *m, MoOpType type, const char *name, int in,
   return l;
 }
 
-void
+int
 mo_model_add_output (MoModel *m, const char *name, int tensor)
 {
   MoOutputDef o = { g_strdup (name), tensor };
   g_array_append_val (m->outputs, o);
+  return (int) m->outputs->len - 1;
 }
 
 /* Index of OIHW element (o, i, y, x) in the packed layout of @l. */
@@ -129,12 +130,22 @@ output_clear (gpointer p)
   g_free (((MoOutputDef *) p)->name);
 }
 
+static const MoHeadClass *
+head_find (const MoHeadClass *const *heads, const char *type)
+{
+  for (guint i = 0; heads[i] != NULL; i++)
+    if (g_str_equal (heads[i]->type, type))
+      return heads[i];
+  return NULL;
+}
+
 MoModel *
-mo_model_load (const char *yaml_path, GError **error)
+mo_model_load_with_heads (const char *yaml_path,
+    const MoHeadClass *const *heads, GError **error)
 {
   MoModel *m = g_new0 (MoModel, 1);
   MoWeights ws = { 0 };
-  MoHeadBuildFunc build;
+  const MoHeadClass *klass;
 
   m->ref = 1;
   m->tensors = g_array_new (FALSE, FALSE, sizeof (MoTensorDef));
@@ -145,13 +156,20 @@ mo_model_load (const char *yaml_path, GError **error)
 
   if ((m->desc = mo_desc_load (yaml_path, error)) == NULL)
     goto fail;
-  if ((build = mo_head_find (m->desc->head_type)) == NULL) {
+  if ((klass = head_find (heads, m->desc->head_type)) == NULL) {
     const MoYamlNode *t = mo_yaml_lookup (m->desc->head, "type");
+    GString *known = g_string_new (NULL);
+    for (guint i = 0; heads[i] != NULL; i++)
+      g_string_append_printf (known, "%s%s", i == 0 ? "" : heads[i + 1] ?
+          ", " : " or ", heads[i]->type);
     g_set_error (error, MO_ERROR, MO_ERROR_MODEL,
-        "%s:%d: key 'head.type': unknown head '%s' (expected classifier, "
-        "ssdlite or deeplabv3)", yaml_path, t->line, m->desc->head_type);
+        "%s:%d: key 'head.type': unknown head '%s' (expected %s)", yaml_path,
+        t->line, m->desc->head_type, known->str);
+    g_string_free (known, TRUE);
     goto fail;
   }
+  m->head_class = klass;
+  m->check_input = klass->check_input;
   /* Unknown keys are reported before the (slower) weight loading. */
   ws.st = mo_safetensors_open (m->desc->weights_path, error);
   if (ws.st == NULL)
@@ -161,7 +179,7 @@ mo_model_load (const char *yaml_path, GError **error)
   ws.used = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   m->input = mo_model_add_tensor (m, 3);
-  if (!build (m, &ws, error))
+  if (!klass->build (m, &ws, error))
     goto fail;
   if (!mo_yaml_check_unused (m->desc->root, error))
     goto fail;

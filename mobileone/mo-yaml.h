@@ -6,6 +6,7 @@
 #pragma once
 
 #include <glib.h>
+#include "mo-api.h"
 
 G_BEGIN_DECLS
 
@@ -32,32 +33,32 @@ struct _MoYamlNode
 };
 
 /** mo_yaml_load: parses @path; the root must be a mapping. */
-MoYamlNode *mo_yaml_load (const char *path, GError **error);
+MO_API MoYamlNode *mo_yaml_load (const char *path, GError **error);
 
 /** mo_yaml_free: frees a tree returned by mo_yaml_load(). */
-void mo_yaml_free (MoYamlNode *root);
+MO_API void mo_yaml_free (MoYamlNode *root);
 
 /** mo_yaml_lookup: the value of @key in mapping @map (marked used), or NULL. */
-const MoYamlNode *mo_yaml_lookup (const MoYamlNode *map, const char *key);
+MO_API const MoYamlNode *mo_yaml_lookup (const MoYamlNode *map, const char *key);
 
 /** mo_yaml_get_map: a mapping value; absent and not @required gives NULL and TRUE. */
-gboolean mo_yaml_get_map (const MoYamlNode *map, const char *key,
+MO_API gboolean mo_yaml_get_map (const MoYamlNode *map, const char *key,
     gboolean required, const MoYamlNode **out, GError **error);
 
 /** mo_yaml_get_string: a scalar as a string (@def when absent and not @required). */
-gboolean mo_yaml_get_string (const MoYamlNode *map, const char *key,
+MO_API gboolean mo_yaml_get_string (const MoYamlNode *map, const char *key,
     gboolean required, const char *def, char **out, GError **error);
 
 /** mo_yaml_get_bool: true/false (also yes/no/on/off). */
-gboolean mo_yaml_get_bool (const MoYamlNode *map, const char *key,
+MO_API gboolean mo_yaml_get_bool (const MoYamlNode *map, const char *key,
     gboolean required, gboolean def, gboolean *out, GError **error);
 
 /** mo_yaml_get_int: an integer in [@min, @max]. */
-gboolean mo_yaml_get_int (const MoYamlNode *map, const char *key,
+MO_API gboolean mo_yaml_get_int (const MoYamlNode *map, const char *key,
     gboolean required, int def, int min, int max, int *out, GError **error);
 
 /** mo_yaml_get_double: a finite number in [@min, @max]. */
-gboolean mo_yaml_get_double (const MoYamlNode *map, const char *key,
+MO_API gboolean mo_yaml_get_double (const MoYamlNode *map, const char *key,
     gboolean required, double def, double min, double max, double *out,
     GError **error);
 
@@ -66,16 +67,16 @@ gboolean mo_yaml_get_double (const MoYamlNode *map, const char *key,
  * between @min_len and @max_len items, copied to @out (room for @max_len).
  * When absent and not @required, @out is left alone and @n_out is set to 0.
  */
-gboolean mo_yaml_get_double_list (const MoYamlNode *map, const char *key,
+MO_API gboolean mo_yaml_get_double_list (const MoYamlNode *map, const char *key,
     gboolean required, int min_len, int max_len, double min, double max,
     double *out, int *n_out, GError **error);
 
 /** mo_yaml_get_int_list: as mo_yaml_get_double_list() for integers. */
-gboolean mo_yaml_get_int_list (const MoYamlNode *map, const char *key,
+MO_API gboolean mo_yaml_get_int_list (const MoYamlNode *map, const char *key,
     gboolean required, int min_len, int max_len, int min, int max,
     int *out, int *n_out, GError **error);
 
 /** mo_yaml_check_unused: fails naming the first key never looked up. */
-gboolean mo_yaml_check_unused (const MoYamlNode *root, GError **error);
+MO_API gboolean mo_yaml_check_unused (const MoYamlNode *root, GError **error);
 
 G_END_DECLS

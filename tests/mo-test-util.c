@@ -1,6 +1,6 @@
 /* Helpers shared by the engine's numeric tests. */
 #include "mo-test-util.h"
-#include "mobileone.h"
+#include "mo-heads.h"
 #include "mo-safetensors.h"
 
 #include <glib/gstdio.h>

@@ -1,7 +1,7 @@
 /* Apple's real MobileOne-S0 ImageNet weights (../shared/weights-ref): the
  * preprocessed apple photo must give PyTorch's logits (vector.txt) and
  * top-1 957 "pomegranate". Skipped when the shared folder is absent. */
-#include "mobileone.h"
+#include "mo-heads.h"
 #include "mo-classifier.h"
 
 #include <math.h>

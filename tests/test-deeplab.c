@@ -14,7 +14,7 @@
  * Plus: the bilinear resize kernel against a direct implementation of
  * PyTorch's formula, the argmax's ties and strides, and bad descriptions.
  * MOBILEONE_ISA (set by meson per test) picks the kernel level. */
-#include "mobileone.h"
+#include "mo-heads.h"
 #include "mo-test-util.h"
 #include "mo-deeplab.h"
 #include "mo-kernels.h"

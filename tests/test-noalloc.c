@@ -2,7 +2,7 @@
  * interposed and counted while sessions of every head run (post-processing
  * included), with 1 and 2 threads. Skipped in sanitizer builds, whose own
  * allocator must not be replaced. */
-#include "mobileone.h"
+#include "mo-heads.h"
 #include "mo-deeplab.h"
 #include "mo-ssdlite.h"
 

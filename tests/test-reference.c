@@ -9,7 +9,7 @@
  *  - the C folding of the unfused checkpoint equals PyTorch's fused tensors;
  *  - 1, 2 and 3 threads give bit-identical outputs.
  * MOBILEONE_ISA (set by meson per test) picks the kernel level. */
-#include "mobileone.h"
+#include "mo-heads.h"
 #include "mo-npy.h"
 #include "mo-safetensors.h"
 #include "mo-test-util.h"

@@ -11,7 +11,7 @@
  *    margins to the decision boundaries exceed the engine's error;
  *  - bad descriptions, bad parameters, too-small inputs, empty results.
  * MOBILEONE_ISA (set by meson per test) picks the kernel level. */
-#include "mobileone.h"
+#include "mo-heads.h"
 #include "mo-test-util.h"
 #include "mo-npy.h"
 #include "mo-safetensors.h"
@@ -256,6 +256,10 @@ test_raw (gconstpointer user)
      * regression's error times the anchor size (weights 10, 10, 5, 5). */
     double engine_err = MAX (abs_a, abs_b);
     MoDetection *dets = g_new (MoDetection, 400);
+    MoDetection *dets_raw = g_new (MoDetection, 400);
+    MoDetection *dets_any = g_new (MoDetection, 400);
+    MoPost *any = mo_post_new (s1, &error);
+    g_assert_no_error (error);
     for (guint r = 0; r < json_array_get_length (c.runs); r++) {
       JsonObject *run = json_array_get_object_element (c.runs, r);
       const char *rname = json_object_get_string_member (run, "name");
@@ -265,6 +269,18 @@ test_raw (gconstpointer user)
       int n = mo_ssdlite_post_run (p1, &params, dets, 400);
       g_assert_cmpint (n, >=, 0);
       g_assert_cmpint (n, <=, params.max_detections);
+      /* In place on the session's maps, on the gathered copy in
+       * torchvision's order, and through the uniform head interface: the
+       * same detections, bit for bit. */
+      int n_raw = mo_ssdlite_post_run_raw (p1, &params, cls, reg, dets_raw,
+          400);
+      g_assert_cmpmem (dets, n * sizeof *dets, dets_raw,
+          n_raw * sizeof *dets_raw);
+      if (params.topk_candidates <= mo_ssdlite_params (m)->topk_candidates) {
+        int n_any = mo_post_run (any, &params, dets_any, 400);
+        g_assert_cmpmem (dets, n * sizeof *dets, dets_any,
+            n_any * sizeof *dets_any);
+      }
       double margin = run_margin (run);
       if (margin < 10 * engine_err) {
         g_test_message ("%s %s run %s: margin %.2g too close to the engine's "
@@ -280,6 +296,9 @@ test_raw (gconstpointer user)
           size, rname, n);
     }
     g_free (dets);
+    g_free (dets_raw);
+    g_free (dets_any);
+    mo_post_free (any);
     g_free (cls);
     g_free (reg);
     g_free (cls3);

@@ -10,7 +10,7 @@
 set -eu
 build=$(cd "${1:-build}" && pwd)
 top=$(cd "$(dirname "$0")/.." && pwd)
-cli="$build/mobileone/mobileone-cli"
+cli="$build/cli/mobileone-cli"
 shared="$top/../shared"
 export GST_PLUGIN_PATH="$build/gst"
 # The elements' default models: the source tree's (uninstalled) unless set.

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Checks the DeepLabv3 head and the classifier's post-processing against PyTorch.
 
-  check_deeplab.py --cli build/mobileone/mobileone-cli --workdir DIR \\
-                   [--lib build/mobileone/libmobileone.so] [--sanitized none] \\
+  check_deeplab.py --cli build/cli/mobileone-cli --workdir DIR \\
+                   [--lib build/libmobileone.so] [--sanitized none] \\
                    [--size 512x512] [--variant s0]
 
 1. DeepLabv3 at the default size (512x512) on a full MobileOne backbone (S0)

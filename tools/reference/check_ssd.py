@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Checks mobileone-cli's SSDLite head against PyTorch and torchvision at 320x320.
 
-  check_ssd.py --cli build/mobileone/mobileone-cli --workdir DIR [--size 320x320 ...]
+  check_ssd.py --cli build/cli/mobileone-cli --workdir DIR [--size 320x320 ...]
 
 Makes a random detector in DIR with make_ssd_case.py (MobileOne-S0 backbone,
 unfused with k = 4, extra_channels 512/256/256/128, 91 classes, no threshold

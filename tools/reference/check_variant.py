@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Checks mobileone-cli against the PyTorch reference on a full-size variant.
 
-  check_variant.py --cli build/mobileone-cli --variant s0 --size 224x224 \\
+  check_variant.py --cli build/cli/mobileone-cli --variant s0 --size 224x224 \\
                    [--size 97x65 ...] --workdir DIR
 
 Makes a random case (1000 classes, random BN statistics) in DIR with

@@ -39,7 +39,7 @@ except ImportError as e:  # run as a test: skipped without the tools' packages
     sys.exit(77)
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-DEFAULT_CLI = os.path.join(ROOT, "build", "mobileone", "mobileone-cli")
+DEFAULT_CLI = os.path.join(ROOT, "build", "cli", "mobileone-cli")
 
 # name, frame size, ball properties, background pattern (None: the ball's own)
 SCENARIOS = [

@@ -38,7 +38,7 @@ import models  # noqa: E402
 import st_io  # noqa: E402  (tools/reference, on the path through models)
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-DEFAULT_CLI = os.path.join(ROOT, "build", "mobileone", "mobileone-cli")
+DEFAULT_CLI = os.path.join(ROOT, "build", "cli", "mobileone-cli")
 EVAL_SCORE_THRESHOLD = 0.001
 EVAL_MAX_DETECTIONS = 100
 

@@ -30,7 +30,7 @@
 # tools/train/segment_ceiling.py), BS (batch size, default 16), TRAIN_ARGS
 # (extra train_*.py options, e.g. "--workers 0 --threads 1", which the
 # shipped runs used), PYTHON (default /usr/bin/python3), ENGINE
-# (mobileone-cli for the evaluation, default build/mobileone/mobileone-cli).
+# (mobileone-cli for the evaluation, default build/cli/mobileone-cli).
 # Each run resumes from RUNS/*/last.pt when interrupted. The figures land in
 # RUNS/*/eval.json beside the exported phase; docs/models.md lists the ones
 # of the shipped models.
@@ -41,7 +41,7 @@ py=${PYTHON:-/usr/bin/python3}
 runs=${RUNS:-$root/runs}
 bs=${BS:-16}
 segment_os=${SEGMENT_OS:-16}
-engine=${ENGINE:-$root/build/mobileone/mobileone-cli}
+engine=${ENGINE:-$root/build/cli/mobileone-cli}
 amp=""
 if "$py" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)'; then
   amp="--amp"

@@ -5,7 +5,7 @@
 #include <gst/check/gstharness.h>
 #include <gst/video/video.h>
 
-#include "mobileone.h"
+#include "mo-heads.h"
 #include "mo-preprocess.h"
 #include "gstmobileonemeta.h"
 
@@ -14,8 +14,14 @@
 #define DETECT_MODEL DATA ("ssd/ssd-fused.yaml")
 #define SEGMENT_MODEL DATA ("deeplab/dense-fused.yaml")
 
-/* Every format the inference elements and the overlay accept. */
+/* Every format the inference elements accept. */
 static const gchar *const all_formats[] = {
+  "RGB", "BGR", "RGBx", "BGRx", "xRGB", "xBGR", "RGBA", "BGRA", "ARGB",
+  "ABGR", "NV12", "I420", "YUY2", "UYVY", "GRAY8",
+};
+
+/* Every format the overlay draws on. */
+static const gchar *const overlay_formats[] = {
   "RGB", "BGR", "RGBx", "BGRx", "xRGB", "xBGR", "RGBA", "BGRA", "ARGB",
   "ABGR", "NV12", "I420",
 };
@@ -23,7 +29,15 @@ static const gchar *const all_formats[] = {
 static inline gboolean
 format_is_yuv (const gchar * format)
 {
-  return g_str_equal (format, "NV12") || g_str_equal (format, "I420");
+  return g_str_equal (format, "NV12") || g_str_equal (format, "I420")
+      || g_str_equal (format, "YUY2") || g_str_equal (format, "UYVY");
+}
+
+/* The packed RGB formats: the same pixels in another byte order. */
+static inline gboolean
+format_is_rgb (const gchar * format)
+{
+  return !format_is_yuv (format) && !g_str_equal (format, "GRAY8");
 }
 
 /* The mask meta lives in the plugin: find its API by name. */
@@ -59,7 +73,8 @@ harness_with_src (const gchar * launch, const gchar * format, gint width,
   return h;
 }
 
-/* An MoImage over a mapped frame, like the elements make. */
+/* An MoImage over a mapped frame: the test's own table of what each
+ * GStreamer format is in the engine's terms. */
 static inline void
 image_from_frame (const GstVideoFrame * frame, MoImage * img)
 {
@@ -94,6 +109,15 @@ image_from_frame (const GstVideoFrame * frame, MoImage * img)
     case GST_VIDEO_FORMAT_I420:
       img->format = MO_PIXEL_I420;
       break;
+    case GST_VIDEO_FORMAT_YUY2:
+      img->format = MO_PIXEL_YUY2;
+      break;
+    case GST_VIDEO_FORMAT_UYVY:
+      img->format = MO_PIXEL_UYVY;
+      break;
+    case GST_VIDEO_FORMAT_GRAY8:
+      img->format = MO_PIXEL_GRAY8;
+      break;
     default:
       fail ("unexpected format");
   }
@@ -110,24 +134,20 @@ image_from_frame (const GstVideoFrame * frame, MoImage * img)
   img->full_range = cm->range == GST_VIDEO_COLOR_RANGE_0_255;
 }
 
-/* Runs @session on @buf (caps @caps) the way the elements do. */
+/* Runs @session on @crop of @buf (caps @caps) fitted by @fit, through the
+ * engine's API. */
 static inline void
 run_engine (MoSession * session, GstBuffer * buf, GstCaps * caps,
-    const MoRect * crop, gboolean letterbox, MoTransform * xf)
+    const MoRect * crop, MoFit fit, MoTransform * xf)
 {
-  const MoDesc *desc = mo_model_desc (mo_session_model (session));
   GstVideoInfo info;
   GstVideoFrame frame;
   MoImage img;
-  float *input;
-  int w, h, cs;
 
   fail_unless (gst_video_info_from_caps (&info, caps));
   fail_unless (gst_video_frame_map (&frame, &info, buf, GST_MAP_READ));
   image_from_frame (&frame, &img);
-  input = mo_session_input (session, &w, &h, &cs);
-  mo_preprocess (&img, crop, letterbox, desc->mean, desc->std, input, w, h,
-      cs, xf);
+  mo_session_set_input_image (session, &img, crop, fit, xf);
   mo_session_run (session);
   gst_video_frame_unmap (&frame);
 }

@@ -68,13 +68,13 @@ GST_START_TEST (test_formats)
         gst_structure_get_string (classification (roi), "label"));
 
     caps = gst_pad_get_current_caps (h->sinkpad);
-    run_engine (session, buf, caps, NULL, FALSE, NULL);
+    run_engine (session, buf, caps, NULL, MO_FIT_CROP, NULL);
     logits = mo_session_output (session, "logits");
     mo_classifier_topk (logits->data, logits->c, 1, &want);
     fail_unless_equals_int (got.label, want.label);
     fail_unless (fabs (got.score - want.score) < 1e-6, "%s: %f vs %f",
         all_formats[i], got.score, want.score);
-    if (!format_is_yuv (all_formats[i])) {
+    if (format_is_rgb (all_formats[i])) {
       if (rgb.label < 0)
         rgb = got;
       fail_unless_equals_int (got.label, rgb.label);
@@ -141,7 +141,7 @@ GST_START_TEST (test_regions)
       const MoOutput *logits;
 
       check_classification (s, &got);
-      run_engine (session, buf, caps, &rects[i], FALSE, NULL);
+      run_engine (session, buf, caps, &rects[i], MO_FIT_CROP, NULL);
       logits = mo_session_output (session, "logits");
       mo_classifier_topk (logits->data, logits->c, 1, &want);
       fail_unless_equals_int (got.label, want.label);
@@ -224,8 +224,9 @@ GST_START_TEST (test_threshold)
 
 GST_END_TEST;
 
-/* inference-interval=3: the model runs on frames 0, 3, 6 (one message
- * each) and the frames in between get the last result again. */
+/* inference-interval=3: the model runs on frames 0, 3, 6 and the frames in
+ * between get the last result again, marked repeated in the param and in
+ * their message (one per frame). */
 GST_START_TEST (test_inference_interval)
 {
   GstHarness *h = harness_with_src (LAUNCH " inference-interval=3 "
@@ -244,6 +245,14 @@ GST_START_TEST (test_inference_interval)
     fail_unless_equals_int (count_rois (buf), 1);
     check_classification (classification
         (gst_buffer_get_video_region_of_interest_meta (buf)), &got);
+    {
+      gboolean flag;
+
+      fail_unless (gst_structure_get_boolean (classification
+              (gst_buffer_get_video_region_of_interest_meta (buf)),
+              "repeated", &flag));
+      fail_unless_equals_int (flag, i % 3 != 0);
+    }
     if (i % 3 != 0) {
       fail_unless_equals_int (got.label, prev.label);
       fail_unless (got.score == prev.score);
@@ -252,7 +261,7 @@ GST_START_TEST (test_inference_interval)
     gst_buffer_unref (buf);
   }
   fail_unless_equals_int (count_element_messages (bus, "mobileoneclassify",
-          &last), 3);
+          &last), 7);
   {
     const GValue *list = gst_structure_get_value (last, "classifications");
     GstClockTime ts;

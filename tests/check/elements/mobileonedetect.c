@@ -40,7 +40,7 @@ check_detection (GstVideoRegionOfInterestMeta * roi, gint fw, gint fh,
 /* Compares the regions of @buf with the engine's detections of the same
  * frame; returns how many there are. */
 static guint
-compare_with_engine (GstBuffer * buf, GstCaps * caps, gboolean letterbox,
+compare_with_engine (GstBuffer * buf, GstCaps * caps, MoFit fit,
     const MoSsdParams * params)
 {
   MoModel *model;
@@ -54,7 +54,7 @@ compare_with_engine (GstBuffer * buf, GstCaps * caps, gboolean letterbox,
   gint n, i = 0;
 
   gst_video_info_from_caps (&info, caps);
-  run_engine (session, buf, caps, NULL, letterbox, &xf);
+  run_engine (session, buf, caps, NULL, fit, &xf);
   n = mo_ssdlite_post_run (post, params, dets, 300);
   fail_unless (n >= 0);
   fail_unless_equals_int (count_rois (buf), n);
@@ -94,7 +94,7 @@ GST_START_TEST (test_formats)
     fail_unless_equals_int (gst_harness_push_from_src (h), GST_FLOW_OK);
     buf = gst_harness_pull (h);
     caps = gst_pad_get_current_caps (h->sinkpad);
-    fail_unless (compare_with_engine (buf, caps, FALSE, NULL) > 0,
+    fail_unless (compare_with_engine (buf, caps, MO_FIT_STRETCH, NULL) > 0,
         "%s: no detections", all_formats[i]);
     gst_caps_unref (caps);
     gst_buffer_unref (buf);
@@ -104,21 +104,43 @@ GST_START_TEST (test_formats)
 
 GST_END_TEST;
 
-/* letterbox: boxes map back through the padded input exactly. */
+/* fit=letterbox and fit=crop (and the deprecated letterbox=true): boxes
+ * map back through the padded or cropped input exactly. */
 GST_START_TEST (test_letterbox)
 {
-  GstHarness *h = harness_with_src (LAUNCH " letterbox=true", "I420", 157,
-      201, "smpte");
-  GstBuffer *buf;
-  GstCaps *caps;
+  const struct
+  {
+    const gchar *prop;
+    MoFit fit;
+  } fits[] = {
+    {"fit=letterbox", MO_FIT_LETTERBOX},
+    {"letterbox=true", MO_FIT_LETTERBOX},
+    {"fit=crop", MO_FIT_CROP},
+    {"", MO_FIT_STRETCH},
+  };
 
-  fail_unless_equals_int (gst_harness_push_from_src (h), GST_FLOW_OK);
-  buf = gst_harness_pull (h);
-  caps = gst_pad_get_current_caps (h->sinkpad);
-  fail_unless (compare_with_engine (buf, caps, TRUE, NULL) > 0);
-  gst_caps_unref (caps);
-  gst_buffer_unref (buf);
-  gst_harness_teardown (h);
+  for (guint i = 0; i < G_N_ELEMENTS (fits); i++) {
+    gchar *launch = g_strdup_printf (LAUNCH " name=det %s", fits[i].prop);
+    GstHarness *h = harness_with_src (launch, "I420", 157, 201, "smpte");
+    GstBuffer *buf;
+    GstCaps *caps;
+    GstElement *det;
+    gint fit;
+
+    det = gst_bin_get_by_name (GST_BIN (h->element), "det");
+    g_object_get (det, "fit", &fit, NULL);
+    gst_object_unref (det);
+    fail_unless_equals_int (fit, fits[i].fit);
+    fail_unless_equals_int (gst_harness_push_from_src (h), GST_FLOW_OK);
+    buf = gst_harness_pull (h);
+    caps = gst_pad_get_current_caps (h->sinkpad);
+    fail_unless (compare_with_engine (buf, caps, fits[i].fit, NULL) > 0,
+        "%s", fits[i].prop);
+    gst_caps_unref (caps);
+    gst_buffer_unref (buf);
+    gst_harness_teardown (h);
+    g_free (launch);
+  }
 }
 
 GST_END_TEST;
@@ -135,7 +157,7 @@ GST_START_TEST (test_params)
   fail_unless_equals_int (gst_harness_push_from_src (h), GST_FLOW_OK);
   buf = gst_harness_pull (h);
   caps = gst_pad_get_current_caps (h->sinkpad);
-  fail_unless_equals_int (compare_with_engine (buf, caps, FALSE, &params), 5);
+  fail_unless_equals_int (compare_with_engine (buf, caps, MO_FIT_STRETCH, &params), 5);
   gst_caps_unref (caps);
   gst_buffer_unref (buf);
 
@@ -218,8 +240,8 @@ GST_START_TEST (test_videoscale)
 
 GST_END_TEST;
 
-/* inference-interval: the same regions between inferences, one message
- * per inference with the detections. */
+/* inference-interval: the same regions between inferences, marked
+ * repeated in the regions' params and in the message of every frame. */
 GST_START_TEST (test_inference_interval)
 {
   GstHarness *h = harness_with_src (LAUNCH " inference-interval=2 "
@@ -230,17 +252,31 @@ GST_START_TEST (test_inference_interval)
 
   gst_element_set_bus (h->element, bus);
   for (guint i = 0; i < 4; i++) {
+    gboolean repeated = i % 2 == 1, flag;
     GstBuffer *buf;
+    gpointer state = NULL;
+    GstMeta *meta;
 
     fail_unless_equals_int (gst_harness_push_from_src (h), GST_FLOW_OK);
     buf = gst_harness_pull (h);
-    if (i % 2 == 1)
+    if (repeated)
       fail_unless_equals_int (count_rois (buf), prev);
     prev = count_rois (buf);
+    while ((meta = gst_buffer_iterate_meta_filtered (buf, &state,
+                GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+      const GstStructure *d = gst_video_region_of_interest_meta_get_param (
+          (GstVideoRegionOfInterestMeta *) meta, "detection");
+
+      fail_unless (gst_structure_get_boolean (d, "repeated", &flag));
+      fail_unless_equals_int (flag, repeated);
+    }
     gst_buffer_unref (buf);
+    fail_unless_equals_int (count_element_messages (bus, "mobileonedetect",
+            &last), 1);
+    fail_unless (gst_structure_get_boolean (last, "repeated", &flag));
+    fail_unless_equals_int (flag, repeated);
   }
-  fail_unless_equals_int (count_element_messages (bus, "mobileonedetect",
-          &last), 2);
+  fail_unless (prev > 0);
   {
     const GValue *dets = gst_structure_get_value (last, "detections");
 

@@ -73,10 +73,10 @@ GST_START_TEST (test_boxes)
 {
   const gint x0 = 41, y0 = 51, x1 = 101, y1 = 91;
 
-  for (guint i = 0; i < G_N_ELEMENTS (all_formats); i++) {
+  for (guint i = 0; i < G_N_ELEMENTS (overlay_formats); i++) {
     GstHarness *h = gst_harness_new ("mobileoneoverlay");
     GstVideoInfo info;
-    GstBuffer *in = make_frame (h, all_formats[i], &info);
+    GstBuffer *in = make_frame (h, overlay_formats[i], &info);
     GstBuffer *ref = gst_buffer_copy_deep (in), *out;
     GstVideoFrame a, b;
     guint changed_outline = 0;
@@ -100,17 +100,17 @@ GST_START_TEST (test_boxes)
         if (on_outline && changed)
           changed_outline++;
         fail_unless (!(inside && changed), "%s: (%d, %d) inside changed",
-            all_formats[i], x, y);
+            overlay_formats[i], x, y);
         fail_unless (!(away && changed), "%s: (%d, %d) away changed",
-            all_formats[i], x, y);
+            overlay_formats[i], x, y);
       }
     }
     /* The whole outline, less the part under the label. */
     fail_unless (changed_outline >= 2 * (y1 - y0) + (x1 - x0),
-        "%s: %u outline pixels changed", all_formats[i], changed_outline);
+        "%s: %u outline pixels changed", overlay_formats[i], changed_outline);
     /* The label: just above the box's top left corner. */
     fail_unless (pixel_changed (&a, &b, x0 + 1, y0 - 2), "%s: no label",
-        all_formats[i]);
+        overlay_formats[i]);
     gst_video_frame_unmap (&a);
     gst_video_frame_unmap (&b);
     gst_buffer_unref (ref);

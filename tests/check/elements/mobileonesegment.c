@@ -12,7 +12,7 @@
 /* The meta's map equals the engine's argmax of the same frame (the part of
  * it inside @box, the letterbox rectangle). */
 static void
-check_mask (GstBuffer * buf, GstCaps * caps, gboolean letterbox)
+check_mask (GstBuffer * buf, GstCaps * caps, MoFit fit)
 {
   GstMobileOneMaskMeta *meta = get_mask_meta (buf);
   MoModel *model;
@@ -36,11 +36,12 @@ check_mask (GstBuffer * buf, GstCaps * caps, gboolean letterbox)
   fail_unless (meta->labels[NC] == NULL);
   fail_unless (meta->stride >= meta->width);
 
-  run_engine (session, buf, caps, NULL, letterbox, &xf);
+  run_engine (session, buf, caps, NULL, fit, &xf);
   mo_deeplab_argmax (mo_session_output (session, "logits"), want, IN_W);
   fail_unless_equals_int (meta->width, (gint) xf.dst.w);
   fail_unless_equals_int (meta->height, (gint) xf.dst.h);
-  if (!letterbox) {
+  fail_unless (!meta->repeated);
+  if (fit != MO_FIT_LETTERBOX) {
     fail_unless_equals_int (meta->width, IN_W);
     fail_unless_equals_int (meta->height, IN_H);
   }
@@ -68,7 +69,7 @@ GST_START_TEST (test_formats)
     fail_unless_equals_int (gst_harness_push_from_src (h), GST_FLOW_OK);
     buf = gst_harness_pull (h);
     caps = gst_pad_get_current_caps (h->sinkpad);
-    check_mask (buf, caps, FALSE);
+    check_mask (buf, caps, MO_FIT_STRETCH);
     gst_caps_unref (caps);
     gst_buffer_unref (buf);
     gst_harness_teardown (h);
@@ -84,7 +85,7 @@ GST_START_TEST (test_letterbox)
   const gint sizes[][2] = { {157, 201}, {301, 37} };
 
   for (guint i = 0; i < G_N_ELEMENTS (sizes); i++) {
-    GstHarness *h = harness_with_src (LAUNCH " letterbox=true", "NV12",
+    GstHarness *h = harness_with_src (LAUNCH " fit=letterbox", "NV12",
         sizes[i][0], sizes[i][1], "smpte");
     GstBuffer *buf;
     GstCaps *caps;
@@ -92,7 +93,7 @@ GST_START_TEST (test_letterbox)
     fail_unless_equals_int (gst_harness_push_from_src (h), GST_FLOW_OK);
     buf = gst_harness_pull (h);
     caps = gst_pad_get_current_caps (h->sinkpad);
-    check_mask (buf, caps, TRUE);
+    check_mask (buf, caps, MO_FIT_LETTERBOX);
     fail_unless (get_mask_meta (buf)->width < IN_W
         || get_mask_meta (buf)->height < IN_H);
     gst_caps_unref (caps);
@@ -136,8 +137,9 @@ GST_START_TEST (test_transforms)
 
 GST_END_TEST;
 
-/* inference-interval: the frames in between share the last map; one
- * message per inference, with the class fractions. */
+/* inference-interval: the frames in between share the last map, marked
+ * repeated in the meta and in their message (one per frame, with the class
+ * fractions). */
 GST_START_TEST (test_inference_interval)
 {
   GstHarness *h = harness_with_src (LAUNCH " inference-interval=2 "
@@ -153,6 +155,15 @@ GST_START_TEST (test_inference_interval)
     fail_unless_equals_int (gst_harness_push_from_src (h), GST_FLOW_OK);
     buf = gst_harness_pull (h);
     fail_unless (get_mask_meta (buf) != NULL);
+    fail_unless_equals_int (get_mask_meta (buf)->repeated, i % 2 == 1);
+    {
+      gboolean flag;
+
+      fail_unless_equals_int (count_element_messages (bus,
+              "mobileonesegment", &last), 1);
+      fail_unless (gst_structure_get_boolean (last, "repeated", &flag));
+      fail_unless_equals_int (flag, i % 2 == 1);
+    }
     if (i % 2 == 1)
       fail_unless (get_mask_meta (buf)->mask == get_mask_meta (prev)->mask);
     if (prev)
@@ -160,8 +171,6 @@ GST_START_TEST (test_inference_interval)
     prev = buf;
   }
   gst_buffer_unref (prev);
-  fail_unless_equals_int (count_element_messages (bus, "mobileonesegment",
-          &last), 2);
   {
     const GValue *classes = gst_structure_get_value (last, "classes");
     gdouble total = 0;

@@ -2,7 +2,7 @@
  * (cli-classifier.c, ...), listed in cli_heads[] in mobileone-cli.c. */
 #pragma once
 
-#include "mobileone.h"
+#include "mo-heads.h"
 #include "mo-preprocess.h"
 
 typedef struct
@@ -22,9 +22,6 @@ typedef struct
 /** mo_cli_write_npy_output: writes output @o as DIR/NAME.npy, [1,C] or [1,C,H,W]. */
 gboolean mo_cli_write_npy_output (const char *dir, const MoOutput * o,
     GError ** error);
-
-/** mo_cli_class_colour: the Pascal VOC palette colour of class @i. */
-void mo_cli_class_colour (int i, guint8 rgb[3]);
 
 #ifdef HAVE_GDK_PIXBUF
 #include <gdk-pixbuf/gdk-pixbuf.h>

@@ -8,7 +8,7 @@
  *   mobileone-cli image MODEL.yaml PICTURE [--output OUT.png] [--threads N]
  */
 #include "cli-heads.h"
-#include "mobileone.h"
+#include "mo-heads.h"
 #include "mo-npy.h"
 
 #include <errno.h>
@@ -29,6 +29,7 @@ static char *opt_output_dir = NULL;
 static char *opt_size = NULL;
 static char *opt_output = NULL;
 static gboolean opt_letterbox = FALSE;
+static gchar *opt_fit = NULL;
 
 static const MoCliHead *const cli_heads[] = {
   &mo_cli_classifier,
@@ -79,7 +80,13 @@ static const GOptionEntry image_entries[] = {
   {"threads", 't', 0, G_OPTION_ARG_INT, &opt_threads,
       "Threads, the caller included (0 = one per core; default 1)", "N"},
   {"letterbox", 'l', 0, G_OPTION_ARG_NONE, &opt_letterbox,
-      "Keep the aspect ratio (borders in the mean colour)", NULL},
+      "Keep the aspect ratio (borders in the mean colour): --fit letterbox",
+      NULL},
+  {"fit", 'f', 0, G_OPTION_ARG_STRING, &opt_fit,
+        "How the picture fills the model input: stretch, letterbox or crop "
+        "(torchvision's Resize + CenterCrop); the default is crop for "
+        "classifiers, stretch for the others, like the elements' fit",
+      "FIT"},
   {NULL}
 };
 
@@ -185,23 +192,6 @@ cmd_info (int argc, char **argv)
   mo_session_free (s);
   mo_model_unref (m);
   return 0;
-}
-
-/* Pascal VOC's colour map: the bits of the class index spread over the
- * high bits of R, G and B (0 black, 1 dark red, 2 dark green, ...). */
-void
-mo_cli_class_colour (int i, guint8 rgb[3])
-{
-  int r = 0, g = 0, b = 0;
-  for (int j = 0; j < 8; j++) {
-    r |= ((i >> 0) & 1) << (7 - j);
-    g |= ((i >> 1) & 1) << (7 - j);
-    b |= ((i >> 2) & 1) << (7 - j);
-    i >>= 3;
-  }
-  rgb[0] = (guint8) r;
-  rgb[1] = (guint8) g;
-  rgb[2] = (guint8) b;
 }
 
 #ifdef HAVE_GDK_PIXBUF
@@ -461,7 +451,7 @@ cmd_image (int argc, char **argv)
   }
 
   const MoDesc *d = mo_model_desc (m);
-  int iw = d->input_width, ih = d->input_height, cs;
+  int iw = d->input_width, ih = d->input_height;
   MoImage img = { 0 };
   img.format = gdk_pixbuf_get_n_channels (oriented) == 4 ? MO_PIXEL_RGBX :
       MO_PIXEL_RGB;
@@ -470,28 +460,19 @@ cmd_image (int argc, char **argv)
   img.planes[0] = gdk_pixbuf_read_pixels (oriented);
   img.strides[0] = gdk_pixbuf_get_rowstride (oriented);
 
-  MoRect crop = { 0, 0, img.width, img.height };
-  if (head->center_crop && !opt_letterbox) {
-    /* torchvision's Resize (short side to 256/224 of the input) then
-     * CenterCrop, expressed as one crop of the original picture. */
-    double S = round (MIN (iw, ih) * 256.0 / 224.0);
-    double scale = S / MIN (img.width, img.height);
-    double rw = img.width <= img.height ? S : floor (S * img.width / img.height);
-    double rh = img.height <= img.width ? S : floor (S * img.height / img.width);
-    double sx = rw / img.width, sy = rh / img.height;
-    (void) scale;
-    crop.x = round ((rw - iw) / 2.0) / sx;
-    crop.y = round ((rh - ih) / 2.0) / sy;
-    crop.w = iw / sx;
-    crop.h = ih / sy;
+  MoFit fit = head->center_crop ? MO_FIT_CROP : MO_FIT_STRETCH;
+  if (opt_letterbox)
+    fit = MO_FIT_LETTERBOX;
+  if (opt_fit != NULL && !mo_fit_from_string (opt_fit, &fit)) {
+    g_set_error (&error, MO_ERROR, MO_ERROR_INPUT, "--fit '%s': expected "
+        "stretch, letterbox or crop", opt_fit);
+    goto out;
   }
 
   if ((s = mo_session_new (m, iw, ih, opt_threads, &error)) == NULL)
     goto out;
-  float *in = mo_session_input (s, NULL, NULL, &cs);
   MoTransform xf;
-  mo_preprocess (&img, &crop, opt_letterbox, d->mean, d->std, in, iw, ih, cs,
-      &xf);
+  mo_session_set_input_image (s, &img, NULL, fit, &xf);
   mo_session_run (s);
   if (!head->report_image (s, &img, &xf, opt_output, &error))
     goto out;
@@ -523,7 +504,7 @@ usage (void)
       "         [--profile-layers]\n"
       "                                              median and min milliseconds per inference\n"
       "  fuse   MODEL.yaml OUT.safetensors           write the folded (fused) weights\n"
-      "  image  MODEL.yaml PICTURE [--output OUT] [--letterbox] [--threads N]\n"
+      "  image  MODEL.yaml PICTURE [--output OUT] [--fit FIT] [--threads N]\n"
       "                                              run on a JPEG/PNG: top-5, detections or a mask\n\n"
       "Environment: MOBILEONE_ISA=ref|avx2|avx512|neon limits the kernels.\n"
       "Run 'mobileone-cli COMMAND --help' for a command's options.\n");

@@ -4,10 +4,14 @@
  *        mask.npy (uint8 [1, H, W], the argmax over classes, ties to the
  *        lowest index), then the share of pixels of each class on stdout.
  * image: the class shares; with --output, a PNG of the class map at the
- *        picture's size, coloured with the Pascal VOC palette. */
+ *        picture's size in the class colours of mo-palette.h, the
+ *        background (class 0) black as mobileonemask draws it. */
 #include "cli-heads.h"
 #include "mo-deeplab.h"
 #include "mo-npy.h"
+#include "mo-palette.h"
+
+#include <string.h>
 
 #ifdef HAVE_GDK_PIXBUF
 #include <gdk-pixbuf/gdk-pixbuf.h>
@@ -73,11 +77,13 @@ write_png (const guint8 *mask, int iw, int ih, const MoTransform *xf,
   int W = MAX (1, (int) lround (xf->src.x + xf->src.w));
   int H = MAX (1, (int) lround (xf->src.y + xf->src.h));
   GdkPixbuf *pb = mo_cli_picture_new (W, H, path, error);
-  guint8 *pix;
+  guint8 *pix, colours[MO_DEEPLAB_MAX_CLASSES][3] = { {0} };
   int stride;
 
   if (pb == NULL)
     return FALSE;
+  for (int i = 1; i < MO_DEEPLAB_MAX_CLASSES; i++)
+    mo_palette_colour (i, colours[i]);
   pix = gdk_pixbuf_get_pixels (pb);
   stride = gdk_pixbuf_get_rowstride (pb);
   for (int y = 0; y < H; y++) {
@@ -86,7 +92,8 @@ write_png (const guint8 *mask, int iw, int ih, const MoTransform *xf,
     for (int x = 0; x < W; x++) {
       double u = xf->dst.x + (x + 0.5 - xf->src.x) * xf->dst.w / xf->src.w;
       int mx = CLAMP ((int) floor (u), 0, iw - 1);
-      mo_cli_class_colour (mask[(gsize) my * iw + mx], pix + (gsize) y * stride + 3 * x);
+      memcpy (pix + (gsize) y * stride + 3 * x,
+          colours[mask[(gsize) my * iw + mx]], 3);
     }
   }
   return mo_cli_picture_save (pb, path, error);

@@ -3,6 +3,7 @@
  * detections in picture coordinates. */
 #include "cli-heads.h"
 #include "mo-npy.h"
+#include "mo-palette.h"
 #include "mo-ssdlite.h"
 
 #ifdef HAVE_GDK_PIXBUF
@@ -122,8 +123,8 @@ fill_rect (guint8 *pix, int stride, int W, int H, int x0, int y0, int x1,
       memcpy (pix + (gsize) y * stride + 3 * x, rgb, 3);
 }
 
-/* The picture with each detection's box drawn in its class colour (VOC
- * palette), lines ~1/200 of the picture thick. */
+/* The picture with each detection's box drawn in its class colour
+ * (mo-palette.h), lines ~1/200 of the picture thick. */
 static gboolean
 write_png (const MoImage *pic, const MoTransform *xf, const MoDetection *dets,
     int n, const char *path, GError **error)
@@ -149,7 +150,7 @@ write_png (const MoImage *pic, const MoTransform *xf, const MoDetection *dets,
     double b[4];
     guint8 rgb[3];
     mo_ssdlite_detection_to_image (xf, &dets[i], b);
-    mo_cli_class_colour (dets[i].label, rgb);
+    mo_palette_colour (dets[i].label, rgb);
     int x0 = (int) lround (b[0]), y0 = (int) lround (b[1]);
     int x1 = (int) lround (b[2]), y1 = (int) lround (b[3]);
     fill_rect (pix, stride, W, H, x0 - t, y0 - t, x1 + t, y0, rgb);
