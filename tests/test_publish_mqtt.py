@@ -16,7 +16,10 @@ Nothing goes to any other host than 127.0.0.1. Every wait has a timeout and
 a watchdog ends the test; exits 77 (skip) without mosquitto, paho-mqtt,
 jsonschema or the GStreamer Python bindings.
 
-usage: test_publish_mqtt.py PLUGIN_DIR SCHEMA
+* the project's detector, tracker and segmenter upstream (when MODELS,
+  the folder of the shipped models, is given): every document valid.
+
+usage: test_publish_mqtt.py PLUGIN_DIR SCHEMA [MODELS]
 """
 import getpass
 import json
@@ -393,14 +396,55 @@ def broker_restart(workdir, schema):
         broker.stop()
 
 
+def real_elements(workdir, schema, models):
+    """The project's own elements upstream: every document they give,
+    masks and tensors included, is valid."""
+    port = free_port()
+    broker = Broker(workdir, port)
+    broker.start()
+    sub = Subscriber(port, "cam/3")
+    try:
+        p = Gst.parse_launch(
+            "videotestsrc pattern=ball num-buffers=10 ! video/x-raw,"
+            "width=160,height=120,framerate=30/1 ! mobileonedetect "
+            f"model={models}/shapes-detect.yaml n-threads=1 ! "
+            "mobileonetrack min-hits=1 ! mobileonesegment "
+            f"model={models}/shapes-segment.yaml n-threads=1 ! "
+            f"mobileonepublish method=mqtt address=127.0.0.1:{port} "
+            "topic=cam/3 qos=1 add-mask=true add-tensor-data=true "
+            "add-empty-results=true ! fakesink")
+        p.set_state(Gst.State.PLAYING)
+        msg = p.get_bus().timed_pop_filtered(
+            60 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
+        p.set_state(Gst.State.NULL)
+        if msg is None or msg.type != Gst.MessageType.EOS:
+            fail(f"the pipeline of real elements did not finish: {msg}")
+        wait_for(lambda: sub.count() >= 10, 10, "10 documents")
+        validator = jsonschema.Draft7Validator(schema)
+        tracked = 0
+        for doc in sub.documents():
+            errors = list(validator.iter_errors(doc))
+            if errors:
+                fail(f"document breaks the schema: {errors[0].message}")
+            if "segmentation" not in doc or "mask" not in doc["segmentation"]:
+                fail("a document without the mask")
+            tracked += sum(1 for o in doc["objects"] if "id" in o)
+        print(f"real elements: 10 valid documents, {tracked} tracked "
+              "objects")
+    finally:
+        sub.close()
+        broker.stop()
+
+
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) not in (3, 4):
         print(__doc__)
         return 2
     if not os.access(MOSQUITTO, os.X_OK):
         print(f"SKIP: no {MOSQUITTO} (Debian's mosquitto)")
         return SKIP
-    plugin_dir, schema_path = sys.argv[1:]
+    plugin_dir, schema_path = sys.argv[1:3]
+    models = sys.argv[3] if len(sys.argv) > 3 else None
     with open(schema_path) as f:
         schema = json.load(f)
     jsonschema.Draft7Validator.check_schema(schema)
@@ -424,6 +468,11 @@ def main():
             d = os.path.join(top, name)
             os.mkdir(d)
             fn(d, schema)
+        if models and os.path.exists(f"{models}/shapes-detect.yaml") and \
+                Gst.ElementFactory.find("mobileonetrack"):
+            d = os.path.join(top, "elements")
+            os.mkdir(d)
+            real_elements(d, schema, models)
     finally:
         shutil.rmtree(top, ignore_errors=True)
     print("PASS")
