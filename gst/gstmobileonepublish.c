@@ -1188,9 +1188,20 @@ on_connect (struct mosquitto *mosq, void *user_data, int rc)
   guint64 dropped;
 
   if (rc != 0) {
-    GST_ELEMENT_WARNING (self, RESOURCE, OPEN_WRITE,
-        ("The MQTT broker refused the connection: %s.",
-            mosquitto_connack_string (rc)), ("CONNACK %d; retrying", rc));
+    gboolean warn;
+
+    /* Once per outage: the refusal repeats at every retry. */
+    g_mutex_lock (&self->lock);
+    warn = !self->warned_down;
+    self->warned_down = TRUE;
+    g_mutex_unlock (&self->lock);
+    if (warn)
+      GST_ELEMENT_WARNING (self, RESOURCE, OPEN_WRITE,
+          ("The MQTT broker refused the connection: %s.",
+              mosquitto_connack_string (rc)), ("CONNACK %d; retrying", rc));
+    else
+      GST_WARNING_OBJECT (self, "connection refused: %s",
+          mosquitto_connack_string (rc));
     return;
   }
   g_mutex_lock (&self->lock);
@@ -1699,10 +1710,16 @@ gst_mobile_one_publish_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   /* ERRORS */
 write_failed:
   {
+    const gchar *reason = g_strerror (errno);
+    gchar *path;
+
+    GST_OBJECT_LOCK (self);
+    path = g_strdup (self->file_path ? self->file_path : "(stdout)");
+    GST_OBJECT_UNLOCK (self);
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
-        ("Could not write to the results file."), ("file-path \"%s\": %s",
-            self->file_path ? self->file_path : "(stdout)",
-            g_strerror (errno)));
+        ("Could not write to the results file \"%s\".", path),
+        ("file-path \"%s\": %s", path, reason));
+    g_free (path);
     return GST_FLOW_ERROR;
   }
 }
