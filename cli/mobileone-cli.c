@@ -153,7 +153,7 @@ cmd_info (int argc, char **argv)
 
   if (!parse_args (&argc, &argv, info_entries, "info MODEL.yaml", 1))
     return 2;
-  if ((m = mo_model_load (argv[1], &error)) == NULL)
+  if ((m = mo_model_load_full (argv[1], MO_LOAD_ALLOW_EXTERNAL_PATHS, &error)) == NULL)
     return fail (error);
   if (!parse_size (m, &w, &h, &error)
       || (s = mo_session_new (m, w, h, opt_threads, &error)) == NULL) {
@@ -251,7 +251,7 @@ cmd_run (int argc, char **argv)
     g_printerr ("mobileone-cli: run needs --input and --output-dir\n");
     return 2;
   }
-  if ((m = mo_model_load (argv[1], &error)) == NULL)
+  if ((m = mo_model_load_full (argv[1], MO_LOAD_ALLOW_EXTERNAL_PATHS, &error)) == NULL)
     goto out;
   if (!mo_npy_read_f32 (opt_input, &x, &error))
     goto out;
@@ -343,7 +343,7 @@ cmd_bench (int argc, char **argv)
     g_printerr ("mobileone-cli: --iterations must be at least 1\n");
     return 2;
   }
-  if ((m = mo_model_load (argv[1], &error)) == NULL)
+  if ((m = mo_model_load_full (argv[1], MO_LOAD_ALLOW_EXTERNAL_PATHS, &error)) == NULL)
     return fail (error);
   if (!parse_size (m, &w, &h, &error)
       || (s = mo_session_new (m, w, h, opt_threads, &error)) == NULL) {
@@ -398,7 +398,7 @@ cmd_fuse (int argc, char **argv)
   if (!parse_args (&argc, &argv, info_entries,
           "fuse MODEL.yaml OUT.safetensors", 2))
     return 2;
-  if ((m = mo_model_load (argv[1], &error)) == NULL)
+  if ((m = mo_model_load_full (argv[1], MO_LOAD_ALLOW_EXTERNAL_PATHS, &error)) == NULL)
     return fail (error);
   if (!mo_model_export_fused (m, argv[2], &error)) {
     mo_model_unref (m);
@@ -430,7 +430,7 @@ cmd_image (int argc, char **argv)
   GdkPixbuf *pb = NULL, *oriented = NULL;
   const MoCliHead *head;
 
-  if ((m = mo_model_load (argv[1], &error)) == NULL)
+  if ((m = mo_model_load_full (argv[1], MO_LOAD_ALLOW_EXTERNAL_PATHS, &error)) == NULL)
     goto out;
   if ((head = cli_head (m)) == NULL) {
     g_set_error (&error, MO_ERROR, MO_ERROR_UNSUPPORTED,
