@@ -200,7 +200,9 @@ def run_engine(path, yaml_path, image_u8, tmp, threads):
     inp = os.path.join(tmp, "x.npy")
     np.save(inp, x)
     out = os.path.join(tmp, "out")
-    args = ["run", yaml_path, "--input", inp, "--output-dir", out]
+    # the copy names the original weights by absolute path
+    args = ["run", yaml_path, "--input", inp, "--output-dir", out,
+            "--allow-external-paths"]
     if threads:
         args += ["--threads", str(threads)]
     cli.run(path, args, timeout=300)
