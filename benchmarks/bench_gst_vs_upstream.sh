@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # mobileonedetect against upstream GStreamer's onnxinference on Debian 13,
 # from a Debian 12 machine (root, debootstrap): exports the detector to ONNX
-# with the host's PyTorch (tools/reference/export_ssd_onnx.py), then, in the
+# with the host's PyTorch (python3 -m mobileone_tools.reference.export_ssd_onnx), then, in the
 # Debian 13 chroot of .ci/trixie.sh (with python3-onnxruntime added), checks
 # that both give the same raw outputs (compare_onnx_outputs.py) and runs
 # gst_vs_onnxinference.sh. Results: docs/performance.md.
@@ -20,7 +20,7 @@ python=/usr/bin/python3
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     python3-onnxruntime python3-numpy python3-yaml >/dev/null'
 mkdir -p "$root/tmp/mobileone-bench"
-$python tools/reference/export_ssd_onnx.py "$model" "$root/tmp/mobileone-bench/model.onnx" >/dev/null
+PYTHONPATH=tools $python -m mobileone_tools.reference.export_ssd_onnx "$model" "$root/tmp/mobileone-bench/model.onnx" >/dev/null
 .ci/trixie.sh -- sh -c "set -e
   [ -f /tmp/build-bench/build.ninja ] || meson setup /tmp/build-bench -Dbuildtype=release >/dev/null
   ninja -C /tmp/build-bench >/dev/null

@@ -2,7 +2,7 @@
 """Side-by-side benchmark: mobileone-cli against ONNX Runtime on the same
 fused networks, on the same CPU, alternating the two in one run.
 
-For each variant: a random MobileOne (tools/reference, random BN statistics)
+For each variant: a random MobileOne (mobileone_tools.reference, random BN statistics)
 is folded, saved as fused safetensors + YAML for mobileone-cli and exported
 to ONNX for ONNX Runtime (onnxruntime-node from npm: run
 `npm install --ignore-scripts onnxruntime-node@1.30.0` in benchmarks/ once).
@@ -17,28 +17,30 @@ Models: the classifiers s0..s4 at --size (default 224x224) and ssdlite-s0,
 MobileOne-S0 + SSDLite (91 classes, COCO-sized) at 320x320: its timing is
 the network up to the raw head outputs in both runtimes.
 
-usage: benchmarks/bench_vs_ort.py [--build build] [--variants s0,...,ssdlite-s0]
-       [--threads 1,2] [--iterations 30] [--rounds 3] [--size 224x224]
+usage (from the top of the tree; the reference comes from tools/):
+  PYTHONPATH=tools /usr/bin/python3 benchmarks/bench_vs_ort.py [--cli CLI]
+      [--variants s0,...,ssdlite-s0] [--threads 1,2] [--iterations 30]
+      [--rounds 3] [--size 224x224]
 """
 import argparse
 import json
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 
 import numpy as np
 import torch
 
+# tools/ on PYTHONPATH (set by the caller, see usage above).
+from mobileone_tools import cli as mo_cli
+from mobileone_tools.reference import make_case
+from mobileone_tools.reference import make_ssd_case
+from mobileone_tools.reference import mobileone_ref as ref
+from mobileone_tools.reference import ssdlite_ref as ssd
+from mobileone_tools.reference import st_io
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-TOP = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(TOP, "tools", "reference"))
-import make_case  # noqa: E402
-import make_ssd_case  # noqa: E402
-import mobileone_ref as ref  # noqa: E402
-import ssdlite_ref as ssd  # noqa: E402
-import st_io  # noqa: E402
 
 
 def sh(cmd, **kw):
@@ -54,8 +56,8 @@ def fma_peak(tmp):
 
 
 def ours(cli, yaml, threads, iterations, size):
-    out = sh([cli, "bench", yaml, "--threads", str(threads), "--iterations",
-              str(iterations), "--size", size])
+    out = mo_cli.run(cli, ["bench", yaml, "--threads", threads, "--iterations",
+                           iterations, "--size", size]).stdout
     for line in out.splitlines():
         if line.startswith("median_ms:"):
             f = line.split()
@@ -114,7 +116,8 @@ def prepare_ssd(d, v, w=320, h=320, num_classes=91):
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--build", default=os.path.join(TOP, "build"))
+    ap.add_argument("--cli", default=mo_cli.default_path(),
+                    help="mobileone-cli (default: $MOBILEONE_CLI or the build/ folder's)")
     ap.add_argument("--variants", default="s0,s1,s2,s3,s4,ssdlite-s0")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--iterations", type=int, default=30)
@@ -122,7 +125,8 @@ def main():
     ap.add_argument("--size", default="224x224")
     a = ap.parse_args()
     torch.set_num_threads(1)
-    cli = os.path.join(a.build, "cli", "mobileone-cli")
+    cli = a.cli
+    mo_cli.check_executable(cli)
     w, h = (int(v) for v in a.size.split("x"))
     tmp = tempfile.mkdtemp(prefix="mobileone-bench-")
     peak1 = fma_peak(tmp)
@@ -141,14 +145,14 @@ def main():
         raw = os.path.join(d, "input.f32")
         np.load(x_path).astype(np.float32).tofile(raw)
         macs = None
-        for line in sh([cli, "info", yaml, "--size", size]).splitlines():
+        for line in mo_cli.run(cli, ["info", yaml, "--size", size]).stdout.splitlines():
             if line.startswith("MACs:"):
                 macs = int(line.split()[1]) / 1e9
 
         # Same network, same numbers.
         ort_out = os.path.join(d, "ort.f32")
         peer(onnx_path, 1, 1, raw, vw, vh, ort_out)
-        sh([cli, "run", yaml, "--input", x_path, "--output-dir", d])
+        mo_cli.run(cli, ["run", yaml, "--input", x_path, "--output-dir", d])
         ours_out = np.load(os.path.join(d, out_name)).ravel()
         ort_res = np.fromfile(ort_out, dtype=np.float32)
         diff = np.abs(ours_out - ort_res).max() / np.abs(ort_res).max()

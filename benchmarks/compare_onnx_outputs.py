@@ -3,7 +3,7 @@
 on the same frame, for the model bench_gst_vs_upstream.sh benchmarks.
 
 ONNX Runtime (python3-onnxruntime, Debian 13) runs the exported graph
-(tools/reference/export_ssd_onnx.py, --input pixels) on an RGB frame of the
+(mobileone_tools.reference.export_ssd_onnx, --input pixels) on an RGB frame of the
 model's size; mobileone-cli runs the description on the same frame,
 normalised with the description's mean and std as the graph does. Prints
 the largest absolute and relative differences of cls_logits and

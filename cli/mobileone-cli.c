@@ -48,6 +48,23 @@ cli_head (const MoModel *m)
 }
 static gboolean opt_profile = FALSE;
 static gboolean opt_profile_layers = FALSE;
+static gboolean opt_allow_external_paths = FALSE;
+
+/* Every command that loads a model takes this one. */
+static const GOptionEntry load_entries[] = {
+  {"allow-external-paths", 0, 0, G_OPTION_ARG_NONE, &opt_allow_external_paths,
+        "Let the model description name labels and weights outside its "
+        "own folder (absolute paths, '..'); refused by default, see "
+        "docs/security.md", NULL},
+  {NULL}
+};
+
+static MoModel *
+load_model (const char *path, GError **error)
+{
+  return mo_model_load_full (path, opt_allow_external_paths ?
+      MO_LOAD_ALLOW_EXTERNAL_PATHS : MO_LOAD_DEFAULT, error);
+}
 
 static const GOptionEntry run_entries[] = {
   {"input", 'i', 0, G_OPTION_ARG_FILENAME, &opt_input,
@@ -131,6 +148,7 @@ parse_args (int *argc, char ***argv, const GOptionEntry *entries,
   gboolean ok;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_add_main_entries (ctx, load_entries, NULL);
   ok = g_option_context_parse (ctx, argc, argv, &error);
   if (!ok)
     g_printerr ("mobileone-cli: %s\n", error->message);
@@ -153,7 +171,7 @@ cmd_info (int argc, char **argv)
 
   if (!parse_args (&argc, &argv, info_entries, "info MODEL.yaml", 1))
     return 2;
-  if ((m = mo_model_load (argv[1], &error)) == NULL)
+  if ((m = load_model (argv[1], &error)) == NULL)
     return fail (error);
   if (!parse_size (m, &w, &h, &error)
       || (s = mo_session_new (m, w, h, opt_threads, &error)) == NULL) {
@@ -251,7 +269,7 @@ cmd_run (int argc, char **argv)
     g_printerr ("mobileone-cli: run needs --input and --output-dir\n");
     return 2;
   }
-  if ((m = mo_model_load (argv[1], &error)) == NULL)
+  if ((m = load_model (argv[1], &error)) == NULL)
     goto out;
   if (!mo_npy_read_f32 (opt_input, &x, &error))
     goto out;
@@ -343,7 +361,7 @@ cmd_bench (int argc, char **argv)
     g_printerr ("mobileone-cli: --iterations must be at least 1\n");
     return 2;
   }
-  if ((m = mo_model_load (argv[1], &error)) == NULL)
+  if ((m = load_model (argv[1], &error)) == NULL)
     return fail (error);
   if (!parse_size (m, &w, &h, &error)
       || (s = mo_session_new (m, w, h, opt_threads, &error)) == NULL) {
@@ -398,7 +416,7 @@ cmd_fuse (int argc, char **argv)
   if (!parse_args (&argc, &argv, info_entries,
           "fuse MODEL.yaml OUT.safetensors", 2))
     return 2;
-  if ((m = mo_model_load (argv[1], &error)) == NULL)
+  if ((m = load_model (argv[1], &error)) == NULL)
     return fail (error);
   if (!mo_model_export_fused (m, argv[2], &error)) {
     mo_model_unref (m);
@@ -430,7 +448,7 @@ cmd_image (int argc, char **argv)
   GdkPixbuf *pb = NULL, *oriented = NULL;
   const MoCliHead *head;
 
-  if ((m = mo_model_load (argv[1], &error)) == NULL)
+  if ((m = load_model (argv[1], &error)) == NULL)
     goto out;
   if ((head = cli_head (m)) == NULL) {
     g_set_error (&error, MO_ERROR, MO_ERROR_UNSUPPORTED,

@@ -27,6 +27,7 @@ typedef struct
   MoFit fit;
   gboolean post_messages;
   gchar *object_class;
+  gboolean allow_external_paths;
 
   /* from start() to stop() */
   MoModel *model;
@@ -60,12 +61,14 @@ enum
   PROP_LETTERBOX,
   PROP_POST_MESSAGES,
   PROP_OBJECT_CLASS,
+  PROP_ALLOW_EXTERNAL_PATHS,
 };
 
 #define DEFAULT_N_THREADS 0
 #define DEFAULT_INFERENCE_INTERVAL 1
 #define DEFAULT_POST_MESSAGES FALSE
 #define DEFAULT_OBJECT_CLASS NULL
+#define DEFAULT_ALLOW_EXTERNAL_PATHS FALSE
 
 #define CAPS_STR GST_VIDEO_CAPS_MAKE (GST_MOBILE_ONE_INFER_FORMATS)
 
@@ -238,6 +241,23 @@ gst_mobile_one_infer_class_init (GstMobileOneInferClass * klass)
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
 
+  /**
+   * GstMobileOneInfer:allow-external-paths:
+   *
+   * Let the model description name weights and labels files anywhere
+   * (absolute paths, '..'). Off, they must lie in the description's own
+   * folder, so that a description from elsewhere cannot make the element
+   * read other files (docs/security.md). Turn it on only for descriptions
+   * you trust.
+   */
+  g_object_class_install_property (gobject_class, PROP_ALLOW_EXTERNAL_PATHS,
+      g_param_spec_boolean ("allow-external-paths", "Allow external paths",
+          "Let the model description name weights and labels files outside "
+          "its own folder (absolute paths, '..'): only for trusted "
+          "descriptions", DEFAULT_ALLOW_EXTERNAL_PATHS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
 
@@ -262,6 +282,7 @@ gst_mobile_one_infer_init (GstMobileOneInfer * self)
   priv->fit = MO_FIT_STRETCH;
   priv->post_messages = DEFAULT_POST_MESSAGES;
   priv->object_class = g_strdup (DEFAULT_OBJECT_CLASS);
+  priv->allow_external_paths = DEFAULT_ALLOW_EXTERNAL_PATHS;
   /* The pixels are only read: metas are added to the buffer as it is. */
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
 }
@@ -336,6 +357,9 @@ gst_mobile_one_infer_set_property (GObject * object, guint prop_id,
       g_free (priv->object_class);
       priv->object_class = g_value_dup_string (value);
       break;
+    case PROP_ALLOW_EXTERNAL_PATHS:
+      priv->allow_external_paths = g_value_get_boolean (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -376,6 +400,9 @@ gst_mobile_one_infer_get_property (GObject * object, guint prop_id,
       break;
     case PROP_OBJECT_CLASS:
       g_value_set_string (value, priv->object_class);
+      break;
+    case PROP_ALLOW_EXTERNAL_PATHS:
+      g_value_set_boolean (value, priv->allow_external_paths);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -434,21 +461,26 @@ gst_mobile_one_infer_start (GstBaseTransform * trans)
   GError *error = NULL;
   gchar *path;
   guint n_threads;
+  MoLoadFlags flags;
 
   GST_OBJECT_LOCK (self);
   path = priv->model_path ? g_strdup (priv->model_path) :
       default_model_path (klass);
   n_threads = priv->n_threads;
+  flags = priv->allow_external_paths ? MO_LOAD_ALLOW_EXTERNAL_PATHS :
+      MO_LOAD_DEFAULT;
   priv->object_quarks = parse_object_class (priv->object_class);
   GST_OBJECT_UNLOCK (self);
 
   if (path == NULL || path[0] == '\0')
     goto no_model;
-  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+  /* A link that leads nowhere (a loop) goes on to the load, which says why. */
+  if (!g_file_test (path, G_FILE_TEST_EXISTS)
+      && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
     goto missing_model;
 
   GST_DEBUG_OBJECT (self, "loading '%s'", path);
-  priv->model = gst_mobile_one_model_cache_acquire (path, &error);
+  priv->model = gst_mobile_one_model_cache_acquire (path, flags, &error);
   if (priv->model == NULL)
     goto load_failed;
 

@@ -54,23 +54,27 @@ cache_init (void)
 }
 
 MoModel *
-gst_mobile_one_model_cache_acquire (const gchar * path, GError ** error)
+gst_mobile_one_model_cache_acquire (const gchar * path, MoLoadFlags flags,
+    GError ** error)
 {
   CacheEntry *e;
   MoModel *model;
-  gchar *key;
+  gchar *key, *real;
 
   g_return_val_if_fail (path != NULL, NULL);
   cache_init ();
 
-  key = realpath (path, NULL);
-  if (key == NULL) {
+  real = realpath (path, NULL);
+  if (real == NULL) {
     int saved = errno;
 
     g_set_error (error, MO_ERROR, MO_ERROR_IO, "%s: %s", path,
         g_strerror (saved));
     return NULL;
   }
+  /* A model loaded with external paths allowed is another model: an
+   * element that does not allow them must not get it from the cache. */
+  key = g_strdup_printf ("%s%s", real, flags ? "\n(external paths)" : "");
 
   g_mutex_lock (&cache_lock);
   e = g_hash_table_lookup (cache, key);
@@ -79,24 +83,25 @@ gst_mobile_one_model_cache_acquire (const gchar * path, GError ** error)
     GST_INFO ("sharing model '%s' (%u users)", key, e->users);
     model = e->model;
     g_mutex_unlock (&cache_lock);
-    free (key);
+    g_free (key);
+    free (real);
     return model;
   }
 
   GST_INFO ("loading model '%s'", key);
-  model = mo_model_load (key, error);
+  model = mo_model_load_full (real, flags, error);
+  free (real);
   if (model == NULL) {
     g_mutex_unlock (&cache_lock);
-    free (key);
+    g_free (key);
     return NULL;
   }
   e = g_new0 (CacheEntry, 1);
-  e->key = g_strdup (key);
+  e->key = key;
   e->model = model;
   e->users = 1;
   g_hash_table_insert (cache, e->key, e);
   g_mutex_unlock (&cache_lock);
-  free (key);
   return model;
 }
 

@@ -7,13 +7,14 @@
 G_BEGIN_DECLS
 
 /**
- * gst_mobile_one_model_cache_acquire: the model loaded from @path, shared by
- * every element of the process that names the same file (the key is the
- * canonical path, symbolic links resolved). Loads it on first use. Release
- * with gst_mobile_one_model_cache_release().
+ * gst_mobile_one_model_cache_acquire: the model loaded from @path with
+ * @flags, shared by every element of the process that names the same file
+ * with the same flags (the key is the canonical path, symbolic links
+ * resolved, and the flags). Loads it on first use. Release with
+ * gst_mobile_one_model_cache_release().
  */
 MoModel *gst_mobile_one_model_cache_acquire (const gchar * path,
-    GError ** error);
+    MoLoadFlags flags, GError ** error);
 
 /**
  * gst_mobile_one_model_cache_release: drops one use of @model; the weights

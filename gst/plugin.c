@@ -12,6 +12,7 @@
 #include "gstmobileoneoverlay.h"
 #include "gstmobileonemask.h"
 #include "gstmobileonetrack.h"
+#include "gstmobileonepublish.h"
 
 static gboolean
 plugin_init (GstPlugin * plugin)
@@ -24,6 +25,7 @@ plugin_init (GstPlugin * plugin)
   ret |= GST_ELEMENT_REGISTER (mobileoneoverlay, plugin);
   ret |= GST_ELEMENT_REGISTER (mobileonemask, plugin);
   ret |= GST_ELEMENT_REGISTER (mobileonetrack, plugin);
+  ret |= GST_ELEMENT_REGISTER (mobileonepublish, plugin);
 
   return ret;
 }

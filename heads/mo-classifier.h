@@ -17,6 +17,7 @@ typedef struct
  * descending order (ties: lower index first) into @out. Returns how many
  * were written (MIN (k, n)).
  */
-MO_API int mo_classifier_topk (const float *logits, int n, int k, MoClass * out);
+MO_API int mo_classifier_topk (const float *logits, int n, int k,
+    MoClass * out);
 
 G_END_DECLS

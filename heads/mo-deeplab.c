@@ -114,12 +114,14 @@ add_unit (MoModel *m, MoWeights *ws, const char *name, MoOpType type,
     int x, int y, int cin, int cout, int k, int dilation, GError **error)
 {
   int cin_g = type == MO_OP_DWCONV ? 1 : cin;
-  float *W = g_new (float, (size_t) cout * cin_g * k * k);
-  float *b = g_new (float, cout);
+  char *tn = g_strconcat (name, ".conv.weight", NULL);
+  float *W = mo_weights_alloc (ws, tn, (guint64) cout * cin_g * k * k, error);
+  float *b = W ? mo_weights_alloc (ws, NULL, cout, error) : NULL;
   int out = -1;
 
-  if (mo_load_conv_bn (ws, name, m->desc->backbone.fused, cout, cin_g, k, W,
-          b, error)) {
+  g_free (tn);
+  if (b != NULL && mo_load_conv_bn (ws, name, m->desc->backbone.fused, cout,
+          cin_g, k, W, b, error)) {
     char *ln = g_strconcat (name, ".conv", NULL);
     out = y >= 0 ? y : mo_model_add_tensor (m, cout);
     MoLayer *l = mo_model_add_layer (m, type, ln, x, out);
@@ -207,7 +209,7 @@ deeplab_build (MoModel *m, MoWeights *ws, GError **error)
   /* Output stride 16: stage4's stride becomes dilation 2. Output stride 8:
    * stage3's too, and stage4 then dilates by 4 to keep its receptive field
    * (every block of a dilated stage, the first included, uses the stage's
-   * dilation; tools/reference/deeplab_ref.py does the same). */
+   * dilation; tools/mobileone_tools/reference/deeplab_ref.py does the same). */
   bo.dilation[4] = 2;
   if (o.output_stride == 8) {
     bo.dilation[3] = 2;

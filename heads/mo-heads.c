@@ -18,7 +18,13 @@ struct _MoPost
 MoModel *
 mo_model_load (const char *yaml_path, GError **error)
 {
-  return mo_model_load_with_heads (yaml_path, heads, error);
+  return mo_model_load_with_heads (yaml_path, heads, MO_LOAD_DEFAULT, error);
+}
+
+MoModel *
+mo_model_load_full (const char *yaml_path, MoLoadFlags flags, GError **error)
+{
+  return mo_model_load_with_heads (yaml_path, heads, flags, error);
 }
 
 MoPost *

@@ -40,6 +40,14 @@ typedef struct _MoPost MoPost;
 MO_API MoModel *mo_model_load (const char *yaml_path, GError ** error);
 
 /**
+ * mo_model_load_full: mo_model_load() with @flags; MO_LOAD_DEFAULT keeps the
+ * files the description names inside its folder, MO_LOAD_ALLOW_EXTERNAL_PATHS
+ * lets a trusted description name any file (docs/security.md).
+ */
+MO_API MoModel *mo_model_load_full (const char *yaml_path, MoLoadFlags flags,
+    GError ** error);
+
+/**
  * mo_post_new: the post-processing of @s's model's head, with scratch space
  * for every later run. @s must outlive the result.
  */

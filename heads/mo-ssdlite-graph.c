@@ -149,12 +149,14 @@ add_conv_bn_relu (MoModel *m, MoWeights *ws, const char *name, gboolean dw,
     int in, int cin, int cout, int stride, const char *hint, GError **error)
 {
   int k = dw ? 3 : 1, cin_g = dw ? 1 : cin;
-  float *W = g_new (float, (size_t) cout * cin_g * k * k);
-  float *b = g_new (float, cout);
+  char *tn = g_strconcat (name, ".conv.weight", NULL);
+  float *W = mo_weights_alloc (ws, tn, (guint64) cout * cin_g * k * k, error);
+  float *b = W ? mo_weights_alloc (ws, NULL, cout, error) : NULL;
   int out = -1;
 
-  if (mo_load_conv_bn (ws, name, m->desc->backbone.fused, cout, cin_g, k, W,
-          b, error)) {
+  g_free (tn);
+  if (b != NULL && mo_load_conv_bn (ws, name, m->desc->backbone.fused, cout,
+          cin_g, k, W, b, error)) {
     char *ln = g_strconcat (name, ".conv", NULL);
     out = mo_model_add_tensor (m, cout);
     MoLayer *l = mo_model_add_layer (m, dw ? MO_OP_DWCONV : MO_OP_PWCONV, ln,

@@ -13,6 +13,7 @@
 #endif
 
 #include "mo-ssdlite-private.h"
+#include "../mobileone/mo-limits.h"
 
 #include <math.h>
 #include <string.h>
@@ -153,19 +154,41 @@ mo_ssdlite_post_new (MoSession *s, int max_topk, GError **error)
   p->max_topk = MAX (max_topk, c->params.topk_candidates);
   p->cap = MIN (p->max_topk, n);
 
-  gsize nc = (gsize) (p->K - 1) * p->cap;
-  p->anchors = g_new (float, (gsize) n * 4);
-  p->scores = g_new (float, (gsize) n * p->K);
-  p->boxes = g_new (float, (gsize) n * 4);
-  p->idx = g_new (int, n);
-  p->range = g_new (int, p->K + 1);
-  p->cbox = g_new (float, nc * 4);
-  p->cscore = g_new (float, nc);
-  p->clabel = g_new (int, nc);
-  p->ckeep = g_new (int, nc);
-  p->nbox = g_new (float, (gsize) p->cap * 4);
-  p->narea = g_new (float, p->cap);
-  p->supp = g_new (guint8, p->cap);
+  /* anchors x classes grows fast with the input size and the description's
+   * num_classes and aspect_ratios: bounded, and never an abort. */
+  guint64 nc = (guint64) (p->K - 1) * p->cap;
+  guint64 words = (guint64) n * (4 + 4 + 1) + (guint64) n * p->K
+      + (p->K + 1) + nc * 7 + (guint64) p->cap * 5;
+  if (words > MO_MAX_SSD_POST_BYTES / 4) {
+    g_set_error (error, MO_ERROR, MO_ERROR_INPUT,
+        "%s: SSDLite post-processing for a %dx%d input (%d anchors x %d "
+        "classes) needs %" G_GUINT64_FORMAT " MiB, more than the limit of %"
+        G_GUINT64_FORMAT " MiB (docs/security.md)", m->desc->path, p->width,
+        p->height, n, p->K, words * 4 >> 20, MO_MAX_SSD_POST_BYTES >> 20);
+    mo_ssdlite_post_free (p);
+    return NULL;
+  }
+  p->anchors = g_try_new (float, (gsize) n * 4);
+  p->scores = g_try_new (float, (gsize) n * p->K);
+  p->boxes = g_try_new (float, (gsize) n * 4);
+  p->idx = g_try_new (int, MAX (n, 1));
+  p->range = g_try_new (int, p->K + 1);
+  p->cbox = g_try_new (float, MAX (nc, 1) * 4);
+  p->cscore = g_try_new (float, MAX (nc, 1));
+  p->clabel = g_try_new (int, MAX (nc, 1));
+  p->ckeep = g_try_new (int, MAX (nc, 1));
+  p->nbox = g_try_new (float, (gsize) MAX (p->cap, 1) * 4);
+  p->narea = g_try_new (float, MAX (p->cap, 1));
+  p->supp = g_try_new (guint8, MAX (p->cap, 1));
+  if (!p->anchors || !p->scores || !p->boxes || !p->idx || !p->range
+      || !p->cbox || !p->cscore || !p->clabel || !p->ckeep || !p->nbox
+      || !p->narea || !p->supp) {
+    g_set_error (error, MO_ERROR, MO_ERROR_INPUT,
+        "%s: out of memory for SSDLite post-processing (%" G_GUINT64_FORMAT
+        " MiB)", m->desc->path, words * 4 >> 20);
+    mo_ssdlite_post_free (p);
+    return NULL;
+  }
   make_anchors (p, maps);
   return p;
 }

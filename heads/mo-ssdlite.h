@@ -67,7 +67,8 @@ MO_API gboolean mo_ssdlite_params_check (const MoSsdPost * post,
  * MAX (@max_topk, the description's topk_candidates) candidates per class
  * (so 0 allows the description's). @s must outlive the result.
  */
-MO_API MoSsdPost *mo_ssdlite_post_new (MoSession * s, int max_topk, GError ** error);
+MO_API MoSsdPost *mo_ssdlite_post_new (MoSession * s, int max_topk,
+    GError ** error);
 
 /** mo_ssdlite_post_free: frees; NULL is allowed. */
 MO_API void mo_ssdlite_post_free (MoSsdPost * post);
@@ -104,9 +105,9 @@ MO_API int mo_ssdlite_post_run (MoSsdPost * post, const MoSsdParams * params,
  * order (@cls_logits [N][num_classes], @bbox_regression [N][4]), e.g.
  * PyTorch's. Allocates nothing.
  */
-MO_API int mo_ssdlite_post_run_raw (MoSsdPost * post, const MoSsdParams * params,
-    const float *cls_logits, const float *bbox_regression, MoDetection * out,
-    int max_out);
+MO_API int mo_ssdlite_post_run_raw (MoSsdPost * post,
+    const MoSsdParams * params, const float *cls_logits,
+    const float *bbox_regression, MoDetection * out, int max_out);
 
 /**
  * mo_ssdlite_detection_to_image: @det's box in the coordinates of the

@@ -91,10 +91,10 @@ add_block (MoModel *m, MoWeights *ws, const Block *bl, int x, GError **error)
   const char *px = bd->prefix;
   int cin_g = bl->dw ? 1 : bl->cin;
   size_t wn = (size_t) bl->cout * cin_g * bl->k * bl->k;
-  float *W = g_new0 (float, wn);
-  float *b = g_new0 (float, bl->cout);
+  float *W = mo_weights_alloc (ws, NULL, wn, error);
+  float *b = W ? mo_weights_alloc (ws, NULL, bl->cout, error) : NULL;
   char *n = NULL;
-  gboolean ok = TRUE;
+  gboolean ok = b != NULL;
 
   if (bd->fused) {
     const int64_t wshape[4] = { bl->cout, cin_g, bl->k, bl->k };

@@ -1,6 +1,8 @@
 /* mobileone-gst engine: model description. */
 #include "mo-desc.h"
 #include "mo-error.h"
+#include "mo-file.h"
+#include "mo-limits.h"
 
 #include <string.h>
 
@@ -21,11 +23,41 @@ static const Variant variants[] = {
   {"s4", {3.0, 3.5, 3.5, 4.0}, 1, TRUE},
 };
 
+/* The file @key names, relative to the description's folder. Unless the
+ * description is trusted, it has to stay in that folder: a description
+ * from elsewhere must not make the application read (and show, as labels)
+ * any file it can, such as /etc/shells. Symbolic links inside the folder
+ * are followed: whoever controls the folder controls the model anyway. */
 static char *
-resolve (const MoDesc *d, const char *rel)
+resolve (const MoDesc *d, const char *key, const char *rel,
+    MoLoadFlags flags, GError **error)
 {
-  if (g_path_is_absolute (rel))
-    return g_strdup (rel);
+  const MoYamlNode *n = mo_yaml_lookup (d->root, key);
+  int line = n ? n->line : 0;
+
+  if (g_path_is_absolute (rel)) {
+    if (flags & MO_LOAD_ALLOW_EXTERNAL_PATHS)
+      return g_strdup (rel);
+    g_set_error (error, MO_ERROR, MO_ERROR_MODEL, "%s:%d: key '%s': absolute "
+        "path '%s' refused: the files a model description names must lie in "
+        "its own folder unless external paths are allowed "
+        "(allow-external-paths, docs/security.md)", d->path, line, key, rel);
+    return NULL;
+  }
+  if (!(flags & MO_LOAD_ALLOW_EXTERNAL_PATHS)) {
+    char **parts = g_strsplit (rel, G_DIR_SEPARATOR_S, -1);
+    gboolean up = FALSE;
+    for (int i = 0; parts[i] != NULL; i++)
+      up |= g_str_equal (parts[i], "..");
+    g_strfreev (parts);
+    if (up) {
+      g_set_error (error, MO_ERROR, MO_ERROR_MODEL, "%s:%d: key '%s': path "
+          "'%s' refused: it leaves the description's folder ('..') and "
+          "external paths are not allowed (allow-external-paths, "
+          "docs/security.md)", d->path, line, key, rel);
+      return NULL;
+    }
+  }
   return g_build_filename (d->dir, rel, NULL);
 }
 
@@ -130,29 +162,64 @@ static gboolean
 load_labels (MoDesc *d, GError **error)
 {
   char *contents = NULL;
+  gsize len = 0;
   GError *ferr = NULL;
+  int lineno = 0, kept = 0;
+  gboolean ok = TRUE;
 
-  if (!g_file_get_contents (d->labels_path, &contents, NULL, &ferr)) {
-    g_set_error (error, MO_ERROR, MO_ERROR_IO,
-        "%s: key 'labels': cannot read '%s': %s", d->path, d->labels_path,
-        ferr->message);
+  if (!mo_file_read_all (d->labels_path, "labels file", MO_LABELS_MAX_BYTES,
+          &contents, &len, &ferr)) {
+    g_set_error (error, MO_ERROR, MO_ERROR_IO, "%s: key 'labels': %s",
+        d->path, ferr->message);
     g_clear_error (&ferr);
     return FALSE;
   }
-  char **lines = g_strsplit (contents, "\n", -1);
+  /* Labels end up in metadata, messages and on screen: bounded text. */
+  for (const char *p = contents, *end = contents + len; p < end;) {
+    const char *nl = memchr (p, '\n', (gsize) (end - p));
+    gsize n = (nl ? nl : end) - p;
+    lineno++;
+    if (n > MO_LABELS_MAX_LINE) {
+      g_set_error (error, MO_ERROR, MO_ERROR_MODEL, "%s:%d: line is %"
+          G_GSIZE_FORMAT " bytes, more than the limit of %d for a label",
+          d->labels_path, lineno, n, MO_LABELS_MAX_LINE);
+      ok = FALSE;
+      break;
+    }
+    if (!g_utf8_validate (p, (gssize) n, NULL)) {
+      g_set_error (error, MO_ERROR, MO_ERROR_MODEL, "%s:%d: not valid UTF-8 "
+          "text (or a NUL byte)", d->labels_path, lineno);
+      ok = FALSE;
+      break;
+    }
+    if (lineno > MO_LABELS_MAX_COUNT) {
+      g_set_error (error, MO_ERROR, MO_ERROR_MODEL, "%s: more than %d lines",
+          d->labels_path, MO_LABELS_MAX_COUNT);
+      ok = FALSE;
+      break;
+    }
+    char *label = g_strstrip (g_strndup (p, n));
+    g_ptr_array_add (d->labels, label);
+    /* Trailing empty lines are not more (empty) labels. */
+    if (label[0] != '\0')
+      kept = (int) d->labels->len;
+    p = nl ? nl + 1 : end;
+  }
   g_free (contents);
-  int n = g_strv_length (lines);
-  /* A trailing newline is not one more (empty) label. */
-  while (n > 0 && g_strstrip (lines[n - 1])[0] == '\0')
-    n--;
-  for (int i = 0; i < n; i++)
-    g_ptr_array_add (d->labels, g_strdup (g_strstrip (lines[i])));
-  g_strfreev (lines);
+  if (!ok)
+    return FALSE;
+  g_ptr_array_set_size (d->labels, kept);
   return TRUE;
 }
 
 MoDesc *
 mo_desc_load (const char *path, GError **error)
+{
+  return mo_desc_load_full (path, MO_LOAD_DEFAULT, error);
+}
+
+MoDesc *
+mo_desc_load_full (const char *path, MoLoadFlags flags, GError **error)
 {
   MoDesc *d = g_new0 (MoDesc, 1);
   char *weights = NULL, *labels = NULL;
@@ -186,12 +253,14 @@ mo_desc_load (const char *path, GError **error)
         "%s: key 'weights' is empty", path);
     goto fail;
   }
-  d->weights_path = resolve (d, weights);
+  if ((d->weights_path = resolve (d, "weights", weights, flags,
+              error)) == NULL)
+    goto fail;
   if (!mo_yaml_get_string (d->root, "labels", FALSE, NULL, &labels, error))
     goto fail;
   if (labels != NULL && labels[0] != '\0') {
-    d->labels_path = resolve (d, labels);
-    if (!load_labels (d, error))
+    if ((d->labels_path = resolve (d, "labels", labels, flags, error)) == NULL
+        || !load_labels (d, error))
       goto fail;
   }
   g_free (weights);

@@ -6,6 +6,19 @@
 
 G_BEGIN_DECLS
 
+/**
+ * MoLoadFlags: how far a model description is trusted.
+ * @MO_LOAD_DEFAULT: the paths it names ('weights', 'labels') must be
+ *   relative and stay inside its own folder (no absolute path, no '..').
+ * @MO_LOAD_ALLOW_EXTERNAL_PATHS: they may name any file (the description
+ *   is trusted; docs/security.md).
+ */
+typedef enum
+{
+  MO_LOAD_DEFAULT = 0,
+  MO_LOAD_ALLOW_EXTERNAL_PATHS = 1 << 0
+} MoLoadFlags;
+
 typedef struct
 {
   char variant[8];              /* "s0".."s4", or "custom" */
@@ -27,7 +40,7 @@ typedef struct
   double mean[3], std[3];
   char *head_type;              /* "classifier", "ssdlite", "deeplabv3" */
   const MoYamlNode *head;       /* the head mapping: each head parses its own keys */
-  char *weights_path;           /* absolute or relative to the working dir */
+  char *weights_path;           /* in dir unless MO_LOAD_ALLOW_EXTERNAL_PATHS */
   char *labels_path;            /* NULL when the description names none */
   GPtrArray *labels;            /* char *, empty when there is no labels file */
   MoYamlNode *root;
@@ -40,6 +53,10 @@ typedef struct
  * mo_yaml_check_unused (desc->root) once it has.
  */
 MO_API MoDesc *mo_desc_load (const char *path, GError **error);
+
+/** mo_desc_load_full: mo_desc_load() with @flags (MoLoadFlags). */
+MO_API MoDesc *mo_desc_load_full (const char *path, MoLoadFlags flags,
+    GError **error);
 
 /** mo_desc_free: frees; NULL is allowed. */
 MO_API void mo_desc_free (MoDesc *desc);

@@ -1,5 +1,6 @@
-/* mobileone-gst engine: writing a file atomically (temporary file next to
- * it, fsync, rename), shared by the safetensors and npy writers. */
+/* mobileone-gst engine: reading a small file safely (model descriptions,
+ * labels) and writing a file atomically (temporary file next to it, fsync,
+ * rename), shared by the safetensors and npy writers. */
 #pragma once
 
 #include <glib.h>
@@ -26,5 +27,15 @@ gboolean mo_file_writer_commit (MoFileWriter * fw, GError ** error);
 
 /** mo_file_writer_abort: removes the temporary file (after any failure it is already gone). */
 void mo_file_writer_abort (MoFileWriter * fw);
+
+/**
+ * mo_file_read_all: reads the regular file @path of at most @max_bytes into
+ * a NUL-terminated g_malloc'd buffer. A FIFO, device or directory is refused
+ * without blocking, and every message names @path, @what ("model
+ * description", "labels file") and the real cause (no such file, a loop of
+ * symbolic links, permission denied, too large).
+ */
+gboolean mo_file_read_all (const char *path, const char *what,
+    gsize max_bytes, char **contents, gsize * len, GError ** error);
 
 G_END_DECLS

@@ -97,6 +97,16 @@ void mo_layer_set_weights (MoModel * m, MoLayer * l, const float *w,
 float *mo_weights_get (MoWeights * ws, const char *prefix, const char *name,
     int ndim, const int64_t * shape, GError ** error);
 
+/**
+ * mo_weights_alloc: zeroed room for @n floats of weights that tensor
+ * @tensor (a full name; NULL: no check) will fill. Fails with @error, never
+ * aborts, when the tensor is missing, @n is beyond MO_MAX_TENSOR_FLOATS
+ * (sizes come from the description: checked before they are allocated) or
+ * memory runs out. g_free() the result.
+ */
+float *mo_weights_alloc (MoWeights * ws, const char *tensor, guint64 n,
+    GError ** error);
+
 /** mo_weights_has: whether the checkpoint holds @prefix@name. */
 gboolean mo_weights_has (MoWeights * ws, const char *prefix, const char *name);
 
@@ -163,9 +173,9 @@ struct _MoHeadClass
 /**
  * mo_model_load_with_heads: mo_model_load() with the head built by the
  * class in the NULL-terminated @heads whose type is the description's
- * head.type (heads/mo-heads.c passes its table).
+ * head.type (heads/mo-heads.c passes its table), with @flags.
  */
 MoModel *mo_model_load_with_heads (const char *yaml_path,
-    const MoHeadClass * const *heads, GError ** error);
+    const MoHeadClass * const *heads, MoLoadFlags flags, GError ** error);
 
 G_END_DECLS

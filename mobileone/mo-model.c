@@ -1,5 +1,6 @@
 /* mobileone-gst engine: model loading, weight packing and fused export. */
 #include "mo-model-private.h"
+#include "mo-limits.h"
 
 #include <string.h>
 
@@ -90,12 +91,19 @@ mo_weights_get (MoWeights *ws, const char *prefix, const char *name, int ndim,
     const int64_t *shape, GError **error)
 {
   char *full = g_strconcat (prefix, name, NULL);
-  int64_t numel = 1;
-  float *dst;
+  const MoStTensor *t = mo_safetensors_find (ws->st, full);
+  gboolean fits = t != NULL && t->ndim == ndim;
+  float *dst = NULL;
 
-  for (int i = 0; i < ndim; i++)
-    numel *= shape[i];
-  dst = g_new (float, MAX (numel, 1));
+  for (int i = 0; fits && i < ndim; i++)
+    fits = t->shape[i] == shape[i];
+  /* Only a tensor the file holds, with the expected shape, gets memory:
+   * read_f32 names the problem otherwise (dst is not touched then). */
+  if (fits && (dst = mo_weights_alloc (ws, full, MAX (t->numel, 1),
+              error)) == NULL) {
+    g_free (full);
+    return NULL;
+  }
   if (!mo_safetensors_read_f32 (ws->st, full, ndim, shape, dst, error)) {
     g_free (dst);
     g_free (full);
@@ -103,6 +111,32 @@ mo_weights_get (MoWeights *ws, const char *prefix, const char *name, int ndim,
   }
   g_hash_table_add (ws->used, full);
   return dst;
+}
+
+float *
+mo_weights_alloc (MoWeights *ws, const char *tensor, guint64 n,
+    GError **error)
+{
+  float *p;
+
+  if (tensor != NULL && mo_safetensors_find (ws->st, tensor) == NULL) {
+    g_set_error (error, MO_ERROR, MO_ERROR_MODEL,
+        "%s: tensor '%s' not found", ws->file, tensor);
+    return NULL;
+  }
+  if (n > MO_MAX_TENSOR_FLOATS) {
+    g_set_error (error, MO_ERROR, MO_ERROR_MODEL,
+        "%s: tensor '%s' would hold %" G_GUINT64_FORMAT " values, more than "
+        "the limit of %" G_GINT64_FORMAT " (docs/security.md)", ws->file,
+        tensor ? tensor : "(folded)", n, MO_MAX_TENSOR_FLOATS);
+    return NULL;
+  }
+  p = g_try_malloc0_n (MAX (n, 1), sizeof (float));
+  if (p == NULL)
+    g_set_error (error, MO_ERROR, MO_ERROR_MODEL,
+        "%s: out of memory for the %" G_GUINT64_FORMAT " values of tensor "
+        "'%s'", ws->file, n, tensor ? tensor : "(folded)");
+  return p;
 }
 
 gboolean
@@ -141,7 +175,7 @@ head_find (const MoHeadClass *const *heads, const char *type)
 
 MoModel *
 mo_model_load_with_heads (const char *yaml_path,
-    const MoHeadClass *const *heads, GError **error)
+    const MoHeadClass *const *heads, MoLoadFlags flags, GError **error)
 {
   MoModel *m = g_new0 (MoModel, 1);
   MoWeights ws = { 0 };
@@ -154,7 +188,7 @@ mo_model_load_with_heads (const char *yaml_path,
   g_array_set_clear_func (m->outputs, output_clear);
   m->min_input = 1;
 
-  if ((m->desc = mo_desc_load (yaml_path, error)) == NULL)
+  if ((m->desc = mo_desc_load_full (yaml_path, flags, error)) == NULL)
     goto fail;
   if ((klass = head_find (heads, m->desc->head_type)) == NULL) {
     const MoYamlNode *t = mo_yaml_lookup (m->desc->head, "type");

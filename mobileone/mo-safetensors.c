@@ -8,6 +8,7 @@
 #include "mo-safetensors.h"
 #include "mo-error.h"
 #include "mo-file.h"
+#include "mo-limits.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,9 +21,9 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
-/* A real header is a few hundred bytes per tensor; anything this large is a
- * corrupt length field, and json-glib would build a huge tree from it. */
-#define MO_ST_MAX_HEADER_LEN (100 * 1000 * 1000)
+/* The header's length and its count of JSON values are bounded
+ * (mo-limits.h) before json-glib builds its tree, which takes tens of
+ * bytes per byte of small values: a 90 MB header took 3.75 GB. */
 
 /* write() of more than SSIZE_MAX bytes is implementation-defined. */
 
@@ -181,7 +182,7 @@ check_nesting (const char *path, const char *text, size_t len,
     GError ** error)
 {
   size_t i;
-  guint depth = 0;
+  guint depth = 0, values = 1;
   gboolean in_string = FALSE;
 
   for (i = 0; i < len; i++) {
@@ -193,6 +194,14 @@ check_nesting (const char *path, const char *text, size_t len,
       else if (c == '"')
         in_string = FALSE;
       continue;
+    }
+    /* Every value but the first follows one of these. */
+    if ((c == ',' || c == ':' || c == '[')
+        && ++values > MO_ST_MAX_HEADER_VALUES) {
+      g_set_error (error, MO_ERROR, MO_ERROR_FORMAT,
+          "%s: header holds more than %d JSON values, more than a model "
+          "needs (docs/security.md)", path, MO_ST_MAX_HEADER_VALUES);
+      return FALSE;
     }
     switch (c) {
       case '"':
@@ -458,7 +467,7 @@ parse_header (MoSafetensors * st, GError ** error)
   if (header_len > MO_ST_MAX_HEADER_LEN) {
     g_set_error (error, MO_ERROR, MO_ERROR_FORMAT,
         "%s: header length %" G_GUINT64_FORMAT " exceeds the limit of %d "
-        "bytes", path, header_len, MO_ST_MAX_HEADER_LEN);
+        "bytes (docs/security.md)", path, header_len, MO_ST_MAX_HEADER_LEN);
     return FALSE;
   }
   data = st->map + 8 + header_len;

@@ -4,7 +4,9 @@
 #include "mo-model-private.h"
 #include "mo-preprocess-private.h"
 #include "mo-threads.h"
+#include "mo-limits.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct
@@ -308,8 +310,30 @@ mo_session_new (MoModel *m, int width, int height, int n_threads,
     return NULL;
   }
   plan_arena (s);
+  /* Sizes come from the description and the caller: bounded, and a failed
+   * allocation is an error, not an abort. */
+  if (s->arena_floats > MO_MAX_ARENA_BYTES / sizeof (float)) {
+    g_set_error (error, MO_ERROR, MO_ERROR_INPUT,
+        "%s: a %dx%d input needs %" G_GUINT64_FORMAT " MiB of activations, "
+        "more than the limit of %" G_GUINT64_FORMAT " MiB (docs/security.md)",
+        m->desc->path, width, height,
+        (guint64) s->arena_floats * sizeof (float) >> 20,
+        MO_MAX_ARENA_BYTES >> 20);
+    mo_session_free (s);
+    return NULL;
+  }
+  if (posix_memalign ((void **) &s->arena, 64,
+          s->arena_floats * sizeof (float)) != 0) {
+    s->arena = NULL;
+    g_set_error (error, MO_ERROR, MO_ERROR_INPUT,
+        "%s: out of memory for the %" G_GUINT64_FORMAT " MiB of activations "
+        "of a %dx%d input", m->desc->path,
+        (guint64) s->arena_floats * sizeof (float) >> 20, width, height);
+    mo_session_free (s);
+    return NULL;
+  }
   /* Zeroed so padded channels start finite (see mo-kernels.h). */
-  s->arena = g_aligned_alloc0 (s->arena_floats, sizeof (float), 64);
+  memset (s->arena, 0, s->arena_floats * sizeof (float));
   for (int i = 0; i < nt; i++) {
     const MoTensorDef *d = &g_array_index (m->tensors, MoTensorDef, i);
     if (d->parent >= 0) {
@@ -336,7 +360,7 @@ mo_session_free (MoSession *s)
   if (s == NULL)
     return;
   mo_thread_pool_free (s->pool);
-  g_aligned_free (s->arena);
+  free (s->arena);
   g_free (s->outputs);
   g_free (s->t);
   g_free (s->ls);
@@ -397,9 +421,10 @@ mo_session_set_input_image (MoSession *s, const MoImage *img,
 static inline void
 split (int n, int align, int ith, int nth, int *lo, int *hi)
 {
-  int blocks = (n + align - 1) / align;
-  *lo = MIN (n, blocks * ith / nth * align);
-  *hi = MIN (n, blocks * (ith + 1) / nth * align);
+  /* 64-bit: blocks x nth overflows an int for a large map and many threads. */
+  gint64 blocks = ((gint64) n + align - 1) / align;
+  *lo = (int) MIN ((gint64) n, blocks * ith / nth * align);
+  *hi = (int) MIN ((gint64) n, blocks * (ith + 1) / nth * align);
 }
 
 static void

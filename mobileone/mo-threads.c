@@ -39,7 +39,10 @@ struct _MoThreadPool
   gint generation;              /* atomic; written under lock */
   gint pending;                 /* atomic */
   gint quit;                    /* atomic; written under lock */
-  int sleepers;                 /* workers in g_cond_wait, under lock */
+  gint sleepers;                /* workers in g_cond_wait, under lock;
+                                 * atomic too, so that ThreadSanitizer (which
+                                 * cannot see GLib's futex mutex) sees the
+                                 * ordering */
   MoTaskFunc func;
   gpointer data;
   gint barrier_count;
@@ -87,9 +90,9 @@ worker_main (gpointer user)
     g_mutex_lock (&p->lock);
     while (g_atomic_int_get (&p->generation) == seen
         && !g_atomic_int_get (&p->quit)) {
-      p->sleepers++;
+      g_atomic_int_inc (&p->sleepers);
       g_cond_wait (&p->start, &p->lock);
-      p->sleepers--;
+      g_atomic_int_add (&p->sleepers, -1);
     }
     if (g_atomic_int_get (&p->quit)) {
       g_mutex_unlock (&p->lock);
@@ -170,7 +173,7 @@ mo_thread_pool_run (MoThreadPool *p, MoTaskFunc func, gpointer data)
   p->data = data;
   g_atomic_int_set (&p->pending, p->n - 1);
   g_atomic_int_inc (&p->generation);
-  if (p->sleepers > 0)
+  if (g_atomic_int_get (&p->sleepers) > 0)
     g_cond_broadcast (&p->start);
   g_mutex_unlock (&p->lock);
 

@@ -1,10 +1,13 @@
 /* mobileone-gst engine: YAML tree and checked getters. */
 #include "mo-yaml.h"
 #include "mo-error.h"
+#include "mo-file.h"
+#include "mo-limits.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 #include <yaml.h>
 
 /* Nesting deeper than this is never a model description; refusing it keeps
@@ -57,6 +60,35 @@ mo_yaml_free (MoYamlNode *root)
   g_free (file);
 }
 
+/* What the tree may still take: libyaml shares an aliased node, but the
+ * tree copies it at every alias, so a few hundred bytes of nested aliases
+ * ("billion laughs") would expand to gigabytes without a bound. */
+typedef struct
+{
+  int nodes;
+  gsize bytes;
+} Budget;
+
+static gboolean
+spend (Budget *b, const char *file, int line, gsize bytes, GError **error)
+{
+  if (++b->nodes > MO_YAML_MAX_NODES) {
+    g_set_error (error, MO_ERROR, MO_ERROR_FORMAT,
+        "%s:%d: more than %d YAML nodes (aliases expanded): not a model "
+        "description", file, line, MO_YAML_MAX_NODES);
+    return FALSE;
+  }
+  b->bytes += bytes;
+  if (b->bytes > MO_YAML_MAX_EXPANDED_BYTES) {
+    g_set_error (error, MO_ERROR, MO_ERROR_FORMAT,
+        "%s:%d: more than %" G_GSIZE_FORMAT " bytes of YAML values (aliases "
+        "expanded): not a model description", file, line,
+        MO_YAML_MAX_EXPANDED_BYTES);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static char *
 child_path (const char *parent, const char *key, int index)
 {
@@ -67,10 +99,13 @@ child_path (const char *parent, const char *key, int index)
 
 static MoYamlNode *
 convert (yaml_document_t *doc, yaml_node_t *yn, const char *file,
-    const char *keypath, int depth, GError **error)
+    const char *keypath, int depth, Budget *budget, GError **error)
 {
   int line = (int) yn->start_mark.line + 1;
 
+  if (!spend (budget, file, line, strlen (keypath) + (yn->type ==
+              YAML_SCALAR_NODE ? yn->data.scalar.length : 0), error))
+    return NULL;
   if (depth > MAX_DEPTH) {
     g_set_error (error, MO_ERROR, MO_ERROR_FORMAT,
         "%s:%d: nesting deeper than %d levels", file, line, MAX_DEPTH);
@@ -92,7 +127,7 @@ convert (yaml_document_t *doc, yaml_node_t *yn, const char *file,
           it < yn->data.sequence.items.top; it++, idx++) {
         char *cp = child_path (keypath, NULL, idx);
         MoYamlNode *c = convert (doc, yaml_document_get_node (doc, *it), file,
-            cp, depth + 1, error);
+            cp, depth + 1, budget, error);
         g_free (cp);
         if (c == NULL) {
           node_free (n);
@@ -130,7 +165,7 @@ convert (yaml_document_t *doc, yaml_node_t *yn, const char *file,
           }
         }
         char *cp = child_path (keypath, key, 0);
-        MoYamlNode *c = convert (doc, v, file, cp, depth + 1, error);
+        MoYamlNode *c = convert (doc, v, file, cp, depth + 1, budget, error);
         g_free (cp);
         if (c == NULL) {
           g_free (key);
@@ -156,19 +191,11 @@ mo_yaml_load (const char *path, GError **error)
 {
   gchar *contents = NULL;
   gsize len = 0;
-  GError *ferr = NULL;
+  Budget budget = { 0, 0 };
 
-  if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
-    g_set_error (error, MO_ERROR, MO_ERROR_IO, "%s: model description not "
-        "found (no such file)", path);
+  if (!mo_file_read_all (path, "model description", MO_YAML_MAX_BYTES,
+          &contents, &len, error))
     return NULL;
-  }
-  if (!g_file_get_contents (path, &contents, &len, &ferr)) {
-    g_set_error (error, MO_ERROR, MO_ERROR_IO, "%s: cannot read model "
-        "description: %s", path, ferr->message);
-    g_clear_error (&ferr);
-    return NULL;
-  }
 
   yaml_parser_t parser;
   yaml_document_t doc;
@@ -194,7 +221,7 @@ mo_yaml_load (const char *path, GError **error)
         "%s: a model description must be a YAML mapping (key: value lines)",
         path);
   } else {
-    root = convert (&doc, top, file, "", 0, error);
+    root = convert (&doc, top, file, "", 0, &budget, error);
   }
   yaml_document_delete (&doc);
   yaml_parser_delete (&parser);

@@ -39,7 +39,8 @@ MO_API MoYamlNode *mo_yaml_load (const char *path, GError **error);
 MO_API void mo_yaml_free (MoYamlNode *root);
 
 /** mo_yaml_lookup: the value of @key in mapping @map (marked used), or NULL. */
-MO_API const MoYamlNode *mo_yaml_lookup (const MoYamlNode *map, const char *key);
+MO_API const MoYamlNode *mo_yaml_lookup (const MoYamlNode *map,
+    const char *key);
 
 /** mo_yaml_get_map: a mapping value; absent and not @required gives NULL and TRUE. */
 MO_API gboolean mo_yaml_get_map (const MoYamlNode *map, const char *key,

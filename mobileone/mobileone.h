@@ -75,7 +75,8 @@ MO_API MoModel *mo_session_model (const MoSession * s);
  * mo_session_input: the input tensor, NHWC float with channel stride *@cs;
  * channels 0..2 are R, G, B, already normalised. Fill it, then run.
  */
-MO_API float *mo_session_input (MoSession * s, int *width, int *height, int *cs);
+MO_API float *mo_session_input (MoSession * s, int *width, int *height,
+    int *cs);
 
 /** mo_session_set_input_nchw: copies a normalised [3][H][W] float image in. */
 MO_API void mo_session_set_input_nchw (MoSession * s, const float *chw);
@@ -102,7 +103,8 @@ MO_API int mo_session_n_outputs (const MoSession * s);
 MO_API const MoOutput *mo_session_nth_output (const MoSession * s, int i);
 
 /** mo_session_output: the output called @name, or NULL. */
-MO_API const MoOutput *mo_session_output (const MoSession * s, const char *name);
+MO_API const MoOutput *mo_session_output (const MoSession * s,
+    const char *name);
 
 /** mo_session_macs: multiply-accumulates of one inference. */
 MO_API guint64 mo_session_macs (const MoSession * s);

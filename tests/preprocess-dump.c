@@ -122,6 +122,8 @@ main (int argc, char **argv)
       g_ptr_array_add (want, g_memdup2 (o->data, (gsize) o->h * o->w * o->cs
               * sizeof (float)));
     }
+    /* Every input value must come from this pre-processing. */
+    memset (in, 0x7f, (gsize) w * h * cs * sizeof (float));
     mo_session_set_input_image (s, &img, cropp, fit, &xf2);
     mo_session_run (s);
     for (int i = 0; i < mo_session_n_outputs (s); i++) {

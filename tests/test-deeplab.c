@@ -1,4 +1,4 @@
-/* The DeepLabv3 head against the PyTorch reference (tools/reference/
+/* The DeepLabv3 head against the PyTorch reference (tools/mobileone_tools/reference/
  * deeplab_ref.py, fixtures in tests/data/deeplab/ written by
  * make_deeplab_case.py --fixtures).
  *
@@ -442,7 +442,8 @@ test_bad (gconstpointer user)
   GError *error = NULL;
 
   g_assert_true (g_file_get_contents (src, &text, NULL, &error));
-  /* Point the copy at the fixture's weights by absolute path. */
+  /* Point the copy at the fixture's weights by absolute path (so the
+   * copy is loaded with external paths allowed). */
   weights = g_strdup_printf ("weights: %s/dense-%s.safetensors", data_dir,
       form);
   GString *s = g_string_new (text);
@@ -453,7 +454,8 @@ test_bad (gconstpointer user)
   char *path = g_build_filename (tmpdir, "model.yaml", NULL);
   g_assert_true (g_file_set_contents (path, s->str, -1, &error));
 
-  MoModel *m = mo_model_load (path, &error);
+  MoModel *m = mo_model_load_full (path, MO_LOAD_ALLOW_EXTERNAL_PATHS,
+      &error);
   g_assert_null (m);
   g_assert_nonnull (error);
   g_test_message ("%s: %s", bc->title, error->message);
@@ -494,7 +496,8 @@ test_bad_labels (void)
   g_assert_true (g_file_set_contents (path, s->str, -1, &error));
   g_assert_true (g_file_set_contents (labels, "background\ncat\n", -1,
           &error));
-  MoModel *m = mo_model_load (path, &error);
+  MoModel *m = mo_model_load_full (path, MO_LOAD_ALLOW_EXTERNAL_PATHS,
+      &error);
   g_assert_null (m);
   g_assert_nonnull (error);
   g_test_message ("%s", error->message);

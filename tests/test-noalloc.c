@@ -1,6 +1,6 @@
 /* No allocation per inference: malloc, calloc, realloc and free are
- * interposed and counted while sessions of every head run (post-processing
- * included), with 1 and 2 threads. Skipped in sanitizer builds, whose own
+ * interposed and counted while sessions of every head run (pre- and
+ * post-processing included), with 1 and 2 threads. Skipped in sanitizer builds, whose own
  * allocator must not be replaced. */
 #include "mo-heads.h"
 #include "mo-deeplab.h"
@@ -95,10 +95,21 @@ count_calls (const char *yaml, int threads, int *n_dets)
   if (ssd)
     post = mo_ssdlite_post_new (s, 0, &error);
 
+  /* A 4:2:0 picture, pre-processed by the session on every other run. */
+  int pw = 2 * w + 3, ph = 2 * h + 1;
+  guint8 *pix = g_malloc0 ((gsize) pw * ph * 2);
+  MoImage img = {.format = MO_PIXEL_I420,.width = pw,.height = ph,
+    .planes = {pix, pix + (gsize) pw * ph, pix + (gsize) pw * ph * 3 / 2},
+    .strides = {pw, pw / 2 + 1, pw / 2 + 1}
+  };
+  MoTransform xf;
+
   mo_session_run (s);
   n_calls = 0;
   counting = 1;
   for (int i = 0; i < 5; i++) {
+    if (i % 2)
+      mo_session_set_input_image (s, &img, NULL, (MoFit) (i % 3), &xf);
     mo_session_run (s);
     if (ssd)
       *n_dets = mo_ssdlite_post_run (post, NULL, dets, G_N_ELEMENTS (dets));
@@ -109,6 +120,7 @@ count_calls (const char *yaml, int threads, int *n_dets)
   long calls = n_calls;
 
   g_free (mask);
+  g_free (pix);
   mo_ssdlite_post_free (post);
   mo_session_free (s);
   mo_model_unref (m);

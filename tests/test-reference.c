@@ -1,4 +1,4 @@
-/* The C network against the PyTorch reference (tools/reference/).
+/* The C network against the PyTorch reference (tools/mobileone_tools/reference/).
  *
  * For every case NAME in the fixture folder (NAME-unfused.yaml and
  * NAME-fused.yaml with NAME-logits-WxH.npy computed by PyTorch from the

@@ -1,5 +1,5 @@
 /* The SSDLite head against the PyTorch / torchvision reference
- * (tools/reference/ssdlite_ref.py, fixtures in tests/data/ssd/, see its
+ * (tools/mobileone_tools/reference/ssdlite_ref.py, fixtures in tests/data/ssd/, see its
  * README.md):
  *  - raw head outputs of both checkpoint forms, in torchvision's order,
  *    max |c - ref| / max |ref| < 1e-4; 1 and 2 or 3 threads bit-identical;
@@ -397,7 +397,8 @@ load_edited (const char *from, const char *to, GError **error)
   char *dir = g_dir_make_tmp ("mobileone-ssd-yaml-XXXXXX", NULL);
   char *path = g_build_filename (dir, "bad.yaml", NULL);
   g_assert_true (g_file_set_contents (path, t->str, -1, NULL));
-  MoModel *m = mo_model_load (path, error);
+  MoModel *m = mo_model_load_full (path, MO_LOAD_ALLOW_EXTERNAL_PATHS,
+      error);
   g_assert_true ((m == NULL) == (error == NULL || *error != NULL));
   if (error && *error)
     g_test_message ("%s -> %s: %s", from, to, (*error)->message);

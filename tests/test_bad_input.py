@@ -4,7 +4,7 @@ model description, weights file or input and expects a non-zero exit (not a
 signal), a message naming the file and the key or tensor, and no output.
 
 Standard library only: the fixture's files are rewritten byte by byte.
-usage: test_bad_input.py MOBILEONE_CLI FIXTURE_DIR
+usage: PYTHONPATH=tools test_bad_input.py MOBILEONE_CLI FIXTURE_DIR
 """
 import glob
 import json
@@ -13,9 +13,10 @@ import os
 import re
 import shutil
 import struct
-import subprocess
 import sys
 import tempfile
+
+from mobileone_tools import cli
 
 CLI, DATA = sys.argv[1], sys.argv[2]
 passed = failed = 0
@@ -50,13 +51,12 @@ def case(title, expect, setup):
     try:
         yaml_path, input_path = setup(tmp)
         out = os.path.join(tmp, "out")
-        p = subprocess.run([CLI, "run", yaml_path, "--input", input_path,
-                            "--output-dir", out], capture_output=True, text=True,
-                           timeout=120)
+        p = cli.run(CLI, ["run", yaml_path, "--input", input_path, "--output-dir", out],
+                    timeout=120, check=False)
         problems = []
         if p.returncode <= 0:
-            problems.append("exit status %d (expected an error exit, not success or a signal)"
-                            % p.returncode)
+            problems.append("%s (expected an error exit, not success or a signal)"
+                            % cli.describe_status(p.returncode))
         for s in expect:
             if s not in p.stderr:
                 problems.append("message lacks %r" % s)
@@ -154,6 +154,32 @@ def missing_weights(tmp):
 case("missing weights file", ["w.safetensors"], missing_weights)
 case("wrong fused setting", ["w.safetensors", "fused"],
      with_yaml(yaml_text.replace("fused: true", "fused: false")))
+
+
+# --- hostile descriptions (issue 14, docs/security.md) ---
+REPRO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fuzz", "reproducers")
+
+
+def fifo_yaml(tmp):
+    y = os.path.join(tmp, "model.yaml")
+    os.mkfifo(y)
+    return y, base_input
+
+
+def copy_repro(name):
+    def setup(tmp):
+        y = os.path.join(tmp, "model.yaml")
+        shutil.copy(os.path.join(REPRO, name), y)
+        return y, base_input
+    return setup
+
+
+case("YAML is a FIFO (no hang)", ["model.yaml", "FIFO"], fifo_yaml)
+case("YAML billion laughs", ["model.yaml", "YAML nodes"], copy_repro("yaml-billion-laughs.yaml"))
+case("labels outside the folder", ["model.yaml", "labels", "/etc/shells", "refused"],
+     with_yaml(yaml_text + "labels: /etc/shells\n"))
+case("weights above the folder", ["model.yaml", "weights", "'..'"],
+     with_yaml(yaml_text.replace(name + "-fused.safetensors", "../w.safetensors")))
 
 # --- weights ---
 case("tensor missing", ["w.safetensors", W],

@@ -4,14 +4,15 @@ picture with every printed box outlined in its class colour (the palette of
 heads/mo-palette.h, computed here independently with colorsys), for
 DeepLabv3 a class-colour map of the picture's size (class 0 black). Needs Pillow to make and read the PNGs (exit 77 without).
 
-usage: test_cli_image.py MOBILEONE_CLI FIXTURE_DIR
+usage: PYTHONPATH=tools test_cli_image.py MOBILEONE_CLI FIXTURE_DIR
 """
 import colorsys
 import math
 import os
-import subprocess
 import sys
 import tempfile
+
+from mobileone_tools import cli
 
 try:
     from PIL import Image
@@ -31,10 +32,10 @@ def class_colour(i):
 
 
 def run(*args):
-    p = subprocess.run([CLI, "image", *args], capture_output=True, text=True, timeout=120)
-    if p.returncode != 0:
-        sys.exit(f"mobileone-cli image {' '.join(args)}: exit {p.returncode}\n{p.stderr}")
-    return p.stdout
+    try:
+        return cli.run(CLI, ["image", *args], timeout=120).stdout
+    except cli.CliError as e:
+        sys.exit(str(e))
 
 
 failed = 0

@@ -4,11 +4,12 @@
 the short side to 256, centre-crop 224, normalise): the top-1 classes must be
 those ../shared/weights-ref/README.md lists. Skips (77) when the weights or
 the photos are absent.
-usage: test_photos.py MOBILEONE_CLI SHARED_DIR
+usage: PYTHONPATH=tools test_photos.py MOBILEONE_CLI SHARED_DIR
 """
 import os
-import subprocess
 import sys
+
+from mobileone_tools import cli as mo_cli
 
 cli, shared = sys.argv[1], sys.argv[2]
 model = os.path.join(shared, "weights-ref", "mobileone-s0-imagenet.yaml")
@@ -28,7 +29,7 @@ if not photos:
 
 passed = failed = 0
 for path, want, name in photos:
-    p = subprocess.run([cli, "image", model, path], capture_output=True, text=True, timeout=120)
+    p = mo_cli.run(cli, ["image", model, path], timeout=120, check=False)
     lines = p.stdout.strip().splitlines()
     got = int(lines[0].split()[0]) if p.returncode == 0 and lines else None
     ok = got == want

@@ -263,6 +263,9 @@ CASES = [
     ((64, 48), (45, 38), "stretch", (5.5, 3.25, 20, 13)),
     ((37, 23), (40, 33), "letterbox", (30, -4, 19, 40)),
     ((57, 41), (33, 37), "crop", (3, 7, 41, 25)),
+    # large enough (3 x 64k output pixels) for the session to split the
+    # rows over its 3 threads (MO_PRE_SPLIT_PIXELS in mo-session.c)
+    ((123, 71), (448, 440), "letterbox", (1, 2, 120, 60)),
 ]
 COLOURS = [("601", "limited"), ("709", "limited"), ("601", "full"),
            ("709", "full")]

@@ -1,28 +1,6 @@
-/* mobileone-gst engine: per-channel gating (squeeze-excite), AVX-512F. */
-#include "mo-kernels-simd.h"
+/* mobileone-gst engine: per-channel gating (squeeze-excite), AVX-512F
+ * (mo-f32-scale-tmpl.h). */
+#include "mo-vec-avx512.h"
 
-#include <assert.h>
-#include <immintrin.h>
-
-void
-mo_f32_scale__avx512 (const MoScaleParams *p)
-{
-  const int c_end = MO_ROUND_UP (p->c, MO_CALIGN);
-  const __m512 zero = _mm512_setzero_ps ();
-
-  assert (c_end <= p->in_cs && c_end <= p->out_cs);
-  for (int m = p->m0; m < p->m1; m++) {
-    const float *i = p->in + (size_t) m * p->in_cs;
-    float *o = p->out + (size_t) m * p->out_cs;
-    for (int c = 0; c < c_end; c += 16) {
-      __m512 v = _mm512_mul_ps (_mm512_loadu_ps (i + c),
-          _mm512_loadu_ps (p->gate + c));
-      if (p->act == MO_ACT_RELU)
-        v = _mm512_max_ps (v, zero);
-      _mm512_storeu_ps (o + c, v);
-    }
-    if (p->act == MO_ACT_SIGMOID)
-      for (int c = 0; c < c_end; c++)
-        o[c] = mo_act (o[c], MO_ACT_SIGMOID);
-  }
-}
+#define MO_KERNEL mo_f32_scale__avx512
+#include "mo-f32-scale-tmpl.h"

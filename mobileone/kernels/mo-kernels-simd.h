@@ -2,6 +2,14 @@
  * (mo-f32-<op>-<isa>.c), each ISA built with its own compiler flags and
  * chosen at run time by mo_kernels_init.
  *
+ * Each op is written once, as a template (mo-f32-<op>-tmpl.h) over the
+ * few vector operations of mo-vec-<isa>.h (load, store, broadcast, FMA,
+ * ReLU, prefetch, and the double-precision sums of the pool). The file of
+ * a variant only includes its ISA's vector header, sets the tile shapes
+ * that ISA's register file allows and names the function. A new ISA is a
+ * vector header and five such files; an algorithm that truly differs on
+ * one ISA would get its own file, with a comment saying why.
+ *
  * Every variant follows the contract of mo-kernels.h and adds one rule:
  * each output element is computed by the same sequence of operations
  * (bias, then one fused multiply-add per tap or input channel in the

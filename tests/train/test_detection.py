@@ -2,7 +2,7 @@
 """SSD anchors, matching, box coding, loss and post-processing against
 torchvision's SSDLite320 conventions; mAP and mIoU on known cases.
 
-Run: python3 tests/train/test_detection.py   (exit 77 = skipped)
+Run: PYTHONPATH=tools python3 tests/train/test_detection.py   (exit 77 = skipped)
 """
 
 import os
@@ -12,37 +12,36 @@ try:
     import numpy as np
     import torch
     import torchvision
-    from torchvision.models.detection.anchor_utils import DefaultBoxGenerator
-    from torchvision.models.detection.image_list import ImageList
 except ImportError as e:
     print(f"SKIP: {e}")
     sys.exit(77)
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "..", "tools", "train"))
-import datasets  # noqa: E402
-import detection  # noqa: E402
-import metrics  # noqa: E402
-import models  # noqa: E402
-import segment_ceiling  # noqa: E402
-import trainer  # noqa: E402
+from mobileone_tools.reference import ssdlite_ref as ssd
+from mobileone_tools.train import datasets
+from mobileone_tools.train import detection
+from mobileone_tools.train import metrics
+from mobileone_tools.train import models
+from mobileone_tools.train import segment_ceiling
+from mobileone_tools.train import trainer
 
 
 def check_anchors():
-    assert detection.feature_map_sizes(320, 320) == [(20, 20), (10, 10), (5, 5), (3, 3),
-                                                     (2, 2), (1, 1)]
-    a = detection.make_anchors(320, 320)
+    assert ssd.feature_map_sizes(320, 320) == [(20, 20), (10, 10), (5, 5), (3, 3),
+                                               (2, 2), (1, 1)]
+    a = ssd.default_boxes((320, 320))
     assert a.shape == (6 * (400 + 100 + 25 + 9 + 4 + 1), 4)
-    # torchvision's generator on feature maps of those sizes gives the same boxes.
-    gen = DefaultBoxGenerator([[2, 3]] * 6, min_ratio=0.2, max_ratio=0.95)
-    feats = [torch.zeros(1, 1, h, w) for h, w in detection.feature_map_sizes(320, 320)]
-    tv = gen(ImageList(torch.zeros(1, 3, 320, 320), [(320, 320)]), feats)[0]
-    assert torch.allclose(a, tv, atol=1e-4), (a - tv).abs().max()
-    # A non-square size.
-    b = detection.make_anchors(300, 400)
-    feats = [torch.zeros(1, 1, h, w) for h, w in detection.feature_map_sizes(300, 400)]
-    tv = gen(ImageList(torch.zeros(1, 3, 300, 400), [(300, 400)]), feats)[0]
-    assert torch.allclose(b, tv, atol=1e-4)
+    # The boxes of the detector's own feature maps, a non-square size and
+    # the shipped model's ratios included: feature_map_sizes rounds as the
+    # network does.
+    for (h, w), ratios in (((320, 320), (0.2, 0.95)), ((300, 400), (0.1, 0.95)),
+                           ((97, 130), (0.2, 0.9))):
+        m = models.build_detector(5, {"size": h, "min_ratio": ratios[0],
+                                      "max_ratio": ratios[1]}).eval()
+        x = torch.zeros(1, 3, h, w)
+        with torch.no_grad():
+            want = m.anchors(x, m.features(x))[0]
+        got = ssd.default_boxes((h, w), min_ratio=ratios[0], max_ratio=ratios[1])
+        assert got.shape == want.shape and torch.allclose(got, want, atol=1e-4), (h, w)
 
 
 def check_model_outputs():
@@ -50,7 +49,7 @@ def check_model_outputs():
     m = models.build_detector(5, {"size": 160}).eval()
     with torch.no_grad():
         cls, reg = m(torch.zeros(1, 3, 160, 160))
-    anchors = detection.make_anchors(160, 160)
+    anchors = ssd.default_boxes((160, 160))
     n = anchors.shape[0]
     assert cls.shape == (1, n, 5) and reg.shape == (1, n, 4), (cls.shape, reg.shape, n)
     # The reference module's own anchors are the same.
@@ -77,7 +76,7 @@ def check_model_outputs():
 
 
 def check_matching_and_loss():
-    anchors = detection.make_anchors(320, 320)
+    anchors = ssd.default_boxes((320, 320))
     t = detection.SSDTargets(anchors)
     gt = torch.tensor([[10.0, 10.0, 74.0, 74.0], [200.0, 100.0, 212.0, 108.0],
                        [0.0, 0.0, 320.0, 320.0]])
@@ -105,9 +104,9 @@ def check_matching_and_loss():
     reg[0, fg] = t.coder.encode_single(gt[m[fg]], anchors[fg])
     bbox, ce = t.loss(cls, reg, [{"boxes": gt, "labels": labels}])
     assert float(bbox) < 1e-6 and float(ce) < 1e-5, (float(bbox), float(ce))
-    boxes, scores, labs = detection.postprocess(cls[0], reg[0], anchors, (320, 320),
-                                                score_threshold=0.5)
-    got = sorted(zip(labs.tolist(), [tuple(round(v, 3) for v in b) for b in boxes.tolist()]))
+    d = ssd.postprocess(cls, reg, [anchors], [(320, 320)], score_threshold=0.5)[0]
+    got = sorted(zip(d["labels"].tolist(),
+                     [tuple(round(v, 3) for v in b) for b in d["boxes"].tolist()]))
     want = sorted(zip(labels.tolist(), [tuple(b) for b in gt.tolist()]))
     assert got == want, (got, want)
 
@@ -126,24 +125,28 @@ def check_matching_and_loss():
 
 
 def check_postprocess_vs_torchvision():
-    """Same detections as torchvision's SSD.postprocess_detections."""
+    """The reference's post-processing (the one every tool uses) gives a real
+    torchvision SSDLite320's detections: its thresholds, top-k, detection
+    count and box coder reach torchvision under the right names."""
     from torchvision.models.detection import ssdlite320_mobilenet_v3_large
     torch.manual_seed(1)
     tvm = ssdlite320_mobilenet_v3_large(weights=None, weights_backbone=None,
                                         num_classes=5, score_thresh=0.01,
                                         detections_per_img=50, topk_candidates=100,
                                         nms_thresh=0.55)
-    anchors = detection.make_anchors(320, 320)
+    anchors = ssd.default_boxes((320, 320))
     n = anchors.shape[0]
     cls = torch.randn(1, n, 5) * 3
     reg = torch.randn(1, n, 4) * 0.5
     want = tvm.postprocess_detections({"bbox_regression": reg, "cls_logits": cls},
                                       [anchors], [(320, 320)])[0]
-    b, s, lab = detection.postprocess(cls[0], reg[0], anchors, (320, 320),
-                                      score_threshold=0.01, nms_iou_threshold=0.55,
-                                      topk_candidates=100, max_detections=50)
-    assert torch.equal(lab, want["labels"]) and torch.allclose(s, want["scores"])
-    assert torch.allclose(b, want["boxes"])
+    got = ssd.postprocess(cls, reg, [anchors], [(320, 320)], score_threshold=0.01,
+                          nms_iou_threshold=0.55, topk_candidates=100,
+                          max_detections=50, box_coder_weights=(10.0, 10.0, 5.0, 5.0))[0]
+    assert len(want["labels"]) == 50
+    assert torch.equal(got["labels"], want["labels"])
+    assert torch.allclose(got["scores"], want["scores"])
+    assert torch.allclose(got["boxes"], want["boxes"])
 
 
 def check_map():
@@ -181,7 +184,7 @@ def check_map():
 def check_init_from_safetensors(tmp):
     """--init from an exported .safetensors restores every weight and BN
     statistic; a file that lacks a tensor is refused, naming the file."""
-    import st_io
+    from mobileone_tools.reference import st_io
     torch.manual_seed(3)
     src = models.build_detector(5)
     with torch.no_grad():

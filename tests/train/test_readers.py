@@ -3,7 +3,7 @@
 on a tiny fixture written to a temporary directory, and the synthetic data
 set wrappers.
 
-Run: python3 tests/train/test_readers.py   (exit 77 = skipped)
+Run: PYTHONPATH=tools python3 tests/train/test_readers.py   (exit 77 = skipped)
 """
 
 import json
@@ -19,9 +19,7 @@ except ImportError as e:
     print(f"SKIP: {e}")
     sys.exit(77)
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "..", "tools", "train"))
-import datasets  # noqa: E402
+from mobileone_tools.train import datasets
 
 
 def write_coco(root):
@@ -179,7 +177,7 @@ class _Masks(torch.utils.data.Dataset):
 
 
 def check_class_weights():
-    import train_segment
+    from mobileone_tools.train import train_segment
     # Frequencies 0.667, 0.222, 0.111 (ignored pixels left out); median 0.222.
     w = train_segment.class_weights(_Masks(), 1.0)
     want = [0.222222 / 0.666667, 1.0, 2.0, 2.0]   # unseen class: the largest

@@ -2,10 +2,9 @@
 """The synthetic shapes data set: deterministic from its seed; boxes, class
 maps and instance maps consistent with each other.
 
-Run: python3 tests/train/test_shapes.py   (exit 77 = skipped)
+Run: PYTHONPATH=tools python3 tests/train/test_shapes.py   (exit 77 = skipped)
 """
 
-import os
 import sys
 
 try:
@@ -15,9 +14,7 @@ except ImportError as e:
     print(f"SKIP: {e}")
     sys.exit(77)
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "..", "tools", "train"))
-import shapes  # noqa: E402
+from mobileone_tools.train import shapes
 
 N = 40
 

@@ -35,6 +35,27 @@ check_classification (const GstStructure * s, MoClass * out)
   out->score = (float) conf;
 }
 
+/* fit defaults to crop, like mobileone-cli image for a classifier, so the
+ * same picture gets the same class from both. */
+GST_START_TEST (test_default_fit)
+{
+  GstElement *e = gst_element_factory_make ("mobileoneclassify", NULL);
+  gint fit;
+
+  fail_unless (e != NULL);
+  g_object_get (e, "fit", &fit, NULL);
+  fail_unless_equals_int (fit, MO_FIT_CROP);
+  g_object_set (e, "letterbox", TRUE, NULL);
+  g_object_get (e, "fit", &fit, NULL);
+  fail_unless_equals_int (fit, MO_FIT_LETTERBOX);
+  g_object_set (e, "letterbox", FALSE, NULL);
+  g_object_get (e, "fit", &fit, NULL);
+  fail_unless_equals_int (fit, MO_FIT_CROP);
+  gst_object_unref (e);
+}
+
+GST_END_TEST;
+
 /* Every format, at an odd size: one region covering the frame, its
  * roi_type the label, the class and confidence the engine gives for the
  * same frame; the packed RGB formats all carry the same pixels and must all
@@ -288,6 +309,7 @@ mobileoneclassify_suite (void)
 
   suite_add_tcase (s, tc);
   tcase_set_timeout (tc, 120);
+  tcase_add_test (tc, test_default_fit);
   tcase_add_test (tc, test_formats);
   tcase_add_test (tc, test_regions);
   tcase_add_test (tc, test_regions_interval);

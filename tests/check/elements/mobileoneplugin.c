@@ -2,6 +2,8 @@
  * errors, caps, state changes. */
 #include "mobileone-check.h"
 
+#include <errno.h>
+#include <sys/stat.h>
 #include <glib/gstdio.h>
 #include <unistd.h>
 
@@ -189,6 +191,72 @@ GST_START_TEST (test_bad_models)
 
 GST_END_TEST;
 
+/* Hostile descriptions (issue 14, docs/security.md): a FIFO (which used to
+ * block the start forever), a loop of links (which used to say "does not
+ * exist"), a labels file outside the description's folder, and weights by
+ * absolute path, allowed only with allow-external-paths. */
+GST_START_TEST (test_hostile_models)
+{
+  gchar *dir = g_dir_make_tmp ("mobileone-XXXXXX", NULL);
+  gchar *fifo = g_build_filename (dir, "fifo.yaml", NULL);
+  gchar *loop = g_build_filename (dir, "loop.yaml", NULL);
+  gchar *outside = g_build_filename (dir, "outside.yaml", NULL);
+  gchar *abs = g_build_filename (dir, "abs.yaml", NULL);
+  gchar *text = NULL, *launch;
+  GString *s;
+
+  fail_unless_equals_int (mkfifo (fifo, 0600), 0);
+  fail_unless_equals_int (symlink (loop, loop), 0);
+  fail_unless (g_file_get_contents (CLASSIFY_MODEL, &text, NULL, NULL));
+  s = g_string_new (text);
+  g_string_replace (s, "weights: k1-fused.safetensors",
+      "weights: " DATA ("k1-fused.safetensors"), 1);
+  fail_unless (g_file_set_contents (abs, s->str, -1, NULL));
+  g_string_append (s, "labels: /etc/shells\n");
+  fail_unless (g_file_set_contents (outside, s->str, -1, NULL));
+
+  launch = g_strdup_printf ("mobileoneclassify model=%s", fifo);
+  expect_start_error (launch, "FIFO");
+  g_free (launch);
+  launch = g_strdup_printf ("mobileoneclassify model=%s", loop);
+  expect_start_error (launch, g_strerror (ELOOP));
+  g_free (launch);
+  launch = g_strdup_printf ("mobileoneclassify model=%s", outside);
+  expect_start_error (launch, "allow-external-paths");
+  g_free (launch);
+  launch = g_strdup_printf ("mobileoneclassify model=%s", abs);
+  expect_start_error (launch, "absolute path");
+  g_free (launch);
+
+  /* Allowed, the same description loads and runs. */
+  launch = g_strdup_printf ("videotestsrc num-buffers=1 ! mobileoneclassify "
+      "n-threads=1 allow-external-paths=true model=%s ! fakesink", abs);
+  GstElement *pipeline = gst_parse_launch (launch, NULL);
+  fail_unless (pipeline != NULL);
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PAUSED) !=
+      GST_STATE_CHANGE_FAILURE);
+  fail_unless_equals_int (gst_element_get_state (pipeline, NULL, NULL,
+          GST_CLOCK_TIME_NONE), GST_STATE_CHANGE_SUCCESS);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  g_free (launch);
+
+  g_unlink (fifo);
+  g_unlink (loop);
+  g_unlink (outside);
+  g_unlink (abs);
+  g_rmdir (dir);
+  g_string_free (s, TRUE);
+  g_free (text);
+  g_free (fifo);
+  g_free (loop);
+  g_free (outside);
+  g_free (abs);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
 /* The project's own default models (models/ of the source tree, through
  * $MOBILEONE_MODEL_DIR): the elements load them without a model property,
  * report their path and process a frame. */
@@ -336,6 +404,7 @@ mobileoneplugin_suite (void)
   tcase_add_test (tc, test_shared_model);
   tcase_add_test (tc, test_concurrent);
   tcase_add_test (tc, test_bad_models);
+  tcase_add_test (tc, test_hostile_models);
   tcase_add_test (tc, test_default_models);
   tcase_add_test (tc, test_unsupported_caps);
   tcase_add_test (tc, test_state_changes);

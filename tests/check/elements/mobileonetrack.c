@@ -279,7 +279,7 @@ score_frame (Score * s, const GtBox * gt, guint n_gt, const Hyp * hyp,
     guint n_hyp)
 {
   gint hyp_of[MAX_OBJ * 2], gt_of[64];
-  float w[MAX_OBJ * 2 * 64];
+  float w[MAX_OBJ * 2 * 64] = { 0 };
   gint r2c[MAX_OBJ * 2];
 
   g_assert (n_gt <= MAX_OBJ * 2 && n_hyp <= 64);

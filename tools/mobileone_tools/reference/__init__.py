@@ -1,0 +1,1 @@
+"""PyTorch reference of MobileOne, SSDLite and DeepLabv3 (see README.md here)."""

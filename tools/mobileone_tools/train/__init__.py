@@ -1,0 +1,1 @@
+"""Training, export and evaluation of the shipped models (docs/models.md)."""
