@@ -100,6 +100,7 @@ prepare() {
     if grep -q -i -E "resolve|connect|download|release" "$new.log"; then
       tail -n 5 "$new.log" >&2
       safe_remove "$new"
+      rm -f "$new.log"
       skip "debootstrap could not fetch $suite from $mirror (see above)"
     fi
     tail -n 30 "$new.log" >&2
@@ -152,8 +153,8 @@ case "${1:-}" in
   --shell) prepare; enter bash ;;
   --) shift; prepare; enter "$@" ;;
   "")
-    prepare
     t0=$SECONDS
+    prepare
     status=0
     enter sh -c 'rm -rf /tmp/build && meson setup /tmp/build /src >/tmp/setup.log 2>&1 ||
         { cat /tmp/setup.log; exit 1; }
@@ -162,7 +163,9 @@ case "${1:-}" in
       meson test -C /tmp/build --suite engine --suite gst --print-errorlogs --num-processes 2' \
       > >(tee "$root.summary.txt") || status=1
     wait
-    echo "trixie: build and tests in $((SECONDS - t0)) s"
+    # .ci/run restates the meson summary; a failed setup or build has none.
+    [ $status = 0 ] || echo "FAIL trixie: the build or a test failed in the Debian 13 chroot (above)"
+    echo "trixie: chroot, build and tests in $((SECONDS - t0)) s"
     exit $status
     ;;
   *) echo "usage: $0 [--prepare | --shell | -- CMD...]" >&2; exit 2 ;;

@@ -11,7 +11,11 @@
  * "classification" and "tracking" params) and `segmentation` (from the
  * #GstMobileOneMaskMeta of mobileonesegment: the share of the map each
  * class covers and, with #GstMobileOnePublish:add-mask, the map itself,
- * run-length encoded).
+ * run-length encoded). Built against GStreamer >= 1.24, a buffer without
+ * region metas is read from its GstAnalytics metadata instead, as an
+ * upstream detector attaches it: an object per ODMtd, with the ClsMtd and
+ * TrackingMtd related to it, and (>= 1.26) the segmentation from a GRAY8
+ * SegmentationMtd when there is no mask meta.
  *
  * MQTT goes through libmosquitto on its own network thread: the streaming
  * thread only appends to a bounded queue, so a broker that is down or slow
@@ -38,6 +42,7 @@
 
 #include "gstmobileonepublish.h"
 #include "gstmobileonemeta.h"
+#include "gstmobileoneanalytics.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -894,6 +899,74 @@ add_object (GstMobileOnePublish * self, JsonBuilder * b,
   json_builder_end_object (b);
 }
 
+/* An object from an ODMtd (a buffer without region metas, GStreamer >=
+ * 1.24): the members add_object() writes for the same region. */
+static void
+add_region (GstMobileOnePublish * self, JsonBuilder * b,
+    const GstMobileOneRegion * r, gboolean tensors)
+{
+  const gchar *label = r->label ? g_quark_to_string (r->label) : NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "x");
+  json_builder_add_int_value (b, r->x);
+  json_builder_set_member_name (b, "y");
+  json_builder_add_int_value (b, r->y);
+  json_builder_set_member_name (b, "w");
+  json_builder_add_int_value (b, r->w);
+  json_builder_set_member_name (b, "h");
+  json_builder_add_int_value (b, r->h);
+  if (r->has_track) {
+    json_builder_set_member_name (b, "id");
+    json_builder_add_int_value (b, (gint64) r->track_id);
+  }
+  if (label) {
+    json_builder_set_member_name (b, "roi_type");
+    json_builder_add_string_value (b, label);
+  }
+
+  json_builder_set_member_name (b, "detection");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "bounding_box");
+  json_builder_begin_object (b);
+  if (self->width > 0 && self->height > 0) {
+    json_builder_set_member_name (b, "x_min");
+    json_builder_add_double_value (b, (gdouble) r->x / self->width);
+    json_builder_set_member_name (b, "y_min");
+    json_builder_add_double_value (b, (gdouble) r->y / self->height);
+    json_builder_set_member_name (b, "x_max");
+    json_builder_add_double_value (b, (gdouble) (r->x + r->w) / self->width);
+    json_builder_set_member_name (b, "y_max");
+    json_builder_add_double_value (b,
+        (gdouble) (r->y + r->h) / self->height);
+  }
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "confidence");
+  json_builder_add_double_value (b, r->confidence);
+  if (label) {
+    json_builder_set_member_name (b, "label");
+    json_builder_add_string_value (b, label);
+  }
+  json_builder_end_object (b);
+
+  if (r->class_label) {
+    json_builder_set_member_name (b, "classification");
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "label");
+    json_builder_add_string_value (b, g_quark_to_string (r->class_label));
+    json_builder_set_member_name (b, "confidence");
+    json_builder_add_double_value (b, r->class_confidence);
+    json_builder_end_object (b);
+  }
+  /* Mtds carry no tensors' structures. */
+  if (tensors) {
+    json_builder_set_member_name (b, "tensors");
+    json_builder_begin_array (b);
+    json_builder_end_array (b);
+  }
+  json_builder_end_object (b);
+}
+
 static void
 add_segmentation (GstMobileOnePublish * self, JsonBuilder * b,
     const GstMobileOneMaskMeta * meta, gboolean add_mask)
@@ -1014,14 +1087,20 @@ make_document (GstMobileOnePublish * self, GstBuffer * buf)
 {
   JsonBuilder *b = self->builder;
   const GstMobileOneMaskMeta *mask = find_mask_meta (buf);
-  gboolean empty, add_mask, tensors;
+  GstMobileOneMaskMeta seg_mask;
+  gboolean empty, add_mask, tensors, regions;
   gchar *source;
   gpointer state = NULL;
   GstMeta *meta;
   JsonNode *root;
+  guint n_rois = gst_buffer_get_n_meta (buf,
+      GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE);
 
-  empty = mask == NULL && gst_buffer_get_n_meta (buf,
-      GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE) == 0;
+  /* Our own metas first; GstAnalytics (an upstream element's) otherwise. */
+  if (mask == NULL && gst_mobile_one_analytics_get_mask (buf, &seg_mask))
+    mask = &seg_mask;
+  regions = n_rois == 0 && gst_mobile_one_analytics_has_regions (buf);
+  empty = mask == NULL && n_rois == 0 && !regions;
 
   GST_OBJECT_LOCK (self);
   if (empty && !self->add_empty_results) {
@@ -1058,6 +1137,13 @@ make_document (GstMobileOnePublish * self, GstBuffer * buf)
   while ((meta = gst_buffer_iterate_meta_filtered (buf, &state,
               GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)))
     add_object (self, b, (GstVideoRegionOfInterestMeta *) meta, tensors);
+  if (regions) {
+    GstMobileOneRegion r;
+
+    state = NULL;
+    while (gst_mobile_one_analytics_next_region (buf, &state, &r))
+      add_region (self, b, &r, tensors);
+  }
   json_builder_end_array (b);
   if (mask)
     add_segmentation (self, b, mask, add_mask);

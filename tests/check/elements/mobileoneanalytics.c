@@ -5,6 +5,9 @@
 
 #ifdef HAVE_GST_ANALYTICS
 #include <gst/analytics/analytics.h>
+#include <glib/gstdio.h>
+#include <unistd.h>
+#include <json-glib/json-glib.h>
 
 #include <math.h>
 #include <string.h>
@@ -271,6 +274,130 @@ GST_START_TEST (test_overlay_reads_mtds)
 
 GST_END_TEST;
 
+/* The one document mobileonepublish writes for @in (file method,
+ * json-lines; @props are more of its properties). */
+static JsonNode *
+publish (GstBuffer * in, const gchar * caps, const gchar * props)
+{
+  gchar *path = g_build_filename (g_get_tmp_dir (),
+      "mobileoneanalytics-publish-XXXXXX", NULL);
+  gint fd = g_mkstemp (path);
+  gchar *launch, *text = NULL;
+  GstHarness *h;
+  GError *error = NULL;
+  JsonParser *parser = json_parser_new ();
+  JsonNode *root;
+
+  fail_unless (fd >= 0);
+  close (fd);
+  launch = g_strdup_printf ("mobileonepublish %s file-path=%s", props, path);
+  h = gst_harness_new_parse (launch);
+  gst_harness_set_src_caps_str (h, caps);
+  gst_buffer_unref (gst_harness_push_and_pull (h, in));
+  gst_harness_teardown (h);
+  fail_unless (g_file_get_contents (path, &text, NULL, NULL));
+  fail_unless (strchr (text, '\n') == text + strlen (text) - 1,
+      "not one document: %s", text);
+  fail_unless (json_parser_load_from_data (parser, text, -1, &error),
+      "%s: %s", text, error ? error->message : "");
+  root = json_node_copy (json_parser_get_root (parser));
+  g_object_unref (parser);
+  g_unlink (path);
+  g_free (text);
+  g_free (launch);
+  g_free (path);
+  return root;
+}
+
+/* mobileonepublish writes an object per ODMtd, with its related ClsMtd and
+ * TrackingMtd, when the frame has no region metas; with region metas it
+ * writes those alone (no object twice). */
+GST_START_TEST (test_publish_reads_mtds)
+{
+  static const gchar caps[] =
+      "video/x-raw,format=RGB,width=200,height=100,framerate=30/1";
+  GstBuffer *in = gst_buffer_new_allocate (NULL, 200 * 100 * 3, NULL);
+  GstAnalyticsRelationMeta *meta = gst_buffer_add_analytics_relation_meta (in);
+  GstAnalyticsODMtd car, bus;
+  GstAnalyticsClsMtd cls;
+  GstAnalyticsTrackingMtd trk;
+  JsonNode *root;
+  JsonArray *objects;
+  JsonObject *o, *det, *box, *c;
+
+  GST_BUFFER_PTS (in) = 40 * GST_MSECOND;
+  fail_unless (gst_analytics_relation_meta_add_od_mtd (meta,
+          g_quark_from_string ("car"), 20, 10, 50, 40, 0.875f, &car));
+  fail_unless (gst_analytics_relation_meta_add_od_mtd (meta,
+          g_quark_from_string ("bus"), 100, 30, 80, 60, 0.5f, &bus));
+  fail_unless (gst_analytics_relation_meta_add_one_cls_mtd (meta, 0.75f,
+          g_quark_from_string ("red"), &cls));
+  fail_unless (gst_analytics_relation_meta_set_relation (meta,
+          GST_ANALYTICS_REL_TYPE_RELATE_TO, car.id, cls.id));
+  fail_unless (gst_analytics_relation_meta_add_tracking_mtd (meta, 7,
+          GST_BUFFER_PTS (in), &trk));
+  fail_unless (gst_analytics_relation_meta_set_relation (meta,
+          GST_ANALYTICS_REL_TYPE_RELATE_TO, bus.id, trk.id));
+
+  root = publish (gst_buffer_ref (in), caps, "");
+  fail_unless_equals_int (json_object_get_int_member (json_node_get_object
+          (root), "timestamp"), 40 * GST_MSECOND);
+  objects = json_object_get_array_member (json_node_get_object (root),
+      "objects");
+  fail_unless_equals_int (json_array_get_length (objects), 2);
+
+  o = json_array_get_object_element (objects, 0);
+  fail_unless_equals_int (json_object_get_int_member (o, "x"), 20);
+  fail_unless_equals_int (json_object_get_int_member (o, "y"), 10);
+  fail_unless_equals_int (json_object_get_int_member (o, "w"), 50);
+  fail_unless_equals_int (json_object_get_int_member (o, "h"), 40);
+  fail_if (json_object_has_member (o, "id"), "an untracked object has an id");
+  fail_unless_equals_string (json_object_get_string_member (o, "roi_type"),
+      "car");
+  det = json_object_get_object_member (o, "detection");
+  fail_unless_equals_float (json_object_get_double_member (det,
+          "confidence"), 0.875);
+  fail_unless_equals_string (json_object_get_string_member (det, "label"),
+      "car");
+  box = json_object_get_object_member (det, "bounding_box");
+  fail_unless_equals_float (json_object_get_double_member (box, "x_min"),
+      0.1);
+  fail_unless_equals_float (json_object_get_double_member (box, "y_min"),
+      0.1);
+  fail_unless_equals_float (json_object_get_double_member (box, "x_max"),
+      0.35);
+  fail_unless_equals_float (json_object_get_double_member (box, "y_max"),
+      0.5);
+  c = json_object_get_object_member (o, "classification");
+  fail_unless (c != NULL, "no classification from the ClsMtd");
+  fail_unless_equals_string (json_object_get_string_member (c, "label"),
+      "red");
+  fail_unless_equals_float (json_object_get_double_member (c, "confidence"),
+      0.75);
+
+  o = json_array_get_object_element (objects, 1);
+  fail_unless_equals_int (json_object_get_int_member (o, "x"), 100);
+  fail_unless_equals_int (json_object_get_int_member (o, "id"), 7);
+  fail_unless_equals_string (json_object_get_string_member (o, "roi_type"),
+      "bus");
+  fail_if (json_object_has_member (o, "classification"));
+  json_node_unref (root);
+
+  /* Region metas beside: those are the objects, the Mtds are not added. */
+  in = gst_buffer_make_writable (in);
+  gst_buffer_add_video_region_of_interest_meta (in, "truck", 1, 2, 3, 4);
+  root = publish (in, caps, "");
+  objects = json_object_get_array_member (json_node_get_object (root),
+      "objects");
+  fail_unless_equals_int (json_array_get_length (objects), 1);
+  o = json_array_get_object_element (objects, 0);
+  fail_unless_equals_string (json_object_get_string_member (o, "roi_type"),
+      "truck");
+  json_node_unref (root);
+}
+
+GST_END_TEST;
+
 /* Upstream's objectdetectionoverlay (gst-plugins-bad >= 1.24) draws our
  * detections. */
 GST_START_TEST (test_objectdetectionoverlay)
@@ -460,6 +587,43 @@ GST_START_TEST (test_segment)
   gst_buffer_unref (ra);
   gst_buffer_unref (rb);
 
+  /* mobileonepublish writes the same segmentation from either, but for
+   * the labels (the SegmentationMtd has class ids only). */
+  {
+    static const gchar caps[] =
+        "video/x-raw,format=RGB,width=123,height=71,framerate=30/1";
+    JsonNode *da, *db;
+    JsonObject *sa, *sb;
+    JsonArray *classes;
+
+    a = gst_buffer_copy (out);
+    b = gst_buffer_copy (out);
+    gst_buffer_remove_meta (a,
+        (GstMeta *) gst_buffer_get_analytics_relation_meta (a));
+    gst_buffer_remove_meta (b, (GstMeta *) get_mask_meta (b));
+    da = publish (a, caps, "add-mask=true");
+    db = publish (b, caps, "add-mask=true");
+    sa = json_object_get_object_member (json_node_get_object (da),
+        "segmentation");
+    sb = json_object_get_object_member (json_node_get_object (db),
+        "segmentation");
+    fail_unless (sa != NULL && sb != NULL, "no segmentation");
+    classes = json_object_get_array_member (sa, "classes");
+    fail_unless (json_array_get_length (classes) > 0);
+    for (guint i = 0; i < json_array_get_length (classes); i++) {
+      JsonObject *ca = json_array_get_object_element (classes, i);
+
+      fail_unless (json_object_has_member (ca, "label"));
+      json_object_remove_member (ca, "label");
+    }
+    fail_unless (json_node_equal (json_object_get_member (json_node_get_object
+                (da), "segmentation"), json_object_get_member
+            (json_node_get_object (db), "segmentation")),
+        "the SegmentationMtd's document differs from the mask meta's");
+    json_node_unref (da);
+    json_node_unref (db);
+  }
+
   /* mobileoneoverlay blends it the same too. */
   a = gst_buffer_copy (out);
   b = gst_buffer_copy (out);
@@ -499,6 +663,7 @@ mobileoneanalytics_suite (void)
   tcase_add_test (tc, test_detect);
   tcase_add_test (tc, test_classify);
   tcase_add_test (tc, test_overlay_reads_mtds);
+  tcase_add_test (tc, test_publish_reads_mtds);
   tcase_add_test (tc, test_objectdetectionoverlay);
   tcase_add_test (tc, test_track);
 #if GST_CHECK_VERSION (1, 26, 0)
