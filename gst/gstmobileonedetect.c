@@ -31,6 +31,7 @@
 #endif
 
 #include "gstmobileonedetect.h"
+#include "gstmobileoneroi.h"
 #include "mo-ssdlite.h"
 
 #include <math.h>
@@ -252,7 +253,10 @@ gst_mobile_one_detect_teardown (GstMobileOneInfer * infer)
   self->n_dets = 0;
 }
 
-/* The model's post-processing parameters with the properties applied. */
+/* The model's post-processing parameters with the properties applied, and
+ * in *@max_out the most detections the frame keeps. The engine is asked
+ * for all it finds (up to the capacity): object-class filters them first,
+ * and only then are they cut to max-detections. */
 static void
 get_params (GstMobileOneDetect * self, MoSsdParams * params, guint * max_out)
 {
@@ -270,6 +274,7 @@ get_params (GstMobileOneDetect * self, MoSsdParams * params, guint * max_out)
     params->max_detections = (int) self->max_detections;
   GST_OBJECT_UNLOCK (self);
   *max_out = MIN ((guint) params->max_detections, self->capacity);
+  params->max_detections = (int) self->capacity;
 }
 
 static gboolean
@@ -282,14 +287,15 @@ gst_mobile_one_detect_decode (GstMobileOneInfer * infer,
   gint n;
 
   get_params (self, &params, &max_out);
-  n = mo_ssdlite_post_run (self->post, &params, self->raw, (int) max_out);
+  n = mo_ssdlite_post_run (self->post, &params, self->raw,
+      (int) self->capacity);
   if (n < 0) {
     GST_WARNING_OBJECT (self, "invalid post-processing parameters");
     n = 0;
   }
 
   self->n_dets = 0;
-  for (gint i = 0; i < n; i++) {
+  for (gint i = 0; i < n && self->n_dets < max_out; i++) {
     Detection *d = &self->dets[self->n_dets];
 
     if (!gst_mobile_one_infer_class_selected (infer, self->raw[i].label))
@@ -316,6 +322,7 @@ gst_mobile_one_detect_attach (GstMobileOneInfer * infer,
   gdouble fw = GST_VIDEO_FRAME_WIDTH (frame);
   gdouble fh = GST_VIDEO_FRAME_HEIGHT (frame);
   GValue array = G_VALUE_INIT;
+  gint first_id = gst_mobile_one_roi_next_id (frame->buffer);
 
   if (message)
     g_value_init (&array, GST_TYPE_ARRAY);
@@ -350,7 +357,7 @@ gst_mobile_one_detect_attach (GstMobileOneInfer * infer,
     roi = gst_buffer_add_video_region_of_interest_meta_id (frame->buffer,
         gst_mobile_one_infer_get_label_quark (infer, d->label), x, y,
         x1 - x, y1 - y);
-    roi->id = (gint) i;
+    roi->id = first_id + (gint) i;
     roi->parent_id = -1;
     gst_video_region_of_interest_meta_add_param (roi, s);
   }

@@ -1,10 +1,24 @@
 /* mobileone-gst: mobileonedetect tests. */
 #include "mobileone-check.h"
 #include "mo-ssdlite.h"
+#include "gstmobileoneroi.h"
 
 #include <math.h>
 
 #define LAUNCH "mobileonedetect n-threads=1 model=" DETECT_MODEL
+
+/* The regions of @buf whose type is @label. */
+static guint
+count_label (GstBuffer * buf, const gchar * label)
+{
+  GstMobileOneRoi roi;
+  gpointer state = NULL;
+  guint n = 0;
+
+  while (gst_mobile_one_roi_next (buf, &state, &roi))
+    n += roi.meta->roi_type == g_quark_from_string (label);
+  return n;
+}
 
 /* The fields DL Streamer reads, consistent with the region itself. */
 static void
@@ -195,6 +209,84 @@ GST_START_TEST (test_object_class)
 
 GST_END_TEST;
 
+/* Issue 15, 1: object-class filters before max-detections cuts. The class
+ * kept is one that is never the most confident detection, so cutting first
+ * would leave nothing. */
+GST_START_TEST (test_max_detections_after_object_class)
+{
+  GstHarness *h = harness_with_src (LAUNCH " threshold=0.2", "RGB", 263, 97,
+      "smpte");
+  GstVideoRegionOfInterestMeta *top = NULL;
+  GQuark other = 0;
+  GstMobileOneRoi roi;
+  gpointer state = NULL;
+  GstBuffer *buf;
+  gchar *launch;
+
+  fail_unless_equals_int (gst_harness_push_from_src (h), GST_FLOW_OK);
+  buf = gst_harness_pull (h);
+  /* The regions come most confident first. */
+  while (gst_mobile_one_roi_next (buf, &state, &roi)) {
+    if (top == NULL)
+      top = roi.meta;
+    else if (roi.meta->roi_type != top->roi_type)
+      other = roi.meta->roi_type;
+  }
+  fail_unless (other != 0, "the frame needs detections of two classes");
+  gst_buffer_unref (buf);
+  gst_harness_teardown (h);
+
+  launch = g_strdup_printf (LAUNCH " threshold=0.2 object-class=%s "
+      "max-detections=1", g_quark_to_string (other));
+  h = harness_with_src (launch, "RGB", 263, 97, "smpte");
+  g_free (launch);
+  fail_unless_equals_int (gst_harness_push_from_src (h), GST_FLOW_OK);
+  buf = gst_harness_pull (h);
+  fail_unless_equals_int (count_rois (buf), 1);
+  state = NULL;
+  fail_unless (gst_mobile_one_roi_next (buf, &state, &roi));
+  fail_unless_equals_int (roi.meta->roi_type, other);
+  gst_buffer_unref (buf);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* Issue 15, 2: a detector after another (or after a classifier) numbers its
+ * regions after the ones already there, so every id of the buffer is
+ * unique and the id lookup finds the right region. */
+GST_START_TEST (test_unique_ids)
+{
+  GstHarness *h = harness_with_src (LAUNCH " threshold=0.2 ! " LAUNCH
+      " threshold=0.2 object-class=2", "RGB", 263, 97, "smpte");
+  GHashTable *seen = g_hash_table_new (NULL, NULL);
+  GstMobileOneRoi roi;
+  gpointer state = NULL;
+  GstBuffer *buf;
+  guint n = 0;
+
+  fail_unless_equals_int (gst_harness_push_from_src (h), GST_FLOW_OK);
+  buf = gst_harness_pull (h);
+  while (gst_mobile_one_roi_next (buf, &state, &roi)) {
+    fail_unless (roi.meta->id >= 0);
+    fail_if (g_hash_table_contains (seen, GINT_TO_POINTER (roi.meta->id)),
+        "id %d twice", roi.meta->id);
+    g_hash_table_add (seen, GINT_TO_POINTER (roi.meta->id));
+    fail_unless (gst_buffer_get_video_region_of_interest_meta_id (buf,
+            roi.meta->id) == roi.meta);
+    n++;
+  }
+  /* Both detectors found something: the second's "2" regions repeat some
+   * of the first's. */
+  fail_unless (n > count_label (buf, "2"));
+  fail_unless (count_label (buf, "2") >= 2);
+  gst_buffer_unref (buf);
+  g_hash_table_unref (seen);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 /* The regions follow the frame through videoscale. */
 GST_START_TEST (test_videoscale)
 {
@@ -354,6 +446,8 @@ mobileonedetect_suite (void)
   tcase_add_test (tc, test_letterbox);
   tcase_add_test (tc, test_params);
   tcase_add_test (tc, test_object_class);
+  tcase_add_test (tc, test_max_detections_after_object_class);
+  tcase_add_test (tc, test_unique_ids);
   tcase_add_test (tc, test_videoscale);
   tcase_add_test (tc, test_inference_interval);
   tcase_add_test (tc, test_photo);
