@@ -59,4 +59,30 @@ gboolean gst_mobile_one_roi_next (GstBuffer * buf, gpointer * state,
  */
 gint gst_mobile_one_roi_next_id (GstBuffer * buf);
 
+/**
+ * gst_mobile_one_roi_describe: the text mobileoneoverlay writes by a
+ * region: "#ID " when it is tracked, then the label and confidence of its
+ * detection and of each classification ("#12 person 0.87, adult 0.66"), or
+ * its type alone. Writes at most @size bytes to @text; returns @text.
+ */
+gchar *gst_mobile_one_roi_describe (const GstMobileOneRoi * roi,
+    gchar * text, gsize size);
+
+/** GstMobileOneRect: a rectangle [x, x + w) x [y, y + h) in frame pixels. */
+typedef struct
+{
+  gint x, y, w, h;
+} GstMobileOneRect;
+
+/**
+ * gst_mobile_one_place_label: where a @w x @h label of the box @box goes in
+ * a @fw x @fh frame without covering any of the @n_taken labels already
+ * placed: just above the box when there is room, else inside its top, else
+ * the first free line further down (then further up); when every line is
+ * taken, the first of those places. The result is inside the frame.
+ */
+GstMobileOneRect gst_mobile_one_place_label (const GstMobileOneRect * box,
+    gint w, gint h, gint fw, gint fh, const GstMobileOneRect * taken,
+    guint n_taken);
+
 G_END_DECLS
