@@ -38,6 +38,7 @@
 
 #include "gstmobileonepublish.h"
 #include "gstmobileonemeta.h"
+#include "gstmobileoneroi.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -837,10 +838,12 @@ add_object (GstMobileOnePublish * self, JsonBuilder * b,
 {
   const gchar *roi_type = roi->roi_type ? g_quark_to_string (roi->roi_type)
       : NULL;
-  const GstStructure *tracking = NULL;
+  GstMobileOneRoi r;
+  const GstStructure *tracking;
   GList *l;
-  gint id;
 
+  gst_mobile_one_roi_read ((GstVideoRegionOfInterestMeta *) roi, &r);
+  tracking = r.tracking;
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "x");
   json_builder_add_int_value (b, roi->x);
@@ -851,15 +854,10 @@ add_object (GstMobileOnePublish * self, JsonBuilder * b,
   json_builder_set_member_name (b, "h");
   json_builder_add_int_value (b, roi->h);
 
-  for (l = roi->params; l; l = l->next)
-    if (gst_structure_has_name (l->data, "tracking"))
-      tracking = l->data;
   /* Detectors number their regions per frame; only a tracker's id lasts. */
   if (tracking) {
-    if (!gst_structure_get_int (tracking, "id", &id))
-      id = roi->id;
     json_builder_set_member_name (b, "id");
-    json_builder_add_int_value (b, id);
+    json_builder_add_int_value (b, r.track_id >= 0 ? r.track_id : roi->id);
   }
   if (roi_type) {
     json_builder_set_member_name (b, "roi_type");
