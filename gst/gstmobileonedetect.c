@@ -161,6 +161,7 @@ gst_mobile_one_detect_class_init (GstMobileOneDetectClass * klass)
   infer_class->setup = GST_DEBUG_FUNCPTR (gst_mobile_one_detect_setup);
   infer_class->teardown = GST_DEBUG_FUNCPTR (gst_mobile_one_detect_teardown);
   infer_class->default_fit = MO_FIT_STRETCH;
+  infer_class->object_class_is_output = TRUE;
   infer_class->decode = GST_DEBUG_FUNCPTR (gst_mobile_one_detect_decode);
   infer_class->attach = GST_DEBUG_FUNCPTR (gst_mobile_one_detect_attach);
 }

@@ -4,6 +4,8 @@
 #include "gstmobileoneroi.h"
 
 #include <math.h>
+#include <string.h>
+#include <glib/gstdio.h>
 
 #define LAUNCH "mobileonedetect n-threads=1 model=" DETECT_MODEL
 
@@ -287,6 +289,228 @@ GST_START_TEST (test_unique_ids)
 
 GST_END_TEST;
 
+/* A description of the test model's weights in a temporary folder, with
+ * @labels (background first, NULL-terminated; NULL for none) and @head_extra
+ * lines under head:. The element needs allow-external-paths=true for it:
+ * the weights stay where they are. Free with g_free(). */
+static gchar *
+write_model (const gchar * name, const gchar * const *labels,
+    const gchar * head_extra)
+{
+  gchar *dir = g_dir_make_tmp ("mobileonedetect-XXXXXX", NULL);
+  gchar *yaml = g_build_filename (dir, name, NULL);
+  GString *text = g_string_new (NULL);
+
+  fail_unless (dir != NULL);
+  g_string_append_printf (text, "name: ssd\n"
+      "backbone:\n"
+      "  width_multipliers: [0.125, 0.0625, 0.0625, 0.0625]\n"
+      "  num_conv_branches: 1\n"
+      "  fused: true\n"
+      "  prefix: \"backbone.\"\n"
+      "input: {width: 263, height: 97, mean: [0.485, 0.456, 0.406], "
+      "std: [0.229, 0.224, 0.225]}\n"
+      "head:\n"
+      "  type: ssdlite\n"
+      "  num_classes: 4\n"
+      "  extra_channels: [24, 16, 16, 8]\n"
+      "  score_threshold: 0.4\n"
+      "  nms_iou_threshold: 0.45\n"
+      "  topk_candidates: 100\n"
+      "  max_detections: 50\n"
+      "%s"
+      "weights: %s\n", head_extra ? head_extra : "",
+      DATA ("ssd/ssd-fused.safetensors"));
+  if (labels) {
+    gchar *lpath = g_build_filename (dir, "labels.txt", NULL);
+    gchar *ltext = g_strjoinv ("\n", (gchar **) labels);
+
+    fail_unless (g_file_set_contents (lpath, ltext, -1, NULL));
+    g_string_append (text, "labels: labels.txt\n");
+    g_free (ltext);
+    g_free (lpath);
+  }
+  fail_unless (g_file_set_contents (yaml, text->str, -1, NULL));
+  g_string_free (text, TRUE);
+  g_free (dir);
+  return yaml;
+}
+
+/* Removes what write_model() wrote. */
+static void
+remove_model (gchar * yaml)
+{
+  gchar *dir = g_path_get_dirname (yaml);
+  gchar *labels = g_build_filename (dir, "labels.txt", NULL);
+
+  g_remove (yaml);
+  g_remove (labels);
+  g_rmdir (dir);
+  g_free (labels);
+  g_free (dir);
+  g_free (yaml);
+}
+
+static const gchar *const named_labels[] = { "background", "Star", "Ball",
+  "Box", NULL
+};
+
+/* The first warning on @bus, or NULL. */
+static GstMessage *
+pop_warning (GstBus * bus)
+{
+  return gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+}
+
+/* Issue 15, 6: object-class matches labels without regard to case; a name
+ * that is no label of the model gives a warning listing the labels. */
+GST_START_TEST (test_object_class_case)
+{
+  gchar *model = write_model ("named.yaml", named_labels, NULL);
+  gchar *launch = g_strdup_printf ("mobileonedetect n-threads=1 "
+      "allow-external-paths=true threshold=0.2 model=%s "
+      "object-class=\"star, Nothing\"", model);
+  GstHarness *h = harness_with_src (launch, "RGB", 263, 97, "smpte");
+  GstBus *bus = gst_bus_new ();
+  GstMobileOneRoi roi;
+  gpointer state = NULL;
+  GstMessage *msg;
+  GError *error = NULL;
+  gchar *debug = NULL;
+  GstBuffer *buf;
+
+  /* The harness started the element before the bus was there: again. */
+  gst_element_set_bus (h->element, bus);
+  fail_unless_equals_int (gst_element_set_state (h->element, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_harness_play (h);
+  fail_unless_equals_int (gst_harness_push_from_src (h), GST_FLOW_OK);
+  buf = gst_harness_pull (h);
+  fail_unless (count_rois (buf) > 0);
+  while (gst_mobile_one_roi_next (buf, &state, &roi))
+    fail_unless_equals_string (roi.label, "Star");
+  gst_buffer_unref (buf);
+
+  msg = pop_warning (bus);
+  fail_unless (msg != NULL, "no warning about 'Nothing'");
+  gst_message_parse_warning (msg, &error, &debug);
+  fail_unless (strstr (error->message, "'Nothing'") != NULL, "%s",
+      error->message);
+  fail_unless (strstr (error->message, "star") == NULL, "%s",
+      error->message);
+  fail_unless (strstr (debug, "background, Star, Ball, Box") != NULL, "%s",
+      debug);
+  g_clear_error (&error);
+  g_free (debug);
+  gst_message_unref (msg);
+
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+  g_free (launch);
+  remove_model (model);
+}
+
+GST_END_TEST;
+
+/* Pushes frames until one has a region labelled like @labels (or, with
+ * @labels NULL, any region); fails after 10 s. Returns the frames pushed. */
+static guint
+push_until_labels (GstHarness * h, const gchar * const *labels)
+{
+  for (guint n = 1; n <= 500; n++) {
+    GstBuffer *buf;
+    GstMobileOneRoi roi;
+    gpointer state = NULL;
+    gboolean found = FALSE;
+
+    fail_unless_equals_int (gst_harness_push_from_src (h), GST_FLOW_OK);
+    buf = gst_harness_pull (h);
+    while (gst_mobile_one_roi_next (buf, &state, &roi))
+      found = found || g_strv_contains (labels, roi.label);
+    gst_buffer_unref (buf);
+    if (found)
+      return n;
+    g_usleep (20000);
+  }
+  fail ("the new model's labels never came");
+  return 0;
+}
+
+/* Issue 15, 5: model set while playing: the stream goes on, the new
+ * model's labels come after a few frames; a model that cannot load gives a
+ * warning and the last good one goes on. object-class applies at the next
+ * frame. */
+GST_START_TEST (test_switch_while_playing)
+{
+  static const gchar *const numbers[] = { "1", "2", "3", NULL };
+  gchar *model = write_model ("named.yaml", named_labels, NULL);
+  GstHarness *h = harness_with_src (LAUNCH " threshold=0.2 "
+      "allow-external-paths=true", "RGB", 263, 97, "smpte");
+  GstElement *det = gst_harness_find_element (h, "mobileonedetect");
+  GstBus *bus = gst_bus_new ();
+  GstMobileOneRoi roi;
+  gpointer state = NULL;
+  GstMessage *msg;
+  GstBuffer *buf;
+  gchar *path;
+
+  gst_element_set_bus (h->element, bus);
+  fail_unless_equals_int (push_until_labels (h, numbers), 1);
+
+  g_object_set (det, "model", model, NULL);
+  push_until_labels (h, named_labels);
+  /* From then on, only the new labels. */
+  fail_unless_equals_int (gst_harness_push_from_src (h), GST_FLOW_OK);
+  buf = gst_harness_pull (h);
+  fail_unless (count_rois (buf) > 0);
+  while (gst_mobile_one_roi_next (buf, &state, &roi))
+    fail_unless (g_strv_contains (named_labels, roi.label), "%s", roi.label);
+  gst_buffer_unref (buf);
+  fail_unless (pop_warning (bus) == NULL);
+
+  /* object-class: the very next frame. */
+  g_object_set (det, "object-class", "ball", NULL);
+  fail_unless_equals_int (gst_harness_push_from_src (h), GST_FLOW_OK);
+  buf = gst_harness_pull (h);
+  fail_unless (count_rois (buf) > 0);
+  state = NULL;
+  while (gst_mobile_one_roi_next (buf, &state, &roi))
+    fail_unless_equals_string (roi.label, "Ball");
+  gst_buffer_unref (buf);
+  g_object_set (det, "object-class", NULL, NULL);
+
+  /* A model that does not load: a warning, the old model goes on. */
+  g_object_set (det, "model", DATA ("ssd/no-such-model.yaml"), NULL);
+  msg = NULL;
+  for (guint i = 0; i < 500 && msg == NULL; i++) {
+    fail_unless_equals_int (gst_harness_push_from_src (h), GST_FLOW_OK);
+    buf = gst_harness_pull (h);
+    state = NULL;
+    while (gst_mobile_one_roi_next (buf, &state, &roi))
+      fail_unless (g_strv_contains (named_labels, roi.label), "%s",
+          roi.label);
+    gst_buffer_unref (buf);
+    msg = pop_warning (bus);
+    if (msg == NULL)
+      g_usleep (20000);
+  }
+  fail_unless (msg != NULL, "no warning for a missing model");
+  gst_message_unref (msg);
+  g_object_get (det, "model", &path, NULL);
+  fail_unless_equals_string (path, model);
+  g_free (path);
+  fail_unless (push_until_labels (h, named_labels) == 1);
+
+  gst_object_unref (det);
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+  remove_model (model);
+}
+
+GST_END_TEST;
+
 /* The regions follow the frame through videoscale. */
 GST_START_TEST (test_videoscale)
 {
@@ -448,6 +672,8 @@ mobileonedetect_suite (void)
   tcase_add_test (tc, test_object_class);
   tcase_add_test (tc, test_max_detections_after_object_class);
   tcase_add_test (tc, test_unique_ids);
+  tcase_add_test (tc, test_object_class_case);
+  tcase_add_test (tc, test_switch_while_playing);
   tcase_add_test (tc, test_videoscale);
   tcase_add_test (tc, test_inference_interval);
   tcase_add_test (tc, test_photo);
