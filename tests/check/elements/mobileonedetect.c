@@ -166,7 +166,7 @@ GST_START_TEST (test_params)
 {
   GstHarness *h = harness_with_src (LAUNCH " threshold=0.3 iou-threshold=0.6 "
       "max-detections=5", "RGB", 263, 97, "smpte");
-  MoSsdParams params = { 0.3, 0.6, 100, 5 };
+  MoSsdParams params = { 0.3, 0.6, 100, 5, NULL };
   GstBuffer *buf;
   GstCaps *caps;
 
