@@ -511,6 +511,65 @@ GST_START_TEST (test_switch_while_playing)
 
 GST_END_TEST;
 
+/* Per-class thresholds: the property's reach the engine (the same
+ * detections as the engine's with those thresholds), the YAML's
+ * head.class_thresholds apply, and the property wins over the YAML. */
+GST_START_TEST (test_class_thresholds)
+{
+  gdouble thr[4] = { 0.0, 0.0, 0.45, 0.3 };
+  MoSsdParams params = { 0.2, 0.45, 100, 50, thr };
+  GstHarness *h = harness_with_src (LAUNCH " threshold=0.2 "
+      "class-thresholds=\"2=0.45, 3=0.3\"", "RGB", 263, 97, "smpte");
+  gchar *model = write_model ("thr.yaml", named_labels,
+      "  class_thresholds: {ball: 0.45}\n");
+  gchar *launch = g_strdup_printf ("mobileonedetect n-threads=1 "
+      "allow-external-paths=true threshold=0.2 max-detections=1000 model=%s",
+      model);
+  GstMobileOneRoi roi;
+  gpointer state = NULL;
+  GstBuffer *buf;
+  GstCaps *caps;
+  guint low = 0;
+
+  fail_unless_equals_int (gst_harness_push_from_src (h), GST_FLOW_OK);
+  buf = gst_harness_pull (h);
+  caps = gst_pad_get_current_caps (h->sinkpad);
+  fail_unless (compare_with_engine (buf, caps, MO_FIT_STRETCH, &params) > 0);
+  while (gst_mobile_one_roi_next (buf, &state, &roi))
+    fail_unless (roi.class_id != 2 || roi.confidence > 0.45);
+  gst_caps_unref (caps);
+  gst_buffer_unref (buf);
+  gst_harness_teardown (h);
+
+  /* The YAML's: no Ball at 0.45 or below; with the property at 0.2, some
+   * (the frame has Ball detections between 0.2 and 0.45). */
+  for (guint pass = 0; pass < 2; pass++) {
+    gchar *l = g_strdup_printf ("%s%s", launch, pass ?
+        " class-thresholds=BALL=0.2" : "");
+    guint n_low = 0;
+
+    h = harness_with_src (l, "RGB", 263, 97, "smpte");
+    fail_unless_equals_int (gst_harness_push_from_src (h), GST_FLOW_OK);
+    buf = gst_harness_pull (h);
+    state = NULL;
+    while (gst_mobile_one_roi_next (buf, &state, &roi))
+      n_low += g_str_equal (roi.label, "Ball") && roi.confidence <= 0.45;
+    if (pass == 0) {
+      fail_unless_equals_int (n_low, 0);
+    } else {
+      low = n_low;
+    }
+    gst_buffer_unref (buf);
+    gst_harness_teardown (h);
+    g_free (l);
+  }
+  fail_unless (low > 0);
+  g_free (launch);
+  remove_model (model);
+}
+
+GST_END_TEST;
+
 /* The regions follow the frame through videoscale. */
 GST_START_TEST (test_videoscale)
 {
@@ -674,6 +733,7 @@ mobileonedetect_suite (void)
   tcase_add_test (tc, test_unique_ids);
   tcase_add_test (tc, test_object_class_case);
   tcase_add_test (tc, test_switch_while_playing);
+  tcase_add_test (tc, test_class_thresholds);
   tcase_add_test (tc, test_videoscale);
   tcase_add_test (tc, test_inference_interval);
   tcase_add_test (tc, test_photo);
