@@ -185,7 +185,9 @@ gst_mobile_one_detect_class_init (GstMobileOneDetectClass * klass)
   gst_element_class_set_static_metadata (element_class,
       "MobileOne object detector", "Filter/Analyzer/Video",
       "Detects objects with a MobileOne SSDLite network and attaches "
-      "regions of interest", "mobileone-gst developers");
+      "regions of interest", MOBILEONE_AUTHOR);
+  gst_element_class_add_static_metadata (element_class,
+      GST_ELEMENT_METADATA_DOC_URI, MOBILEONE_DOC_URI "#mobileonedetect");
 
   infer_class->head_type = "ssdlite";
   infer_class->default_model = DEFAULT_MODEL;

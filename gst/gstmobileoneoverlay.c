@@ -220,7 +220,9 @@ gst_mobile_one_overlay_class_init (GstMobileOneOverlayClass * klass)
   gst_element_class_set_static_metadata (element_class,
       "MobileOne results overlay", "Filter/Effect/Video",
       "Draws regions of interest, labels and segmentation masks onto video",
-      "mobileone-gst developers");
+      MOBILEONE_AUTHOR);
+  gst_element_class_add_static_metadata (element_class,
+      GST_ELEMENT_METADATA_DOC_URI, MOBILEONE_DOC_URI "#mobileoneoverlay");
 
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_mobile_one_overlay_stop);
   trans_class->transform_ip =

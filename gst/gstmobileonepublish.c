@@ -498,7 +498,9 @@ gst_mobile_one_publish_class_init (GstMobileOnePublishClass * klass)
   gst_element_class_set_static_metadata (element_class,
       "MobileOne results publisher", "Filter/Metadata",
       "Writes the results on each frame as JSON to a file or an MQTT broker",
-      "mobileone-gst developers");
+      MOBILEONE_AUTHOR);
+  gst_element_class_add_static_metadata (element_class,
+      GST_ELEMENT_METADATA_DOC_URI, MOBILEONE_DOC_URI "#mobileonepublish");
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_mobile_one_publish_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_mobile_one_publish_stop);

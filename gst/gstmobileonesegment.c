@@ -77,7 +77,9 @@ gst_mobile_one_segment_class_init (GstMobileOneSegmentClass * klass)
   gst_element_class_set_static_metadata (element_class,
       "MobileOne semantic segmentation", "Filter/Analyzer/Video",
       "Segments video frames with a MobileOne DeepLabv3 network and "
-      "attaches a class mask", "mobileone-gst developers");
+      "attaches a class mask", MOBILEONE_AUTHOR);
+  gst_element_class_add_static_metadata (element_class,
+      GST_ELEMENT_METADATA_DOC_URI, MOBILEONE_DOC_URI "#mobileonesegment");
 
   infer_class->head_type = "deeplabv3";
   infer_class->default_model = DEFAULT_MODEL;

@@ -227,7 +227,9 @@ gst_mobile_one_track_class_init (GstMobileOneTrackClass * klass)
   gst_element_class_set_static_metadata (element_class,
       "MobileOne object tracker", "Filter/Analyzer/Video",
       "Gives the detected regions of interest ids that stay with the "
-      "objects across frames", "mobileone-gst developers");
+      "objects across frames", MOBILEONE_AUTHOR);
+  gst_element_class_add_static_metadata (element_class,
+      GST_ELEMENT_METADATA_DOC_URI, MOBILEONE_DOC_URI "#mobileonetrack");
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_mobile_one_track_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_mobile_one_track_stop);
