@@ -35,6 +35,7 @@
 
 #include "gstmobileonedetect.h"
 #include "gstmobileoneanalytics.h"
+#include "gstmobileoneroi.h"
 #include "mo-ssdlite.h"
 
 #include <math.h>
@@ -57,8 +58,12 @@ struct _GstMobileOneDetect
   gdouble threshold;
   gdouble iou_threshold;
   guint max_detections;
+  gchar *class_thresholds;
+  gboolean class_thresholds_changed;
 
   /* from setup() */
+  gdouble *thresholds;          /* by class: the model's, then the property's */
+  gboolean have_thresholds;
   MoSsdPost *post;
   MoDetection *raw;             /* capacity entries */
   Detection *dets;              /* capacity entries, the kept results */
@@ -75,11 +80,13 @@ enum
   PROP_THRESHOLD,
   PROP_IOU_THRESHOLD,
   PROP_MAX_DETECTIONS,
+  PROP_CLASS_THRESHOLDS,
 };
 
 #define DEFAULT_THRESHOLD -1.0
 #define DEFAULT_IOU_THRESHOLD -1.0
 #define DEFAULT_MAX_DETECTIONS 0
+#define DEFAULT_CLASS_THRESHOLDS NULL
 #define DEFAULT_MODEL "shapes-detect.yaml"
 
 #define gst_mobile_one_detect_parent_class parent_class
@@ -92,6 +99,7 @@ static void gst_mobile_one_detect_set_property (GObject * object,
     guint prop_id, const GValue * value, GParamSpec * pspec);
 static void gst_mobile_one_detect_get_property (GObject * object,
     guint prop_id, GValue * value, GParamSpec * pspec);
+static void gst_mobile_one_detect_finalize (GObject * object);
 static gboolean gst_mobile_one_detect_setup (GstMobileOneInfer * infer,
     GError ** error);
 static void gst_mobile_one_detect_teardown (GstMobileOneInfer * infer);
@@ -112,12 +120,15 @@ gst_mobile_one_detect_class_init (GstMobileOneDetectClass * klass)
 
   gobject_class->set_property = gst_mobile_one_detect_set_property;
   gobject_class->get_property = gst_mobile_one_detect_get_property;
+  gobject_class->finalize = gst_mobile_one_detect_finalize;
 
   /**
    * GstMobileOneDetect:threshold:
    *
    * Keep detections whose confidence is above this. -1 uses the model's
-   * head.score_threshold.
+   * head.score_threshold. Classes with a threshold of their own
+   * (#GstMobileOneDetect:class-thresholds, the model's
+   * head.class_thresholds) use theirs instead.
    */
   g_object_class_install_property (gobject_class, PROP_THRESHOLD,
       g_param_spec_double ("threshold", "Threshold",
@@ -154,16 +165,40 @@ gst_mobile_one_detect_class_init (GstMobileOneDetectClass * klass)
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
 
+  /**
+   * GstMobileOneDetect:class-thresholds:
+   *
+   * Thresholds of single classes, "label=value,..." (e.g.
+   * "star=0.5,ball=0.2"): a detection of such a class is kept when its
+   * confidence is above its own value instead of #GstMobileOneDetect:threshold.
+   * Labels are matched like object-class (ASCII case ignored; a model
+   * without a labels file has the class ids as labels). They apply over the model's head.class_thresholds, which in
+   * turn apply over the global threshold. A label the model does not have
+   * or a value outside (0, 1) gives a warning and is ignored. Changes apply
+   * from the next frame.
+   */
+  g_object_class_install_property (gobject_class, PROP_CLASS_THRESHOLDS,
+      g_param_spec_string ("class-thresholds", "Class thresholds",
+          "Per-class thresholds as label=value pairs, e.g. "
+          "\"star=0.5,ball=0.2\", over the model's head.class_thresholds "
+          "and the global threshold (NULL = the model's)",
+          DEFAULT_CLASS_THRESHOLDS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
   gst_element_class_set_static_metadata (element_class,
       "MobileOne object detector", "Filter/Analyzer/Video",
       "Detects objects with a MobileOne SSDLite network and attaches "
-      "regions of interest", "mobileone-gst developers");
+      "regions of interest", MOBILEONE_AUTHOR);
+  gst_element_class_add_static_metadata (element_class,
+      GST_ELEMENT_METADATA_DOC_URI, MOBILEONE_DOC_URI "#mobileonedetect");
 
   infer_class->head_type = "ssdlite";
   infer_class->default_model = DEFAULT_MODEL;
   infer_class->setup = GST_DEBUG_FUNCPTR (gst_mobile_one_detect_setup);
   infer_class->teardown = GST_DEBUG_FUNCPTR (gst_mobile_one_detect_teardown);
   infer_class->default_fit = MO_FIT_STRETCH;
+  infer_class->object_class_is_output = TRUE;
   infer_class->decode = GST_DEBUG_FUNCPTR (gst_mobile_one_detect_decode);
   infer_class->attach = GST_DEBUG_FUNCPTR (gst_mobile_one_detect_attach);
 }
@@ -174,6 +209,16 @@ gst_mobile_one_detect_init (GstMobileOneDetect * self)
   self->threshold = DEFAULT_THRESHOLD;
   self->iou_threshold = DEFAULT_IOU_THRESHOLD;
   self->max_detections = DEFAULT_MAX_DETECTIONS;
+  self->class_thresholds = g_strdup (DEFAULT_CLASS_THRESHOLDS);
+}
+
+static void
+gst_mobile_one_detect_finalize (GObject * object)
+{
+  GstMobileOneDetect *self = GST_MOBILE_ONE_DETECT (object);
+
+  g_free (self->class_thresholds);
+  G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
 static void
@@ -192,6 +237,11 @@ gst_mobile_one_detect_set_property (GObject * object, guint prop_id,
       break;
     case PROP_MAX_DETECTIONS:
       self->max_detections = g_value_get_uint (value);
+      break;
+    case PROP_CLASS_THRESHOLDS:
+      g_free (self->class_thresholds);
+      self->class_thresholds = g_value_dup_string (value);
+      self->class_thresholds_changed = TRUE;
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -217,6 +267,9 @@ gst_mobile_one_detect_get_property (GObject * object, guint prop_id,
     case PROP_MAX_DETECTIONS:
       g_value_set_uint (value, self->max_detections);
       break;
+    case PROP_CLASS_THRESHOLDS:
+      g_value_set_string (value, self->class_thresholds);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -241,6 +294,10 @@ gst_mobile_one_detect_setup (GstMobileOneInfer * infer, GError ** error)
   self->raw = g_new (MoDetection, self->capacity);
   self->dets = g_new (Detection, self->capacity);
   self->n_dets = 0;
+  self->thresholds = g_new0 (gdouble, mo_ssdlite_num_classes (model));
+  GST_OBJECT_LOCK (self);
+  self->class_thresholds_changed = TRUE;
+  GST_OBJECT_UNLOCK (self);
   return TRUE;
 }
 
@@ -253,10 +310,79 @@ gst_mobile_one_detect_teardown (GstMobileOneInfer * infer)
   self->post = NULL;
   g_clear_pointer (&self->raw, g_free);
   g_clear_pointer (&self->dets, g_free);
+  g_clear_pointer (&self->thresholds, g_free);
   self->n_dets = 0;
 }
 
-/* The model's post-processing parameters with the properties applied. */
+/* self->thresholds from the model's head.class_thresholds and @text
+ * ("label=value,..."); runs when the property changed, not per frame. */
+static void
+update_thresholds (GstMobileOneDetect * self, const gchar * text)
+{
+  GstMobileOneInfer *infer = GST_MOBILE_ONE_INFER (self);
+  MoModel *model = mo_session_model (gst_mobile_one_infer_get_session (infer));
+  const MoSsdParams *def = mo_ssdlite_params (model);
+  guint k = (guint) mo_ssdlite_num_classes (model);
+  gchar **labels = gst_mobile_one_infer_get_labels (infer);
+  GString *bad = NULL;
+  gchar **pairs;
+
+  for (guint c = 0; c < k; c++)
+    self->thresholds[c] = def->class_thresholds ? def->class_thresholds[c] :
+        0.0;
+  self->have_thresholds = def->class_thresholds != NULL;
+  if (text == NULL)
+    return;
+  pairs = g_strsplit (text, ",", -1);
+  for (guint i = 0; pairs[i] != NULL; i++) {
+    gchar **kv = g_strsplit (pairs[i], "=", 2);
+    gchar *end = NULL;
+    gdouble t = 0.0;
+    gint id = -1;
+
+    g_strstrip (kv[0]);
+    if (kv[0][0] == '\0' && kv[1] == NULL) {
+      g_strfreev (kv);
+      continue;
+    }
+    for (guint c = 1; c < k && id < 0; c++)
+      if (g_ascii_strcasecmp (labels[c], kv[0]) == 0)
+        id = (gint) c;
+    if (kv[1] != NULL) {
+      g_strstrip (kv[1]);
+      t = g_ascii_strtod (kv[1], &end);
+    }
+    if (id < 0 || end == NULL || end == kv[1] || *end != '\0'
+        || !(t > 0.0 && t < 1.0)) {
+      if (bad == NULL)
+        bad = g_string_new (NULL);
+      g_string_append_printf (bad, "%s'%s'", bad->len ? ", " : "",
+          g_strstrip (pairs[i]));
+    } else {
+      self->thresholds[id] = t;
+      self->have_thresholds = TRUE;
+    }
+    g_strfreev (kv);
+  }
+  g_strfreev (pairs);
+  if (bad) {
+    GString *all = g_string_new (NULL);
+
+    for (guint c = 1; c < k; c++)
+      g_string_append_printf (all, "%s%s", c > 1 ? ", " : "", labels[c]);
+    GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+        ("class-thresholds: ignoring %s.", bad->str),
+        ("each entry is label=value with a label of the model (ASCII case "
+            "ignored) and a value in (0, 1); the labels are: %s", all->str));
+    g_string_free (all, TRUE);
+    g_string_free (bad, TRUE);
+  }
+}
+
+/* The model's post-processing parameters with the properties applied, and
+ * in *@max_out the most detections the frame keeps. The engine is asked
+ * for all it finds (up to the capacity): object-class filters them first,
+ * and only then are they cut to max-detections. */
 static void
 get_params (GstMobileOneDetect * self, MoSsdParams * params, guint * max_out)
 {
@@ -264,8 +390,16 @@ get_params (GstMobileOneDetect * self, MoSsdParams * params, guint * max_out)
       mo_session_model (gst_mobile_one_infer_get_session (GST_MOBILE_ONE_INFER
           (self)));
 
+  gchar *text = NULL;
+  gboolean changed;
+
   *params = *mo_ssdlite_params (model);
   GST_OBJECT_LOCK (self);
+  changed = self->class_thresholds_changed;
+  if (changed) {
+    text = g_strdup (self->class_thresholds);
+    self->class_thresholds_changed = FALSE;
+  }
   if (self->threshold >= 0)
     params->score_threshold = CLAMP (self->threshold, 1e-6, 1.0 - 1e-6);
   if (self->iou_threshold >= 0)
@@ -274,6 +408,12 @@ get_params (GstMobileOneDetect * self, MoSsdParams * params, guint * max_out)
     params->max_detections = (int) self->max_detections;
   GST_OBJECT_UNLOCK (self);
   *max_out = MIN ((guint) params->max_detections, self->capacity);
+  params->max_detections = (int) self->capacity;
+  if (changed) {
+    update_thresholds (self, text);
+    g_free (text);
+  }
+  params->class_thresholds = self->have_thresholds ? self->thresholds : NULL;
 }
 
 static gboolean
@@ -286,14 +426,15 @@ gst_mobile_one_detect_decode (GstMobileOneInfer * infer,
   gint n;
 
   get_params (self, &params, &max_out);
-  n = mo_ssdlite_post_run (self->post, &params, self->raw, (int) max_out);
+  n = mo_ssdlite_post_run (self->post, &params, self->raw,
+      (int) self->capacity);
   if (n < 0) {
     GST_WARNING_OBJECT (self, "invalid post-processing parameters");
     n = 0;
   }
 
   self->n_dets = 0;
-  for (gint i = 0; i < n; i++) {
+  for (gint i = 0; i < n && self->n_dets < max_out; i++) {
     Detection *d = &self->dets[self->n_dets];
 
     if (!gst_mobile_one_infer_class_selected (infer, self->raw[i].label))
@@ -320,6 +461,7 @@ gst_mobile_one_detect_attach (GstMobileOneInfer * infer,
   gdouble fw = GST_VIDEO_FRAME_WIDTH (frame);
   gdouble fh = GST_VIDEO_FRAME_HEIGHT (frame);
   GValue array = G_VALUE_INIT;
+  gint first_id = gst_mobile_one_roi_next_id (frame->buffer);
 
   if (message)
     g_value_init (&array, GST_TYPE_ARRAY);
@@ -356,7 +498,7 @@ gst_mobile_one_detect_attach (GstMobileOneInfer * infer,
         label, x, y, x1 - x, y1 - y);
     gst_mobile_one_analytics_add_detection (frame->buffer, label, (gint) x,
         (gint) y, (gint) (x1 - x), (gint) (y1 - y), d->score);
-    roi->id = (gint) i;
+    roi->id = first_id + (gint) i;
     roi->parent_id = -1;
     gst_video_region_of_interest_meta_add_param (roi, s);
   }

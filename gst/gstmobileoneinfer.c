@@ -18,6 +18,23 @@
 
 #include <string.h>
 
+/* A model loaded in its own thread while the stream goes on with the old
+ * one (the model property set in PAUSED or PLAYING). */
+typedef struct
+{
+  GThread *thread;
+  gchar *path;
+  MoLoadFlags flags;
+  guint n_threads;
+  const gchar *head_type;
+  /* written by the thread before it sets done */
+  MoModel *model;
+  MoSession *session;
+  gint code;                    /* an OpenResult */
+  GError *error;
+  gint done;                    /* atomic */
+} Loader;
+
 typedef struct
 {
   /* properties, under the object lock */
@@ -28,8 +45,13 @@ typedef struct
   gboolean post_messages;
   gchar *object_class;
   gboolean allow_external_paths;
+  /* set with the properties, cleared by start() and when applied */
+  gboolean model_changed;
+  gboolean object_class_changed;
 
   /* from start() to stop() */
+  gchar *loaded_path;           /* the file of the model in use */
+  Loader *loader;               /* a model being loaded, or NULL */
   MoModel *model;
   MoSession *session;
   float *input;
@@ -143,14 +165,23 @@ gst_mobile_one_infer_class_init (GstMobileOneInferClass * klass)
    * docs/model-format.md). Unset, the element uses its default model,
    * installed with the plugin. Elements of one process that name the same
    * file share its weights.
+   *
+   * Set while PAUSED or PLAYING, the new model is loaded in a thread of its
+   * own while the stream goes on with the old one, and replaces it at the
+   * first frame after it is ready. If it cannot be loaded (or is not this
+   * element's kind of model), the element posts a warning, goes on with the
+   * old model and the property reads back the old path.
    */
   g_object_class_install_property (gobject_class, PROP_MODEL,
       g_param_spec_string ("model", "Model",
           "Path of the model description (YAML); the default is this "
           "element's model in $MOBILEONE_MODEL_DIR, else in the models "
-          "folder installed with the plugin (" MOBILEONE_MODEL_DIR ")", NULL,
+          "folder installed with the plugin (" MOBILEONE_MODEL_DIR "). Set "
+          "while playing, it is loaded in the background and used from the "
+          "next frame after; a model that fails to load gives a warning "
+          "and the old one goes on", NULL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+          GST_PARAM_MUTABLE_PLAYING));
 
   /**
    * GstMobileOneInfer:n-threads:
@@ -230,16 +261,22 @@ gst_mobile_one_infer_class_init (GstMobileOneInferClass * klass)
    * GstMobileOneInfer:object-class:
    *
    * Comma-separated labels. mobileonedetect and mobileonesegment keep only
-   * these classes; mobileoneclassify classifies only the upstream regions
-   * of interest with these labels (and the whole frame when unset).
+   * these classes of their model; mobileoneclassify classifies only the
+   * upstream regions of interest with these labels (and the whole frame
+   * when unset). Labels match without regard to the case of ASCII letters
+   * ("Star" selects "star"); spaces around the commas are ignored. Where
+   * the labels are the model's, a name that is none of them gives a
+   * warning listing the model's labels when the element starts. A change
+   * while playing applies from the next frame.
    */
   g_object_class_install_property (gobject_class, PROP_OBJECT_CLASS,
       g_param_spec_string ("object-class", "Object class",
-          "Comma-separated labels to keep (detect, segment) or the labels "
-          "of the upstream regions to classify (classify); empty = all",
+          "Comma-separated labels (ASCII case ignored) to keep (detect, "
+          "segment: the model's labels) or of the upstream regions to "
+          "classify (classify); empty = all; applies from the next frame",
           DEFAULT_OBJECT_CLASS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+          GST_PARAM_MUTABLE_PLAYING));
 
   /**
    * GstMobileOneInfer:allow-external-paths:
@@ -334,6 +371,7 @@ gst_mobile_one_infer_set_property (GObject * object, guint prop_id,
     case PROP_MODEL:
       g_free (priv->model_path);
       priv->model_path = g_value_dup_string (value);
+      priv->model_changed = TRUE;
       break;
     case PROP_N_THREADS:
       priv->n_threads = g_value_get_uint (value);
@@ -356,6 +394,7 @@ gst_mobile_one_infer_set_property (GObject * object, guint prop_id,
     case PROP_OBJECT_CLASS:
       g_free (priv->object_class);
       priv->object_class = g_value_dup_string (value);
+      priv->object_class_changed = TRUE;
       break;
     case PROP_ALLOW_EXTERNAL_PATHS:
       priv->allow_external_paths = g_value_get_boolean (value);
@@ -449,6 +488,75 @@ gst_mobile_one_infer_clear (GstMobileOneInfer * self)
   g_clear_pointer (&priv->label_quarks, g_free);
   g_clear_pointer (&priv->selected, g_free);
   priv->num_classes = 0;
+  g_clear_pointer (&priv->loaded_path, g_free);
+}
+
+typedef enum
+{
+  OPEN_OK,
+  OPEN_NO_MODEL,
+  OPEN_MISSING,
+  OPEN_LOAD_FAILED,
+  OPEN_WRONG_HEAD,
+  OPEN_SESSION_FAILED,
+} OpenResult;
+
+/* Loads @path (through the cache) and makes a session for it; any thread.
+ * On failure *@error says why and nothing is kept. */
+static OpenResult
+open_model (const gchar * path, MoLoadFlags flags, guint n_threads,
+    const gchar * head_type, MoModel ** model, MoSession ** session,
+    GError ** error)
+{
+  const MoDesc *desc;
+
+  *model = NULL;
+  *session = NULL;
+  if (path == NULL || path[0] == '\0') {
+    g_set_error (error, MO_ERROR, MO_ERROR_IO, "no model");
+    return OPEN_NO_MODEL;
+  }
+  /* A link that leads nowhere (a loop) goes on to the load, which says why. */
+  if (!g_file_test (path, G_FILE_TEST_EXISTS)
+      && !g_file_test (path, G_FILE_TEST_IS_SYMLINK)) {
+    g_set_error (error, MO_ERROR, MO_ERROR_IO, "%s does not exist", path);
+    return OPEN_MISSING;
+  }
+  *model = gst_mobile_one_model_cache_acquire (path, flags, error);
+  if (*model == NULL)
+    return OPEN_LOAD_FAILED;
+  desc = mo_model_desc (*model);
+  if (g_strcmp0 (desc->head_type, head_type) != 0) {
+    g_set_error (error, MO_ERROR, MO_ERROR_MODEL, "%s: head.type is '%s', "
+        "the element needs '%s'", path, desc->head_type, head_type);
+    gst_mobile_one_model_cache_release (*model);
+    *model = NULL;
+    return OPEN_WRONG_HEAD;
+  }
+  *session = mo_session_new (*model, desc->input_width, desc->input_height,
+      (int) n_threads, error);
+  if (*session == NULL) {
+    gst_mobile_one_model_cache_release (*model);
+    *model = NULL;
+    return OPEN_SESSION_FAILED;
+  }
+  return OPEN_OK;
+}
+
+/* Makes the session's input known and logs what runs. */
+static void
+use_session (GstMobileOneInfer * self, const gchar * path)
+{
+  GstMobileOneInferPrivate *priv = PRIV (self);
+  const MoDesc *desc = mo_model_desc (priv->model);
+
+  priv->input = mo_session_input (priv->session, &priv->input_width,
+      &priv->input_height, &priv->input_cs);
+  g_free (priv->loaded_path);
+  priv->loaded_path = g_strdup (path);
+  GST_INFO_OBJECT (self, "model '%s' (%s): %dx%d input, %d threads, %s "
+      "kernels", desc->name, path, priv->input_width, priv->input_height,
+      mo_session_n_threads (priv->session), mo_session_isa (priv->session));
 }
 
 static gboolean
@@ -457,7 +565,6 @@ gst_mobile_one_infer_start (GstBaseTransform * trans)
   GstMobileOneInfer *self = GST_MOBILE_ONE_INFER (trans);
   GstMobileOneInferClass *klass = GST_MOBILE_ONE_INFER_GET_CLASS (self);
   GstMobileOneInferPrivate *priv = PRIV (self);
-  const MoDesc *desc;
   GError *error = NULL;
   gchar *path;
   guint n_threads;
@@ -470,33 +577,27 @@ gst_mobile_one_infer_start (GstBaseTransform * trans)
   flags = priv->allow_external_paths ? MO_LOAD_ALLOW_EXTERNAL_PATHS :
       MO_LOAD_DEFAULT;
   priv->object_quarks = parse_object_class (priv->object_class);
+  priv->model_changed = FALSE;
+  priv->object_class_changed = FALSE;
   GST_OBJECT_UNLOCK (self);
 
-  if (path == NULL || path[0] == '\0')
-    goto no_model;
-  /* A link that leads nowhere (a loop) goes on to the load, which says why. */
-  if (!g_file_test (path, G_FILE_TEST_EXISTS)
-      && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-    goto missing_model;
-
   GST_DEBUG_OBJECT (self, "loading '%s'", path);
-  priv->model = gst_mobile_one_model_cache_acquire (path, flags, &error);
-  if (priv->model == NULL)
-    goto load_failed;
-
-  desc = mo_model_desc (priv->model);
-  if (g_strcmp0 (desc->head_type, klass->head_type) != 0)
-    goto wrong_head;
-
-  priv->session = mo_session_new (priv->model, desc->input_width,
-      desc->input_height, (int) n_threads, &error);
-  if (priv->session == NULL)
-    goto session_failed;
-  priv->input = mo_session_input (priv->session, &priv->input_width,
-      &priv->input_height, &priv->input_cs);
-  GST_INFO_OBJECT (self, "model '%s' (%s): %dx%d input, %d threads, %s "
-      "kernels", desc->name, path, priv->input_width, priv->input_height,
-      mo_session_n_threads (priv->session), mo_session_isa (priv->session));
+  switch (open_model (path, flags, n_threads, klass->head_type, &priv->model,
+          &priv->session, &error)) {
+    case OPEN_OK:
+      break;
+    case OPEN_NO_MODEL:
+      goto no_model;
+    case OPEN_MISSING:
+      goto missing_model;
+    case OPEN_LOAD_FAILED:
+      goto load_failed;
+    case OPEN_WRONG_HEAD:
+      goto wrong_head;
+    case OPEN_SESSION_FAILED:
+      goto session_failed;
+  }
+  use_session (self, path);
 
   if (klass->setup && !klass->setup (self, &error))
     goto setup_failed;
@@ -532,8 +633,7 @@ wrong_head:
   {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
         ("Model '%s' has the wrong kind of head for this element.", path),
-        ("%s: head.type is '%s', %s needs '%s'", path, desc->head_type,
-            GST_ELEMENT_NAME (self), klass->head_type));
+        ("%s (%s)", error->message, GST_ELEMENT_NAME (self)));
     goto fail;
   }
 session_failed:
@@ -559,12 +659,164 @@ fail:
   }
 }
 
+static gpointer
+loader_thread (gpointer data)
+{
+  Loader *l = data;
+
+  l->code = open_model (l->path, l->flags, l->n_threads, l->head_type,
+      &l->model, &l->session, &l->error);
+  g_atomic_int_set (&l->done, 1);
+  return NULL;
+}
+
+/* Waits for the loader's thread (unless joined) and frees what it made
+ * and nobody took. */
+static void
+loader_free (Loader * l)
+{
+  if (l->thread)
+    g_thread_join (l->thread);
+  mo_session_free (l->session);
+  gst_mobile_one_model_cache_release (l->model);
+  g_clear_error (&l->error);
+  g_free (l->path);
+  g_free (l);
+}
+
+/* Takes the loaded model in at a frame boundary: the subclass lets go of
+ * the old session (teardown), sets up with the new one, and the old model
+ * goes. When the load or the setup fails, a warning and the old model goes
+ * on (the model property reads it back again). */
+static void
+switch_model (GstMobileOneInfer * self)
+{
+  GstMobileOneInferClass *klass = GST_MOBILE_ONE_INFER_GET_CLASS (self);
+  GstMobileOneInferPrivate *priv = PRIV (self);
+  Loader *l = priv->loader;
+  MoModel *old_model = priv->model;
+  MoSession *old_session = priv->session;
+  gchar *old_path = g_strdup (priv->loaded_path);
+
+  priv->loader = NULL;
+  g_thread_join (l->thread);
+  l->thread = NULL;
+  if (l->code != OPEN_OK)
+    goto load_failed;
+
+  if (klass->teardown)
+    klass->teardown (self);
+  priv->model = l->model;
+  priv->session = l->session;
+  l->model = NULL;
+  l->session = NULL;
+  use_session (self, l->path);
+  if (klass->setup && !klass->setup (self, &l->error)) {
+    if (klass->teardown)
+      klass->teardown (self);
+    l->model = priv->model;
+    l->session = priv->session;
+    priv->model = old_model;
+    priv->session = old_session;
+    use_session (self, old_path);
+    if (klass->setup && !klass->setup (self, NULL))
+      GST_ERROR_OBJECT (self, "the old model does not set up again");
+    goto load_failed;
+  }
+  mo_session_free (old_session);
+  gst_mobile_one_model_cache_release (old_model);
+  /* The kept results are the old model's. */
+  priv->have_results = FALSE;
+  priv->since_inference = 0;
+  g_free (old_path);
+  loader_free (l);
+  return;
+
+  /* ERRORS */
+load_failed:
+  {
+    GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+        ("Could not switch to model '%s'; going on with '%s'.", l->path,
+            old_path), ("%s", l->error ? l->error->message : "unknown"));
+    GST_OBJECT_LOCK (self);
+    /* Unless it was set again meanwhile, the property says what runs. */
+    if (!priv->model_changed) {
+      g_free (priv->model_path);
+      priv->model_path = g_strdup (old_path);
+    }
+    GST_OBJECT_UNLOCK (self);
+    g_free (old_path);
+    loader_free (l);
+  }
+}
+
+/* At the start of a frame: applies what was set since the last one. A new
+ * model is loaded in another thread while this and the following frames
+ * go on with the old one; it is taken in at the first frame after it is
+ * ready. A new object-class sets the subclass up again. FALSE (after an
+ * error) when the subclass cannot go on. */
+static gboolean
+apply_changes (GstMobileOneInfer * self)
+{
+  GstMobileOneInferClass *klass = GST_MOBILE_ONE_INFER_GET_CLASS (self);
+  GstMobileOneInferPrivate *priv = PRIV (self);
+  GArray *quarks = NULL;
+
+  GST_OBJECT_LOCK (self);
+  if (priv->model_changed && priv->loader == NULL) {
+    Loader *l = g_new0 (Loader, 1);
+
+    l->path = priv->model_path ? g_strdup (priv->model_path) :
+        default_model_path (klass);
+    l->flags = priv->allow_external_paths ? MO_LOAD_ALLOW_EXTERNAL_PATHS :
+        MO_LOAD_DEFAULT;
+    l->n_threads = priv->n_threads;
+    l->head_type = klass->head_type;
+    priv->model_changed = FALSE;
+    GST_INFO_OBJECT (self, "loading '%s' in the background", l->path);
+    l->thread = g_thread_new ("mobileone-load", loader_thread, l);
+    priv->loader = l;
+  }
+  if (priv->object_class_changed) {
+    quarks = parse_object_class (priv->object_class);
+    priv->object_class_changed = FALSE;
+  }
+  GST_OBJECT_UNLOCK (self);
+
+  if (priv->loader && g_atomic_int_get (&priv->loader->done))
+    switch_model (self);
+  if (quarks) {
+    GError *error = NULL;
+
+    g_clear_pointer (&priv->object_quarks, g_array_unref);
+    priv->object_quarks = quarks;
+    if (klass->teardown)
+      klass->teardown (self);
+    priv->have_results = FALSE;
+    if (klass->setup && !klass->setup (self, &error)) {
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+          ("Could not apply the new object-class."), ("%s", error->message));
+      g_clear_error (&error);
+      if (klass->teardown)
+        klass->teardown (self);
+      gst_mobile_one_infer_clear (self);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
 static gboolean
 gst_mobile_one_infer_stop (GstBaseTransform * trans)
 {
   GstMobileOneInfer *self = GST_MOBILE_ONE_INFER (trans);
   GstMobileOneInferClass *klass = GST_MOBILE_ONE_INFER_GET_CLASS (self);
+  GstMobileOneInferPrivate *priv = PRIV (self);
 
+  if (priv->loader) {
+    loader_free (priv->loader);
+    priv->loader = NULL;
+  }
   if (klass->teardown)
     klass->teardown (self);
   gst_mobile_one_infer_clear (self);
@@ -700,6 +952,8 @@ gst_mobile_one_infer_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   if (!filter->negotiated || priv->session == NULL)
     goto not_negotiated;
 
+  if (!apply_changes (self))
+    return GST_FLOW_ERROR;
   GST_OBJECT_LOCK (self);
   interval = priv->inference_interval;
   post = priv->post_messages;
@@ -764,6 +1018,41 @@ gst_mobile_one_infer_get_desc (GstMobileOneInfer * self)
   return priv->model ? mo_model_desc (priv->model) : NULL;
 }
 
+/* object-class names that are no label of the model select nothing: say
+ * so, with the labels there are. */
+static void
+warn_unknown_object_class (GstMobileOneInfer * self)
+{
+  GstMobileOneInferPrivate *priv = PRIV (self);
+  GString *unknown = NULL, *labels;
+
+  for (guint j = 0; j < priv->object_quarks->len; j++) {
+    const gchar *name = g_quark_to_string (g_array_index (priv->object_quarks,
+            GQuark, j));
+    gboolean found = FALSE;
+
+    for (guint i = 0; i < priv->num_classes && !found; i++)
+      found = g_ascii_strcasecmp (priv->labels[i], name) == 0;
+    if (found)
+      continue;
+    if (unknown == NULL)
+      unknown = g_string_new (NULL);
+    g_string_append_printf (unknown, "%s'%s'", unknown->len ? ", " : "",
+        name);
+  }
+  if (unknown == NULL)
+    return;
+  labels = g_string_new (NULL);
+  for (guint i = 0; i < priv->num_classes; i++)
+    g_string_append_printf (labels, "%s%s", i ? ", " : "", priv->labels[i]);
+  GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+      ("object-class names %s, which the model does not have.",
+          unknown->str), ("the labels of model '%s' are (ASCII case "
+          "ignored): %s", priv->loaded_path, labels->str));
+  g_string_free (unknown, TRUE);
+  g_string_free (labels, TRUE);
+}
+
 void
 gst_mobile_one_infer_set_num_classes (GstMobileOneInfer * self,
     guint num_classes)
@@ -793,16 +1082,8 @@ gst_mobile_one_infer_set_num_classes (GstMobileOneInfer * self,
     priv->selected[i] = gst_mobile_one_infer_roi_selected (self,
         priv->label_quarks[i]);
   }
-  for (guint j = 0; j < priv->object_quarks->len; j++) {
-    GQuark q = g_array_index (priv->object_quarks, GQuark, j);
-    gboolean found = FALSE;
-
-    for (guint i = 0; i < num_classes && !found; i++)
-      found = priv->label_quarks[i] == q;
-    if (!found)
-      GST_WARNING_OBJECT (self, "object-class '%s' is not a label of the "
-          "model", g_quark_to_string (q));
-  }
+  if (GST_MOBILE_ONE_INFER_GET_CLASS (self)->object_class_is_output)
+    warn_unknown_object_class (self);
 }
 
 guint
@@ -843,9 +1124,15 @@ gst_mobile_one_infer_roi_selected (GstMobileOneInfer * self, GQuark roi_type)
 
   if (priv->object_quarks == NULL || priv->object_quarks->len == 0)
     return TRUE;
-  for (guint j = 0; j < priv->object_quarks->len; j++)
-    if (g_array_index (priv->object_quarks, GQuark, j) == roi_type)
+  /* Quark strings: no allocation per region. */
+  for (guint j = 0; j < priv->object_quarks->len; j++) {
+    GQuark q = g_array_index (priv->object_quarks, GQuark, j);
+
+    if (q == roi_type || (roi_type != 0
+            && g_ascii_strcasecmp (g_quark_to_string (q),
+                g_quark_to_string (roi_type)) == 0))
       return TRUE;
+  }
   return FALSE;
 }
 

@@ -32,8 +32,12 @@ GType gst_mobile_one_fit_get_type (void);
  *   not set, looked up in $MOBILEONE_MODEL_DIR or the installed models folder
  * @default_fit: the fit property's default, the same as the CLI's for the
  *   head so that a picture gets the same results from both
+ * @object_class_is_output: object-class names the model's own labels
+ *   (detect, segment), so names that are none of them get a warning
  * @setup: called by start() once the model and the session exist; creates
- *   what the post-processing needs so that no frame allocates
+ *   what the post-processing needs so that no frame allocates. Called
+ *   again (after @teardown) at a frame boundary when the model or
+ *   object-class changes while playing
  * @teardown: frees what @setup made
  * @get_regions: (optional) called on frames the model runs on: the parts of
  *   @frame to run it on, in frame pixels, in *@rects (the subclass's own
@@ -60,6 +64,7 @@ struct _GstMobileOneInferClass
   const gchar *head_type;
   const gchar *default_model;
   MoFit default_fit;
+  gboolean object_class_is_output;
 
   gboolean (*setup) (GstMobileOneInfer * self, GError ** error);
   void (*teardown) (GstMobileOneInfer * self);

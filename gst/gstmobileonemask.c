@@ -149,7 +149,9 @@ gst_mobile_one_mask_class_init (GstMobileOneMaskClass * klass)
   gst_element_class_set_static_metadata (element_class,
       "MobileOne mask to video", "Filter/Converter/Video",
       "Turns segmentation masks into video frames (class ids or colours)",
-      "mobileone-gst developers");
+      MOBILEONE_AUTHOR);
+  gst_element_class_add_static_metadata (element_class,
+      GST_ELEMENT_METADATA_DOC_URI, MOBILEONE_DOC_URI "#mobileonemask");
 
   element_class->change_state =
       GST_DEBUG_FUNCPTR (gst_mobile_one_mask_change_state);

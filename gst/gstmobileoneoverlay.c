@@ -27,6 +27,7 @@
 #include "gstmobileoneoverlay.h"
 #include "gstmobileonemeta.h"
 #include "gstmobileoneanalytics.h"
+#include "gstmobileoneroi.h"
 #include "mo-palette.h"
 
 #include <math.h>
@@ -35,6 +36,9 @@
 #include <pango/pangocairo.h>
 
 #define N_PALETTE 256
+/* Labels per frame that later ones keep clear of; further ones are placed
+ * without looking. */
+#define MAX_LABELS 256
 
 typedef struct
 {
@@ -70,6 +74,10 @@ struct _GstMobileOneOverlay
   PangoLayout *layout;
   gint text_height;             /* of one line, padding included */
   guint applied_font_serial;
+
+  /* the labels drawn on this frame so far */
+  GstMobileOneRect labels[MAX_LABELS];
+  guint n_labels;
 };
 
 GST_DEBUG_CATEGORY_STATIC (gst_mobile_one_overlay_debug);
@@ -213,7 +221,9 @@ gst_mobile_one_overlay_class_init (GstMobileOneOverlayClass * klass)
   gst_element_class_set_static_metadata (element_class,
       "MobileOne results overlay", "Filter/Effect/Video",
       "Draws regions of interest, labels and segmentation masks onto video",
-      "mobileone-gst developers");
+      MOBILEONE_AUTHOR);
+  gst_element_class_add_static_metadata (element_class,
+      GST_ELEMENT_METADATA_DOC_URI, MOBILEONE_DOC_URI "#mobileoneoverlay");
 
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_mobile_one_overlay_stop);
   trans_class->transform_ip =
@@ -649,14 +659,12 @@ cairo_failed:
   }
 }
 
-/* Writes @text on a box of @bg at (@x, @y), kept inside the frame. Returns
- * the height of the line. */
+/* Renders @text onto the text surface; returns the width of its box. */
 static gint
-draw_text (GstMobileOneOverlay * self, GstVideoFrame * f, const gchar * text,
-    gint x, gint y, const Colour * bg)
+render_text (GstMobileOneOverlay * self, const gchar * text,
+    const Colour * bg)
 {
-  gint w = GST_VIDEO_FRAME_WIDTH (f), h = GST_VIDEO_FRAME_HEIGHT (f);
-  gint tw, th, pad = MAX (1, self->text_height / 10), bw;
+  gint tw, th, pad = MAX (1, self->text_height / 10);
   gboolean dark = 0.299 * bg->r + 0.587 * bg->g + 0.114 * bg->b > 150;
 
   cairo_save (self->cr);
@@ -666,7 +674,6 @@ draw_text (GstMobileOneOverlay * self, GstVideoFrame * f, const gchar * text,
 
   pango_layout_set_text (self->layout, text, -1);
   pango_layout_get_pixel_size (self->layout, &tw, &th);
-  bw = MIN (tw + 2 * pad, cairo_image_surface_get_width (self->text_surface));
   cairo_move_to (self->cr, pad, (self->text_height - th) / 2);
   if (dark)
     cairo_set_source_rgb (self->cr, 0, 0, 0);
@@ -674,70 +681,46 @@ draw_text (GstMobileOneOverlay * self, GstVideoFrame * f, const gchar * text,
     cairo_set_source_rgb (self->cr, 1, 1, 1);
   pango_cairo_show_layout (self->cr, self->layout);
   cairo_surface_flush (self->text_surface);
+  return MIN (tw + 2 * pad, cairo_image_surface_get_width (self->text_surface));
+}
 
-  x = CLAMP (x, 0, MAX (0, w - bw));
-  y = CLAMP (y, 0, MAX (0, h - self->text_height));
-  fill_rect (self, f, x, y, x + bw, y + self->text_height, bg);
-  blend_text (self, f, x, y, bw, self->text_height);
-  return self->text_height;
+/* Writes @text on a box of @bg by @box (above it, else inside its top),
+ * where no label of this frame is yet (gst_mobile_one_place_label()).
+ * Returns where it went. */
+static GstMobileOneRect
+draw_label (GstMobileOneOverlay * self, GstVideoFrame * f, const gchar * text,
+    const GstMobileOneRect * box, const Colour * bg)
+{
+  gint bw = render_text (self, text, bg);
+  GstMobileOneRect r = gst_mobile_one_place_label (box, bw,
+      self->text_height, GST_VIDEO_FRAME_WIDTH (f),
+      GST_VIDEO_FRAME_HEIGHT (f), self->labels, self->n_labels);
+
+  fill_rect (self, f, r.x, r.y, r.x + r.w, r.y + r.h, bg);
+  blend_text (self, f, r.x, r.y, r.w, r.h);
+  if (self->n_labels < MAX_LABELS)
+    self->labels[self->n_labels++] = r;
+  return r;
 }
 
 /* Regions ---------------------------------------------------------------- */
 
-static void
-describe_roi (GstVideoRegionOfInterestMeta * roi, gchar * text, gsize size,
-    gint * class_id, gboolean * detection)
-{
-  gsize len = 0;
-
-  text[0] = '\0';
-  *class_id = -1;
-  *detection = FALSE;
-  for (GList * l = roi->params; l != NULL && len < size; l = l->next) {
-    GstStructure *s = l->data;
-    const gchar *label = gst_structure_get_string (s, "label");
-    gdouble conf;
-    gint id;
-
-    if (!gst_structure_has_name (s, "detection")
-        && !gst_structure_has_name (s, "classification"))
-      continue;
-    if (gst_structure_has_name (s, "detection"))
-      *detection = TRUE;
-    if (*class_id < 0 && gst_structure_get_int (s, "label_id", &id))
-      *class_id = id;
-    if (label == NULL)
-      label = g_quark_to_string (roi->roi_type);
-    if (gst_structure_get_double (s, "confidence", &conf))
-      len += g_snprintf (text + len, size - len, "%s%s %.2f",
-          len ? ", " : "", label ? label : "", conf);
-    else
-      len += g_snprintf (text + len, size - len, "%s%s", len ? ", " : "",
-          label ? label : "");
-  }
-  if (len == 0 && roi->roi_type != 0)
-    g_strlcpy (text, g_quark_to_string (roi->roi_type), size);
-  if (*class_id < 0)
-    *class_id = (gint) (roi->roi_type % N_PALETTE);
-}
-
-/* A GstAnalytics detection's text, like describe_roi()'s: "label 0.87",
- * then its classification and its track. */
+/* A GstAnalytics detection's text, like gst_mobile_one_roi_describe()'s:
+ * "#ID " when tracked, then "label 0.87" and its classification. */
 static void
 describe_region (const GstMobileOneRegion * r, gchar * text, gsize size)
 {
   gsize len = 0;
 
   text[0] = '\0';
-  if (r->label != 0)
-    len = g_snprintf (text, size, "%s %.2f", g_quark_to_string (r->label),
-        r->confidence);
+  if (r->has_track)
+    len = g_snprintf (text, size, "#%" G_GUINT64_FORMAT " ", r->track_id);
+  if (r->label != 0 && len < size)
+    len += g_snprintf (text + len, size - len, "%s %.2f",
+        g_quark_to_string (r->label), r->confidence);
   if (r->class_label != 0 && len < size)
-    len += g_snprintf (text + len, size - len, "%s%s %.2f", len ? ", " : "",
+    g_snprintf (text + len, size - len, "%s%s %.2f", len ? ", " : "",
         g_quark_to_string (r->class_label), r->class_confidence);
-  if (r->has_track && len < size)
-    g_snprintf (text + len, size - len, "%s#%" G_GUINT64_FORMAT,
-        len ? " " : "", r->track_id);
 }
 
 static GstFlowReturn
@@ -750,7 +733,8 @@ gst_mobile_one_overlay_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   GstVideoFrame frame;
   gpointer state = NULL;
   GstMeta *meta;
-  gint fw, fh, corner_y = 0;
+  GstMobileOneRoi roi;
+  gint fw, fh;
   gboolean have_rois, have_mask, have_regions, have_seg_mask;
   GstMobileOneMaskMeta seg_mask;
 
@@ -799,39 +783,42 @@ gst_mobile_one_overlay_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   }
 
   state = NULL;
+  self->n_labels = 0;
   while ((draw_boxes || draw_labels)
-      && (meta = gst_buffer_iterate_meta_filtered (buf, &state,
-              GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
-    GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *) meta;
-    gint x0 = roi->x, y0 = roi->y;
-    gint x1 = roi->x + (gint) roi->w, y1 = roi->y + (gint) roi->h;
-    gboolean detection, whole;
+      && gst_mobile_one_roi_next (buf, &state, &roi)) {
+    GstMobileOneRect box = { roi.meta->x, roi.meta->y, roi.meta->w,
+      roi.meta->h
+    };
+    gboolean whole;
     gint class_id;
     gchar text[256];
     const Colour *c;
 
-    describe_roi (roi, text, sizeof (text), &class_id, &detection);
+    gst_mobile_one_roi_describe (&roi, text, sizeof (text));
+    class_id = roi.class_id >= 0 ? roi.class_id :
+        (gint) (roi.meta->roi_type % N_PALETTE);
     c = class_colour (self, (guint) class_id);
     /* A whole-frame classification is text in the corner, not a box. */
-    whole = !detection && x0 <= 0 && y0 <= 0 && x1 >= fw && y1 >= fh;
+    whole = roi.detection == NULL && box.x <= 0 && box.y <= 0
+        && box.x + box.w >= fw && box.y + box.h >= fh;
     if (whole) {
+      GstMobileOneRect corner = { 0, 0, 0, 0 };
+
       if (draw_labels && text[0])
-        corner_y += draw_text (self, &frame, text, 0, corner_y, c);
+        draw_label (self, &frame, text, &corner, c);
       continue;
     }
     if (draw_boxes)
-      draw_box (self, &frame, x0, y0, x1, y1, (gint) lw, c);
-    if (draw_labels && text[0]) {
-      /* Above the box when there is room, else inside its top. */
-      gint ty = y0 - self->text_height >= 0 ? y0 - self->text_height : y0;
-
-      draw_text (self, &frame, text, x0, ty, c);
-    }
+      draw_box (self, &frame, box.x, box.y, box.x + box.w, box.y + box.h,
+          (gint) lw, c);
+    if (draw_labels && text[0])
+      draw_label (self, &frame, text, &box, c);
   }
 
   state = NULL;
   while (have_regions && (draw_boxes || draw_labels)) {
     GstMobileOneRegion r;
+    GstMobileOneRect box;
     gchar text[256];
     const Colour *c;
 
@@ -839,13 +826,14 @@ gst_mobile_one_overlay_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
       break;
     describe_region (&r, text, sizeof (text));
     c = class_colour (self, r.label % N_PALETTE);
+    box.x = r.x;
+    box.y = r.y;
+    box.w = r.w;
+    box.h = r.h;
     if (draw_boxes)
       draw_box (self, &frame, r.x, r.y, r.x + r.w, r.y + r.h, (gint) lw, c);
-    if (draw_labels && text[0]) {
-      gint ty = r.y - self->text_height >= 0 ? r.y - self->text_height : r.y;
-
-      draw_text (self, &frame, text, r.x, ty, c);
-    }
+    if (draw_labels && text[0])
+      draw_label (self, &frame, text, &box, c);
   }
 
   gst_video_frame_unmap (&frame);

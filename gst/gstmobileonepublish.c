@@ -43,6 +43,7 @@
 #include "gstmobileonepublish.h"
 #include "gstmobileonemeta.h"
 #include "gstmobileoneanalytics.h"
+#include "gstmobileoneroi.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -502,7 +503,9 @@ gst_mobile_one_publish_class_init (GstMobileOnePublishClass * klass)
   gst_element_class_set_static_metadata (element_class,
       "MobileOne results publisher", "Filter/Metadata",
       "Writes the results on each frame as JSON to a file or an MQTT broker",
-      "mobileone-gst developers");
+      MOBILEONE_AUTHOR);
+  gst_element_class_add_static_metadata (element_class,
+      GST_ELEMENT_METADATA_DOC_URI, MOBILEONE_DOC_URI "#mobileonepublish");
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_mobile_one_publish_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_mobile_one_publish_stop);
@@ -842,10 +845,12 @@ add_object (GstMobileOnePublish * self, JsonBuilder * b,
 {
   const gchar *roi_type = roi->roi_type ? g_quark_to_string (roi->roi_type)
       : NULL;
-  const GstStructure *tracking = NULL;
+  GstMobileOneRoi r;
+  const GstStructure *tracking;
   GList *l;
-  gint id;
 
+  gst_mobile_one_roi_read ((GstVideoRegionOfInterestMeta *) roi, &r);
+  tracking = r.tracking;
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "x");
   json_builder_add_int_value (b, roi->x);
@@ -856,15 +861,10 @@ add_object (GstMobileOnePublish * self, JsonBuilder * b,
   json_builder_set_member_name (b, "h");
   json_builder_add_int_value (b, roi->h);
 
-  for (l = roi->params; l; l = l->next)
-    if (gst_structure_has_name (l->data, "tracking"))
-      tracking = l->data;
   /* Detectors number their regions per frame; only a tracker's id lasts. */
   if (tracking) {
-    if (!gst_structure_get_int (tracking, "id", &id))
-      id = roi->id;
     json_builder_set_member_name (b, "id");
-    json_builder_add_int_value (b, id);
+    json_builder_add_int_value (b, r.track_id >= 0 ? r.track_id : roi->id);
   }
   if (roi_type) {
     json_builder_set_member_name (b, "roi_type");

@@ -81,13 +81,16 @@ gst_mobile_one_segment_class_init (GstMobileOneSegmentClass * klass)
   gst_element_class_set_static_metadata (element_class,
       "MobileOne semantic segmentation", "Filter/Analyzer/Video",
       "Segments video frames with a MobileOne DeepLabv3 network and "
-      "attaches a class mask", "mobileone-gst developers");
+      "attaches a class mask", MOBILEONE_AUTHOR);
+  gst_element_class_add_static_metadata (element_class,
+      GST_ELEMENT_METADATA_DOC_URI, MOBILEONE_DOC_URI "#mobileonesegment");
 
   infer_class->head_type = "deeplabv3";
   infer_class->default_model = DEFAULT_MODEL;
   infer_class->setup = GST_DEBUG_FUNCPTR (gst_mobile_one_segment_setup);
   infer_class->teardown = GST_DEBUG_FUNCPTR (gst_mobile_one_segment_teardown);
   infer_class->default_fit = MO_FIT_STRETCH;
+  infer_class->object_class_is_output = TRUE;
   infer_class->decode = GST_DEBUG_FUNCPTR (gst_mobile_one_segment_decode);
   infer_class->attach = GST_DEBUG_FUNCPTR (gst_mobile_one_segment_attach);
 }

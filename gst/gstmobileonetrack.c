@@ -12,6 +12,10 @@
  * age (uint, frames since the track started), hits (uint, detections of it)
  * and frames_since_detection (uint). A region whose object is not confirmed
  * yet (fewer than min-hits detections) gets id -1 and no "tracking" param.
+ * Other regions (without a "detection" param) keep their id, unless a track
+ * has it: then they get one above every id of the buffer, so that ids stay
+ * unique and gst_buffer_get_video_region_of_interest_meta_id() finds the
+ * tracked object.
  *
  * Built against GStreamer >= 1.24 it also attaches a GstAnalytics
  * TrackingMtd per confirmed object (tracking id = the track id, last seen =
@@ -44,6 +48,7 @@
 
 #include "gstmobileonetrack.h"
 #include "gstmobileoneanalytics.h"
+#include "gstmobileoneroi.h"
 #include "mo-tracker.h"
 
 #include <gst/video/video.h>
@@ -231,7 +236,9 @@ gst_mobile_one_track_class_init (GstMobileOneTrackClass * klass)
   gst_element_class_set_static_metadata (element_class,
       "MobileOne object tracker", "Filter/Analyzer/Video",
       "Gives the detected regions of interest ids that stay with the "
-      "objects across frames", "mobileone-gst developers");
+      "objects across frames", MOBILEONE_AUTHOR);
+  gst_element_class_add_static_metadata (element_class,
+      GST_ELEMENT_METADATA_DOC_URI, MOBILEONE_DOC_URI "#mobileonetrack");
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_mobile_one_track_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_mobile_one_track_stop);
@@ -429,35 +436,29 @@ region_box (GstMobileOneTrack * self, GstVideoRegionOfInterestMeta * roi,
 static guint
 collect (GstMobileOneTrack * self, GstBuffer * buf, gboolean * repeated)
 {
-  GstVideoRegionOfInterestMeta *roi;
+  GstMobileOneRoi roi;
   gpointer state = NULL;
   guint n = 0, skipped = 0;
 
   *repeated = FALSE;
-  while ((roi = (GstVideoRegionOfInterestMeta *)
-          gst_buffer_iterate_meta_filtered (buf, &state,
-              GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
-    GstStructure *det = gst_video_region_of_interest_meta_get_param (roi,
-        "detection");
-    gboolean rep = FALSE;
-
-    if (det == NULL)
+  while (gst_mobile_one_roi_next (buf, &state, &roi)) {
+    if (roi.detection == NULL)
       continue;
     if (n == MAX_REGIONS) {
-      roi->id = -1;
+      roi.meta->id = -1;
       skipped++;
       continue;
     }
-    if (gst_structure_get_boolean (det, "repeated", &rep) && rep)
+    if (roi.repeated)
       *repeated = TRUE;
-    self->rois[n] = roi;
+    self->rois[n] = roi.meta;
     /* Before the region moves or takes the track id into roi->id. */
     self->ods[n] = gst_mobile_one_analytics_find_detection (buf,
-        (guint) roi->id, roi->roi_type, (gint) roi->x, (gint) roi->y,
-        (gint) roi->w, (gint) roi->h);
-    region_box (self, roi, det, self->dets[n].box);
+        (guint) roi.meta->id, roi.meta->roi_type, (gint) roi.meta->x,
+        (gint) roi.meta->y, (gint) roi.meta->w, (gint) roi.meta->h);
+    region_box (self, roi.meta, roi.detection, self->dets[n].box);
     /* The label's quark: one class never continues another's track. */
-    self->dets[n].label = (gint) roi->roi_type;
+    self->dets[n].label = (gint) roi.meta->roi_type;
     n++;
   }
   /* No regions of a detector: the GstAnalytics ODMtds, if any. */
@@ -573,6 +574,33 @@ label_region (GstVideoRegionOfInterestMeta * roi, const MoTrack * tr)
       "frames_since_detection", G_TYPE_UINT, tr->since_detection, NULL);
 }
 
+/* The track ids are stable per object, so a region of @buf that is not
+ * tracked (no "detection" param: an upstream classifier's, say) and has the
+ * id of one of the @n tracked regions moves to an id above all of them;
+ * ids stay unique in the buffer. */
+static void
+keep_ids_unique (GstMobileOneTrack * self, GstBuffer * buf, guint n)
+{
+  GstMobileOneRoi roi;
+  gpointer state = NULL;
+  gint next = -1;
+
+  while (gst_mobile_one_roi_next (buf, &state, &roi)) {
+    if (roi.detection != NULL || roi.meta->id < 0)
+      continue;
+    for (guint i = 0; i < n; i++) {
+      if (self->rois[i]->id != roi.meta->id)
+        continue;
+      if (next < 0)
+        next = gst_mobile_one_roi_next_id (buf);
+      GST_DEBUG_OBJECT (self, "region id %d is a track's: now %d",
+          roi.meta->id, next);
+      roi.meta->id = next++;
+      break;
+    }
+  }
+}
+
 static void
 post_objects (GstMobileOneTrack * self, GstBuffer * buf, guint n)
 {
@@ -663,6 +691,7 @@ gst_mobile_one_track_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
     memcpy (self->last, self->dets, n * sizeof (MoTrackDetection));
     self->n_last = n;
   }
+  keep_ids_unique (self, buf, n);
   GST_LOG_OBJECT (self, "%u regions, %s", n, repeated ? "predicted" :
       "detected");
   if (post)

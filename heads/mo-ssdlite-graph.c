@@ -55,6 +55,62 @@ get_open_double (const MoYamlNode *head, const char *key, double def,
   return FALSE;
 }
 
+/* head.class_thresholds: {label: threshold, ...}, labels as in the labels
+ * file (ASCII case ignored) or class ids; each threshold in (0, 1). */
+static gboolean
+parse_class_thresholds (const MoDesc *d, SsdConfig *c, GError **error)
+{
+  const MoYamlNode *map;
+
+  if (!mo_yaml_get_map (d->head, "class_thresholds", FALSE, &map, error))
+    return FALSE;
+  if (map == NULL)
+    return TRUE;
+  c->class_thresholds = g_new0 (double, c->num_classes);
+  c->params.class_thresholds = c->class_thresholds;
+  for (guint i = 0; i < map->keys->len; i++) {
+    const char *name = g_ptr_array_index (map->keys, i);
+    const MoYamlNode *v = g_ptr_array_index (map->items, i);
+    int k = -1;
+    char *end;
+    double t;
+
+    if ((int) d->labels->len == c->num_classes) {
+      for (int j = 1; j < c->num_classes && k < 0; j++)
+        if (g_ascii_strcasecmp (g_ptr_array_index (d->labels, j), name) == 0)
+          k = j;
+    }
+    if (k < 0) {
+      gint64 id = g_ascii_strtoll (name, &end, 10);
+      if (*name != '\0' && *end == '\0' && id >= 1 && id < c->num_classes)
+        k = (int) id;
+    }
+    if (k < 0) {
+      g_set_error (error, MO_ERROR, MO_ERROR_MODEL,
+          "%s:%d: key '%s': '%s' is not a class of the model (%s%s%sa "
+          "class id from 1 to %d)", d->path, v->line, v->keypath, name,
+          d->labels_path ? "a label of '" : "",
+          d->labels_path ? d->labels_path : "",
+          d->labels_path ? "' other than the background, or " : "",
+          c->num_classes - 1);
+      return FALSE;
+    }
+    if (!get_open_double (map, name, 0.5, 1.0, TRUE, &t, error))
+      return FALSE;
+    c->class_thresholds[k] = t;
+  }
+  return TRUE;
+}
+
+static void
+ssd_config_free (gpointer data)
+{
+  SsdConfig *c = data;
+
+  g_free (c->class_thresholds);
+  g_free (c);
+}
+
 static gboolean
 parse_config (const MoDesc *d, SsdConfig *c, GError **error)
 {
@@ -118,6 +174,8 @@ parse_config (const MoDesc *d, SsdConfig *c, GError **error)
           &c->params.topk_candidates, error)
       || !mo_yaml_get_int (h, "max_detections", FALSE, 300, 1, 100000,
           &c->params.max_detections, error))
+    return FALSE;
+  if (!parse_class_thresholds (d, c, error))
     return FALSE;
   if (d->labels->len > 0 && (int) d->labels->len != c->num_classes) {
     g_set_error (error, MO_ERROR, MO_ERROR_MODEL,
@@ -268,7 +326,7 @@ ssdlite_build (MoModel *m, MoWeights *ws, GError **error)
   char name[64], hint[160];
 
   m->head_data = c;
-  m->head_data_free = g_free;
+  m->head_data_free = ssd_config_free;
   if (!parse_config (m->desc, c, error))
     return FALSE;
   if (!mo_backbone_build (m, ws, NULL, &bb, error))

@@ -60,6 +60,15 @@ mo_ssdlite_params_check (const MoSsdPost *post, const MoSsdParams *p,
   } else if (p->max_detections < 1) {
     key = "max_detections";
     g_snprintf (range, sizeof range, "%d is below 1", p->max_detections);
+  } else if (p->class_thresholds && post) {
+    for (int k = 0; k < post->K && key == NULL; k++) {
+      double t = p->class_thresholds[k];
+      if (!(t >= 0.0 && t < 1.0)) {
+        key = "class_thresholds";
+        g_snprintf (range, sizeof range, "class %d: %g is out of range "
+            "[0, 1)", k, t);
+      }
+    }
   }
   if (key == NULL)
     return TRUE;
@@ -420,12 +429,14 @@ select_detections (MoSsdPost *p, const MoSsdParams *params, MoDetection *out,
   const int K = p->K, N = p->N;
 
   /* Per class: score > threshold, the topk best, in that order. */
-  const float thr = (float) params->score_threshold;
+  const float thr_all = (float) params->score_threshold;
   const int topk = params->topk_candidates;
   int nc = 0;
   for (int k = 1; k < K; k++) {
     Keys keys = { p->scores + k, K };
     int n = 0;
+    float thr = params->class_thresholds && params->class_thresholds[k] > 0.0
+        ? (float) params->class_thresholds[k] : thr_all;
     p->range[k] = nc;
     for (int i = 0; i < N; i++)
       if (p->scores[(gsize) i * K + k] > thr)

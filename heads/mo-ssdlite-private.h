@@ -21,6 +21,7 @@ typedef struct
   double min_ratio, max_ratio;
   double box_weights[4];
   MoSsdParams params;
+  double *class_thresholds;     /* K entries, 0 = none; NULL without any */
   /* Output indices (mo_session_nth_output ()) of each map's class logits
    * and box regression, recorded by the builder. */
   int cls_out[MO_SSD_N_MAPS], reg_out[MO_SSD_N_MAPS];

@@ -32,6 +32,10 @@ typedef struct
   double nms_iou_threshold;     /* suppress IoU > this; in (0, 1] */
   int topk_candidates;          /* per class, before NMS; >= 1 */
   int max_detections;           /* after NMS; >= 1 */
+  /* NULL, or num_classes thresholds by class id: an entry in (0, 1)
+   * replaces score_threshold for that class, 0 keeps score_threshold
+   * (head.class_thresholds in the YAML). Owned by whoever set it. */
+  const double *class_thresholds;
 } MoSsdParams;
 
 /* One detection, in model-input pixels (0 <= x0 <= x1 <= input width). */

@@ -135,6 +135,7 @@ run_params (JsonObject *run, MoSsdParams *p)
       "nms_iou_threshold");
   p->topk_candidates = json_object_get_int_member (o, "topk_candidates");
   p->max_detections = json_object_get_int_member (o, "max_detections");
+  p->class_thresholds = NULL;
 }
 
 /* The smallest margin of @run to a decision boundary (null: none). */
@@ -477,6 +478,17 @@ test_bad_yaml (void)
         {"head.extra_channels", NULL}},
     {"fused: false", "fused: true", {"ssd-unfused.safetensors",
             "reparam_conv", NULL}},
+    {"max_detections: 50", "max_detections: 50\n  class_thresholds: "
+          "{2: 0.5, star: 0.3}", {"bad.yaml:", "head.class_thresholds.star",
+            "'star' is not a class", NULL}},
+    {"max_detections: 50", "max_detections: 50\n  class_thresholds: "
+          "{4: 0.5}", {"head.class_thresholds.4", "from 1 to 3", NULL}},
+    {"max_detections: 50", "max_detections: 50\n  class_thresholds: "
+          "{0: 0.5}", {"head.class_thresholds.0", "not a class", NULL}},
+    {"max_detections: 50", "max_detections: 50\n  class_thresholds: "
+          "{1: 1.5}", {"head.class_thresholds.1", "out of range", NULL}},
+    {"max_detections: 50", "max_detections: 50\n  class_thresholds: [0.5]",
+        {"head.class_thresholds", NULL}},
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     expect_error (cases[i].from, cases[i].to, cases[i].needles);
@@ -488,6 +500,74 @@ test_bad_yaml (void)
       "  max_ratio: 0.95\n  box_coder_weights: [10, 10, 5, 5]", &error);
   g_assert_no_error (error);
   mo_model_unref (m);
+}
+
+/* head.class_thresholds: each class its own threshold. The result is the
+ * same post-processing at the lowest threshold, filtered class by class
+ * (NMS is per class and only a better box suppresses; top-k does not bind
+ * here), in the same order: the per-class run must drop exactly the
+ * detections under their class's threshold. */
+static void
+test_class_thresholds (void)
+{
+  GError *error = NULL;
+  MoModel *m = load_edited ("max_detections: 50", "max_detections: 50\n"
+      "  class_thresholds: {2: 0.45, 3: 0.3}", &error);
+  g_assert_no_error (error);
+  const MoSsdParams *def = mo_ssdlite_params (m);
+  g_assert_nonnull (def->class_thresholds);
+  g_assert_cmpfloat (def->class_thresholds[1], ==, 0.0);
+  g_assert_cmpfloat (def->class_thresholds[2], ==, 0.45);
+  g_assert_cmpfloat (def->class_thresholds[3], ==, 0.3);
+
+  Case c;
+  case_load (&c, "263x97");
+  MoSession *s = session_for (m, "263x97", 1, NULL);
+  MoSsdPost *p = mo_ssdlite_post_new (s, 400, &error);
+  g_assert_no_error (error);
+  MoDetection *all = g_new (MoDetection, 1000), *per = g_new (MoDetection,
+      1000);
+  MoSsdParams q = { 0.2, 0.5, 400, 1000, NULL };
+  int n_all = mo_ssdlite_post_run_raw (p, &q, c.cls.data, c.reg.data, all,
+      1000);
+  q.class_thresholds = def->class_thresholds;
+  int n_per = mo_ssdlite_post_run_raw (p, &q, c.cls.data, c.reg.data, per,
+      1000);
+  int j = 0, dropped = 0;
+  for (int i = 0; i < n_all; i++) {
+    double t = def->class_thresholds[all[i].label];
+    if (t > 0.0 && !(all[i].score > (float) t)) {
+      dropped++;
+      continue;
+    }
+    g_assert_cmpint (j, <, n_per);
+    g_assert_cmpint (per[j].label, ==, all[i].label);
+    g_assert_cmpfloat (per[j].score, ==, all[i].score);
+    g_assert_cmpfloat_with_epsilon (per[j].x0, all[i].x0, 1e-3);
+    g_assert_cmpfloat_with_epsilon (per[j].y1, all[i].y1, 1e-3);
+    j++;
+  }
+  g_assert_cmpint (j, ==, n_per);
+  g_assert_cmpint (dropped, >, 0);
+  g_assert_cmpint (n_per, >, 0);
+  g_test_message ("%d detections at 0.2, %d after the class thresholds",
+      n_all, n_per);
+
+  /* A bad entry is refused like the other parameters. */
+  double bad[4] = { 0.0, 0.5, 1.0, 0.0 };
+  q.class_thresholds = bad;
+  g_assert_false (mo_ssdlite_params_check (p, &q, &error));
+  g_assert_nonnull (strstr (error->message, "class_thresholds"));
+  g_clear_error (&error);
+  g_assert_cmpint (mo_ssdlite_post_run_raw (p, &q, c.cls.data, c.reg.data,
+          per, 1000), ==, -1);
+
+  g_free (all);
+  g_free (per);
+  mo_ssdlite_post_free (p);
+  mo_session_free (s);
+  mo_model_unref (m);
+  case_clear (&c);
 }
 
 /* Without the threshold keys: torchvision's ssdlite320 defaults. */
@@ -561,7 +641,9 @@ test_params (void)
   float *reg = g_new0 (float, (gsize) mo_ssdlite_post_n_anchors (p) * 4);
   MoDetection d[4];
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
-    MoSsdParams q = { bad[i].score, bad[i].iou, bad[i].topk, bad[i].maxdet };
+    MoSsdParams q = { bad[i].score, bad[i].iou, bad[i].topk, bad[i].maxdet,
+      NULL
+    };
     g_assert_false (mo_ssdlite_params_check (p, &q, &error));
     g_assert_nonnull (strstr (error->message, bad[i].key));
     g_clear_error (&error);
@@ -668,6 +750,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ssdlite/bad-yaml", test_bad_yaml);
   g_test_add_func ("/ssdlite/defaults", test_defaults);
   g_test_add_func ("/ssdlite/params", test_params);
+  g_test_add_func ("/ssdlite/class-thresholds", test_class_thresholds);
   g_test_add_func ("/ssdlite/too-small", test_too_small);
   g_test_add_func ("/ssdlite/transform", test_transform);
   int rc = g_test_run ();

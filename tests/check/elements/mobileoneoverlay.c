@@ -1,5 +1,7 @@
 /* mobileone-gst: mobileoneoverlay tests. */
 #include "mobileone-check.h"
+#include "gstmobileoneroi.h"
+#include "mo-palette.h"
 
 #define W 161
 #define H 121
@@ -51,20 +53,28 @@ pixel_changed (GstVideoFrame * a, GstVideoFrame * b, gint x, gint y)
   return memcmp (pa, pb, pstride) != 0;
 }
 
-static void
-add_detection (GstBuffer * buf, gint x0, gint y0, gint x1, gint y1)
+static GstVideoRegionOfInterestMeta *
+add_labelled (GstBuffer * buf, gint class_id, const gchar * label, gint x0,
+    gint y0, gint x1, gint y1)
 {
   GstVideoRegionOfInterestMeta *roi =
-      gst_buffer_add_video_region_of_interest_meta (buf, "one", x0, y0,
+      gst_buffer_add_video_region_of_interest_meta (buf, label, x0, y0,
       x1 - x0, y1 - y0);
 
   gst_video_region_of_interest_meta_add_param (roi,
-      gst_structure_new ("detection", "label_id", G_TYPE_INT, 1,
-          "label", G_TYPE_STRING, "one", "confidence", G_TYPE_DOUBLE, 0.9,
+      gst_structure_new ("detection", "label_id", G_TYPE_INT, class_id,
+          "label", G_TYPE_STRING, label, "confidence", G_TYPE_DOUBLE, 0.9,
           "x_min", G_TYPE_DOUBLE, (gdouble) x0 / W,
           "y_min", G_TYPE_DOUBLE, (gdouble) y0 / H,
           "x_max", G_TYPE_DOUBLE, (gdouble) x1 / W,
           "y_max", G_TYPE_DOUBLE, (gdouble) y1 / H, NULL));
+  return roi;
+}
+
+static void
+add_detection (GstBuffer * buf, gint x0, gint y0, gint x1, gint y1)
+{
+  add_labelled (buf, 1, "one", x0, y0, x1, y1);
 }
 
 /* Every format, odd size: the outline of the box and its label change
@@ -145,6 +155,137 @@ GST_START_TEST (test_untouched)
     gst_buffer_unref (out);
     gst_harness_teardown (h);
   }
+}
+
+GST_END_TEST;
+
+static gboolean
+rects_intersect (const GstMobileOneRect * a, const GstMobileOneRect * b)
+{
+  return a->x < b->x + b->w && b->x < a->x + a->w && a->y < b->y + b->h
+      && b->y < a->y + a->h;
+}
+
+/* Issue 15, 10: the labels of boxes that share a corner (or overlap) never
+ * cover each other while the frame has room, and stay inside it. */
+GST_START_TEST (test_label_layout)
+{
+  const GstMobileOneRect boxes[] = {
+    {40, 50, 60, 40}, {40, 50, 30, 20}, {40, 50, 90, 60}, {45, 52, 10, 10},
+    {0, 0, 50, 50}, {0, 0, 161, 121}, {150, 115, 11, 6},
+  };
+  GstMobileOneRect taken[G_N_ELEMENTS (boxes)];
+  const gint widths[] = { 30, 55, 12, 80, 40, 40, 70 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (boxes); i++) {
+    taken[i] = gst_mobile_one_place_label (&boxes[i], widths[i], 14, W, H,
+        taken, i);
+    fail_unless (taken[i].x >= 0 && taken[i].y >= 0
+        && taken[i].x + taken[i].w <= W && taken[i].y + taken[i].h <= H,
+        "label %u outside the frame", i);
+    for (guint j = 0; j < i; j++)
+      fail_if (rects_intersect (&taken[i], &taken[j]),
+          "label %u covers label %u", i, j);
+  }
+  /* The first label of a box with room above sits just above it. */
+  fail_unless_equals_int (taken[0].y, 50 - 14);
+  fail_unless_equals_int (taken[0].x, 40);
+}
+
+GST_END_TEST;
+
+/* Two boxes with the same top left corner through the element: the first
+ * label (short) is not hidden under the second (long); boxes off, so the
+ * class colours only show in the label backgrounds. */
+GST_START_TEST (test_shared_corner)
+{
+  GstHarness *h = gst_harness_new_parse ("mobileoneoverlay draw-boxes=false");
+  GstVideoInfo info;
+  GstBuffer *in = make_frame (h, "RGB", &info), *out;
+  GstVideoFrame f;
+  guint8 c1[3], c2[3];
+  guint n1 = 0, n2 = 0;
+
+  add_labelled (in, 1, "a", 41, 61, 101, 101);
+  add_labelled (in, 2, "a much longer label", 41, 61, 121, 111);
+  mo_palette_colour (1, c1);
+  mo_palette_colour (2, c2);
+  out = gst_harness_push_and_pull (h, in);
+  gst_video_frame_map (&f, &info, out, GST_MAP_READ);
+  for (gint y = 0; y < H; y++) {
+    const guint8 *row = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&f, 0) +
+        y * GST_VIDEO_FRAME_PLANE_STRIDE (&f, 0);
+
+    for (gint x = 0; x < W; x++) {
+      n1 += memcmp (row + 3 * x, c1, 3) == 0;
+      n2 += memcmp (row + 3 * x, c2, 3) == 0;
+    }
+  }
+  gst_video_frame_unmap (&f);
+  fail_unless (n2 > 0);
+  fail_unless (n1 > 20, "the first label is hidden (%u pixels of its "
+      "colour)", n1);
+  gst_buffer_unref (out);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* Issue 16: a region tracked by mobileonetrack is labelled with its track
+ * id; the text is the shared reader's. */
+GST_START_TEST (test_track_id)
+{
+  GstHarness *h = gst_harness_new ("mobileoneoverlay");
+  GstVideoInfo info;
+  GstBuffer *a = make_frame (h, "RGB", &info), *b, *out_a, *out_b;
+  GstVideoRegionOfInterestMeta *meta;
+  GstMobileOneRoi roi;
+  gchar text[64];
+
+  GstBuffer *c = gst_buffer_new ();
+
+  b = gst_buffer_copy_deep (a);
+  add_detection (a, 41, 51, 101, 91);
+  meta = add_labelled (b, 1, "one", 41, 51, 101, 91);
+  gst_video_region_of_interest_meta_add_param (meta,
+      gst_structure_new ("tracking", "id", G_TYPE_INT, 12, NULL));
+  gst_mobile_one_roi_read (meta, &roi);
+  fail_unless_equals_int (roi.track_id, 12);
+  fail_unless_equals_string (gst_mobile_one_roi_describe (&roi, text,
+          sizeof (text)), "#12 one 0.90");
+
+  meta = add_labelled (c, 1, "one", 41, 51, 101, 91);
+  gst_video_region_of_interest_meta_add_param (meta,
+      gst_structure_new ("tracking", "id", G_TYPE_INT, 3, NULL));
+  gst_video_region_of_interest_meta_add_param (meta,
+      gst_structure_new ("classification", "label", G_TYPE_STRING, "adult",
+          "confidence", G_TYPE_DOUBLE, 0.66, NULL));
+  gst_mobile_one_roi_read (meta, &roi);
+  fail_unless_equals_string (gst_mobile_one_roi_describe (&roi, text,
+          sizeof (text)), "#3 one 0.90, adult 0.66");
+  gst_buffer_unref (c);
+
+  /* Drawn: the tracked label is longer than the untracked one. */
+  out_a = gst_harness_push_and_pull (h, a);
+  out_b = gst_harness_push_and_pull (h, b);
+  {
+    GstVideoFrame fa, fb;
+    gint changed = 0;
+
+    gst_video_frame_map (&fa, &info, out_a, GST_MAP_READ);
+    gst_video_frame_map (&fb, &info, out_b, GST_MAP_READ);
+    /* The label line is above the box (y 51): the two frames differ
+     * there. */
+    for (gint y = 40; y < 51; y++)
+      for (gint x = 41; x < W; x++)
+        changed += pixel_changed (&fa, &fb, x, y);
+    gst_video_frame_unmap (&fa);
+    gst_video_frame_unmap (&fb);
+    fail_unless (changed > 0, "the track id is not drawn");
+  }
+  gst_buffer_unref (out_a);
+  gst_buffer_unref (out_b);
+  gst_harness_teardown (h);
 }
 
 GST_END_TEST;
@@ -277,6 +418,9 @@ mobileoneoverlay_suite (void)
   tcase_add_test (tc, test_boxes);
   tcase_add_test (tc, test_untouched);
   tcase_add_test (tc, test_frame_label);
+  tcase_add_test (tc, test_label_layout);
+  tcase_add_test (tc, test_shared_corner);
+  tcase_add_test (tc, test_track_id);
   tcase_add_test (tc, test_masks);
   tcase_add_test (tc, test_photo);
   return s;

@@ -2,6 +2,8 @@
  * errors, caps, state changes. */
 #include "mobileone-check.h"
 
+#include <string.h>
+
 #include <errno.h>
 #include <sys/stat.h>
 #include <glib/gstdio.h>
@@ -394,6 +396,40 @@ GST_START_TEST (test_state_changes)
 
 GST_END_TEST;
 
+/* gst-inspect-1.0 says where the plugin comes from, whom to write to and
+ * where each element is documented. */
+GST_START_TEST (test_metadata)
+{
+  static const gchar *const names[] = { "mobileonedetect",
+    "mobileonesegment", "mobileoneoverlay", "mobileonemask",
+    "mobileonetrack", "mobileonepublish",
+  };
+  GstPlugin *plugin = gst_registry_find_plugin (gst_registry_get (),
+      "mobileone");
+
+  fail_unless (plugin != NULL);
+  fail_unless (g_str_has_prefix (gst_plugin_get_origin (plugin), "https://"),
+      "origin '%s'", gst_plugin_get_origin (plugin));
+  gst_object_unref (plugin);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    GstElementFactory *f = gst_element_factory_find (names[i]);
+    const gchar *author, *doc;
+
+    fail_unless (f != NULL, "%s", names[i]);
+    author = gst_element_factory_get_metadata (f,
+        GST_ELEMENT_METADATA_AUTHOR);
+    doc = gst_element_factory_get_metadata (f, GST_ELEMENT_METADATA_DOC_URI);
+    fail_unless (author != NULL && strstr (author, "<https://") != NULL,
+        "%s: author '%s' has no contact", names[i], author);
+    fail_unless (doc != NULL && g_str_has_prefix (doc, "https://")
+        && g_str_has_suffix (doc, names[i]), "%s: doc-uri '%s'", names[i],
+        doc);
+    gst_object_unref (f);
+  }
+}
+
+GST_END_TEST;
+
 static Suite *
 mobileoneplugin_suite (void)
 {
@@ -408,6 +444,7 @@ mobileoneplugin_suite (void)
   tcase_add_test (tc, test_default_models);
   tcase_add_test (tc, test_unsupported_caps);
   tcase_add_test (tc, test_state_changes);
+  tcase_add_test (tc, test_metadata);
   return s;
 }
 

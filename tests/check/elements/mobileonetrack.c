@@ -728,6 +728,21 @@ GST_START_TEST (test_other_regions_and_messages)
   roi = gst_buffer_get_video_region_of_interest_meta_id (out, 1);
   fail_unless (roi != NULL);
   fail_unless (roi->roi_type == g_quark_from_string ("circle"));
+  gst_buffer_unref (out);
+
+  /* Issue 15, 2: a region that had the id a track takes moves above every
+   * id; the track keeps it. */
+  in = make_buffer (&d, 1, FALSE, W, H);
+  roi = gst_buffer_add_video_region_of_interest_meta (in, "frame", 0, 0, W,
+      H);
+  roi->id = 1;
+  out = gst_harness_push_and_pull (h, in);
+  roi = gst_buffer_get_video_region_of_interest_meta_id (out, 1);
+  fail_unless (roi != NULL);
+  fail_unless (roi->roi_type == g_quark_from_string ("circle"));
+  roi = gst_buffer_get_video_region_of_interest_meta_id (out, 2);
+  fail_unless (roi != NULL);
+  fail_unless (roi->roi_type == g_quark_from_string ("frame"));
 
   msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT);
   fail_unless (msg != NULL);
