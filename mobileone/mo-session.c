@@ -43,6 +43,10 @@ struct _MoSession
   MoPreprocessPlan pre;
   gboolean pre_pending;
   gboolean pre_split;           /* on all threads, in run_all() */
+  /* mo_session_run_regions(): one single-threaded session per pool thread,
+   * made on first use */
+  MoSession **lanes;
+  int n_lanes;
 };
 
 /* Output pixels per thread below which pre-processing is not split. */
@@ -303,7 +307,8 @@ mo_session_new (MoModel *m, int width, int height, int n_threads,
   s->model = mo_model_ref (m);
   s->t = g_new0 (TensorState, nt);
   s->ls = g_new0 (LayerState, m->layers->len);
-  s->pool = mo_thread_pool_new (n_threads);
+  s->pool = n_threads == 0 ? mo_thread_pool_shared () :
+      mo_thread_pool_new (n_threads);
   if (!infer_shapes (s, width, height, mo_thread_pool_size (s->pool),
           error)) {
     mo_session_free (s);
@@ -359,7 +364,10 @@ mo_session_free (MoSession *s)
 {
   if (s == NULL)
     return;
-  mo_thread_pool_free (s->pool);
+  for (int i = 0; i < s->n_lanes; i++)
+    mo_session_free (s->lanes[i]);
+  g_free (s->lanes);
+  mo_thread_pool_unref (s->pool);
   free (s->arena);
   g_free (s->outputs);
   g_free (s->t);
@@ -558,6 +566,85 @@ mo_session_run (MoSession *s)
     mo_preprocess_plan_run (&s->pre, 0, 1);
   mo_thread_pool_run (s->pool, run_all, s);
   s->pre_pending = FALSE;
+}
+
+typedef struct
+{
+  MoSession *s;
+  const MoImage *img;
+  const MoRect *rects;
+  int n;
+  MoFit fit;
+  MoRegionFunc done;
+  gpointer user;
+  gint next;                    /* atomic: the next region to take */
+} RegionsTask;
+
+/* Each thread takes the next region and runs it alone in its own lane: no
+ * barrier per layer, and regions (typically small, 224x224) need none. */
+static void
+run_regions (gpointer data, int ith, int nth)
+{
+  RegionsTask *task = data;
+  MoSession *lane = task->s->lanes[ith];
+  int i;
+
+  while ((i = g_atomic_int_add (&task->next, 1)) < task->n) {
+    MoTransform xf;
+
+    mo_session_set_input_image (lane, task->img, &task->rects[i], task->fit,
+        &xf);
+    mo_session_run (lane);
+    task->done (task->user, i, lane, &xf);
+  }
+}
+
+/* The lanes of mo_session_run_regions(), once: the same model and input
+ * size, one thread each. */
+static gboolean
+ensure_lanes (MoSession *s)
+{
+  const TensorState *in = &s->t[s->model->input];
+  int n = mo_thread_pool_size (s->pool);
+
+  if (s->lanes != NULL)
+    return TRUE;
+  s->lanes = g_new0 (MoSession *, n);
+  for (int i = 0; i < n; i++) {
+    s->lanes[i] = mo_session_new (s->model, in->w, in->h, 1, NULL);
+    if (s->lanes[i] == NULL) {
+      for (int j = 0; j < i; j++)
+        mo_session_free (s->lanes[j]);
+      g_clear_pointer (&s->lanes, g_free);
+      return FALSE;
+    }
+  }
+  s->n_lanes = n;
+  return TRUE;
+}
+
+void
+mo_session_run_regions (MoSession *s, const MoImage *img,
+    const MoRect *rects, int n, MoFit fit, MoRegionFunc done, gpointer user)
+{
+  RegionsTask task = { s, img, rects, n, fit, done, user, 0 };
+
+  g_return_if_fail (img != NULL && done != NULL);
+  g_return_if_fail (n == 0 || rects != NULL);
+
+  /* One region, or one thread: every thread on each region in turn. */
+  if (n == 1 || mo_thread_pool_size (s->pool) == 1 || !ensure_lanes (s)) {
+    for (int i = 0; i < n; i++) {
+      MoTransform xf;
+
+      mo_session_set_input_image (s, img, &rects[i], fit, &xf);
+      mo_session_run (s);
+      done (user, i, s, &xf);
+    }
+    return;
+  }
+  if (n > 0)
+    mo_thread_pool_run (s->pool, run_regions, &task);
 }
 
 int

@@ -3,7 +3,11 @@
  * batch or a benchmark, start without a futex wake-up, which costs tens of
  * microseconds on a VM), then sleeps on a condition variable; the caller
  * waits for the workers the same way. Between layers threads spin (then
- * yield) on a barrier, where waits are microseconds long. */
+ * yield) on a barrier, where waits are microseconds long.
+ *
+ * A pool runs one task at a time; callers of several threads (the sessions
+ * sharing the process-wide pool) take tickets and run in arrival order, so
+ * that none is starved by one that loops back faster. */
 #include "mo-threads.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -30,6 +34,8 @@ typedef struct
 
 struct _MoThreadPool
 {
+  gint ref_count;               /* atomic */
+  gboolean shared;              /* the process-wide pool */
   int n;
   GThread **threads;
   Local *local;
@@ -47,7 +53,19 @@ struct _MoThreadPool
   gpointer data;
   gint barrier_count;
   gint barrier_sense;
+  /* Turns between callers: a ticket each, served in order. Atomics for
+   * ThreadSanitizer as above; the lock and condition only put waiters to
+   * sleep. */
+  GMutex turn_lock;
+  GCond turn_cond;
+  gint next_ticket;             /* atomic */
+  gint serving;                 /* atomic */
 };
+
+/* The process-wide pool: a weak pointer, set while some session holds a
+ * reference, under shared_lock (which also guards the last unref). */
+static GMutex shared_lock;
+static MoThreadPool *shared_pool;
 
 typedef struct
 {
@@ -119,6 +137,9 @@ mo_thread_pool_new (int n_threads)
 {
   MoThreadPool *p = g_new0 (MoThreadPool, 1);
 
+  p->ref_count = 1;
+  g_mutex_init (&p->turn_lock);
+  g_cond_init (&p->turn_cond);
   if (n_threads <= 0)
     n_threads = (int) g_get_num_processors ();
   p->n = CLAMP (n_threads, 1, 256);
@@ -136,11 +157,32 @@ mo_thread_pool_new (int n_threads)
   return p;
 }
 
-void
-mo_thread_pool_free (MoThreadPool *p)
+MoThreadPool *
+mo_thread_pool_shared (void)
 {
-  if (p == NULL)
-    return;
+  MoThreadPool *p;
+
+  g_mutex_lock (&shared_lock);
+  if (shared_pool != NULL) {
+    p = mo_thread_pool_ref (shared_pool);
+  } else {
+    p = shared_pool = mo_thread_pool_new (0);
+    p->shared = TRUE;
+  }
+  g_mutex_unlock (&shared_lock);
+  return p;
+}
+
+MoThreadPool *
+mo_thread_pool_ref (MoThreadPool *p)
+{
+  g_atomic_int_inc (&p->ref_count);
+  return p;
+}
+
+static void
+destroy (MoThreadPool *p)
+{
   g_mutex_lock (&p->lock);
   g_atomic_int_set (&p->quit, TRUE);
   g_cond_broadcast (&p->start);
@@ -152,7 +194,38 @@ mo_thread_pool_free (MoThreadPool *p)
   g_mutex_clear (&p->lock);
   g_cond_clear (&p->start);
   g_cond_clear (&p->done);
+  g_mutex_clear (&p->turn_lock);
+  g_cond_clear (&p->turn_cond);
   g_free (p);
+}
+
+void
+mo_thread_pool_unref (MoThreadPool *p)
+{
+  gboolean last;
+
+  if (p == NULL)
+    return;
+  if (!p->shared) {
+    if (g_atomic_int_dec_and_test (&p->ref_count))
+      destroy (p);
+    return;
+  }
+  /* Under the lock: mo_thread_pool_shared() must not hand out a reference
+   * to a pool whose last one is going. */
+  g_mutex_lock (&shared_lock);
+  last = g_atomic_int_dec_and_test (&p->ref_count);
+  if (last)
+    shared_pool = NULL;
+  g_mutex_unlock (&shared_lock);
+  if (last)
+    destroy (p);
+}
+
+void
+mo_thread_pool_free (MoThreadPool *p)
+{
+  mo_thread_pool_unref (p);
 }
 
 int
@@ -161,13 +234,38 @@ mo_thread_pool_size (const MoThreadPool *p)
   return p->n;
 }
 
+/* Waits until it is this caller's turn to use the workers. */
+static void
+take_turn (MoThreadPool *p)
+{
+  gint ticket = g_atomic_int_add (&p->next_ticket, 1);
+
+  if (g_atomic_int_get (&p->serving) == ticket)
+    return;
+  g_mutex_lock (&p->turn_lock);
+  while (g_atomic_int_get (&p->serving) != ticket)
+    g_cond_wait (&p->turn_cond, &p->turn_lock);
+  g_mutex_unlock (&p->turn_lock);
+}
+
+static void
+end_turn (MoThreadPool *p)
+{
+  g_mutex_lock (&p->turn_lock);
+  g_atomic_int_inc (&p->serving);
+  g_cond_broadcast (&p->turn_cond);
+  g_mutex_unlock (&p->turn_lock);
+}
+
 void
 mo_thread_pool_run (MoThreadPool *p, MoTaskFunc func, gpointer data)
 {
+  /* One thread has no workers to share: callers run side by side. */
   if (p->n == 1) {
     func (data, 0, 1);
     return;
   }
+  take_turn (p);
   g_mutex_lock (&p->lock);
   p->func = func;
   p->data = data;
@@ -185,6 +283,7 @@ mo_thread_pool_run (MoThreadPool *p, MoTaskFunc func, gpointer data)
       g_cond_wait (&p->done, &p->lock);
     g_mutex_unlock (&p->lock);
   }
+  end_turn (p);
 }
 
 void
