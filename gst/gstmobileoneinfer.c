@@ -653,6 +653,16 @@ new_message (GstMobileOneInfer * self, GstBuffer * buf, gboolean repeated)
       "repeated", G_TYPE_BOOLEAN, repeated, NULL);
 }
 
+static void
+region_done (gpointer user, int index, const MoSession * outputs,
+    const MoTransform * xf)
+{
+  GstMobileOneInfer *self = user;
+
+  GST_MOBILE_ONE_INFER_GET_CLASS (self)->decode_region (self, (guint) index,
+      outputs, xf);
+}
+
 /* Runs the model on every region of @frame and lets the subclass decode
  * each result. */
 static gboolean
@@ -671,6 +681,13 @@ infer_frame (GstMobileOneInfer * self, GstVideoFrame * frame, MoFit fit)
   }
   if (klass->get_regions)
     n = klass->get_regions (self, frame, &rects);
+  if (klass->decode_region) {
+    MoRect whole = { 0, 0, priv->image.width, priv->image.height };
+
+    mo_session_run_regions (priv->session, &priv->image,
+        rects ? rects : &whole, (int) n, fit, region_done, self);
+    return TRUE;
+  }
   for (guint i = 0; i < n; i++) {
     MoTransform xf;
 

@@ -10,6 +10,8 @@
  * that none is starved by one that loops back faster. */
 #include "mo-threads.h"
 
+#include <pthread.h>
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define cpu_relax() _mm_pause ()
@@ -63,8 +65,10 @@ struct _MoThreadPool
 };
 
 /* The process-wide pool: a weak pointer, set while some session holds a
- * reference, under shared_lock (which also guards the last unref). */
-static GMutex shared_lock;
+ * reference, under shared_lock (which also guards the last unref). A
+ * pthread mutex, which ThreadSanitizer sees, unlike GLib's futex GMutex:
+ * the pool made by one thread is published to the others through it. */
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
 static MoThreadPool *shared_pool;
 
 typedef struct
@@ -162,14 +166,14 @@ mo_thread_pool_shared (void)
 {
   MoThreadPool *p;
 
-  g_mutex_lock (&shared_lock);
+  pthread_mutex_lock (&shared_lock);
   if (shared_pool != NULL) {
     p = mo_thread_pool_ref (shared_pool);
   } else {
     p = shared_pool = mo_thread_pool_new (0);
     p->shared = TRUE;
   }
-  g_mutex_unlock (&shared_lock);
+  pthread_mutex_unlock (&shared_lock);
   return p;
 }
 
@@ -213,11 +217,11 @@ mo_thread_pool_unref (MoThreadPool *p)
   }
   /* Under the lock: mo_thread_pool_shared() must not hand out a reference
    * to a pool whose last one is going. */
-  g_mutex_lock (&shared_lock);
+  pthread_mutex_lock (&shared_lock);
   last = g_atomic_int_dec_and_test (&p->ref_count);
   if (last)
     shared_pool = NULL;
-  g_mutex_unlock (&shared_lock);
+  pthread_mutex_unlock (&shared_lock);
   if (last)
     destroy (p);
 }
