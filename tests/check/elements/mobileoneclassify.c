@@ -436,8 +436,8 @@ GST_START_TEST (test_two_classifiers)
     gboolean regions;
   } cases[] = {
     {"mobileoneclassify name=a n-threads=1 model=" CLASSIFY_MODEL
-          " inference-region=roi-list ! mobileoneclassify name=b n-threads=1 "
-          "fit=stretch model=" CLASSIFY_MODEL " inference-region=roi-list",
+          " object-class=car ! mobileoneclassify name=b n-threads=1 "
+          "fit=stretch model=" CLASSIFY_MODEL " object-class=car",
         "classification", "b", TRUE},
     {"mobileoneclassify name=a n-threads=1 model=" CLASSIFY_MODEL
           " inference-region=roi-list result-name=colour ! "
@@ -491,7 +491,7 @@ GST_START_TEST (test_outside)
 {
   MoModel *model;
   MoSession *session = engine_session (CLASSIFY_MODEL, &model);
-  GstHarness *h = gst_harness_new_parse (LAUNCH " inference-region=roi-list "
+  GstHarness *h = gst_harness_new_parse (LAUNCH " object-class=car "
       "post-messages=true");
   const struct
   {
