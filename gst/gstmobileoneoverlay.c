@@ -737,7 +737,8 @@ gst_mobile_one_overlay_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
 
   /* Nothing attached: leave the frame alone, without mapping it. */
   if (gst_buffer_get_video_region_of_interest_meta (buf) == NULL
-      && gst_buffer_get_mobile_one_mask_meta (buf) == NULL)
+      && gst_buffer_get_mobile_one_mask_meta (buf) == NULL
+      && gst_buffer_get_n_mobile_one_classifications (buf) == 0)
     return GST_FLOW_OK;
 
   GST_OBJECT_LOCK (self);
@@ -765,6 +766,23 @@ gst_mobile_one_overlay_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
     while ((meta = gst_buffer_iterate_meta_filtered (buf, &state,
                 GST_MOBILE_ONE_MASK_META_API_TYPE)))
       blend_mask (self, &frame, (GstMobileOneMaskMeta *) meta, alpha);
+  }
+
+  /* Whole-frame classifications (frame-level metadata): text in the top
+   * left corner, one line each. */
+  for (guint i = 0; draw_labels
+      && i < gst_buffer_get_n_mobile_one_classifications (buf); i++) {
+    const GstStructure *s = gst_buffer_nth_mobile_one_classification (buf, i);
+    const gchar *label = gst_structure_get_string (s, "label");
+    gdouble conf = 0;
+    gint id = 0;
+    gchar text[256];
+
+    gst_structure_get_int (s, "label_id", &id);
+    gst_structure_get_double (s, "confidence", &conf);
+    g_snprintf (text, sizeof (text), "%s %.2f", label ? label : "", conf);
+    corner_y += draw_text (self, &frame, text, 0, corner_y,
+        class_colour (self, (guint) MAX (id, 0)));
   }
 
   state = NULL;

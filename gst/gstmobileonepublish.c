@@ -1021,7 +1021,8 @@ make_document (GstMobileOnePublish * self, GstBuffer * buf)
   JsonNode *root;
 
   empty = mask == NULL && gst_buffer_get_n_meta (buf,
-      GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE) == 0;
+      GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE) == 0
+      && gst_buffer_get_n_mobile_one_classifications (buf) == 0;
 
   GST_OBJECT_LOCK (self);
   if (empty && !self->add_empty_results) {
@@ -1059,6 +1060,22 @@ make_document (GstMobileOnePublish * self, GstBuffer * buf)
               GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)))
     add_object (self, b, (GstVideoRegionOfInterestMeta *) meta, tensors);
   json_builder_end_array (b);
+  /* Whole-frame classifications, under their names. */
+  if (gst_buffer_get_n_mobile_one_classifications (buf) > 0) {
+    json_builder_set_member_name (b, "classifications");
+    json_builder_begin_object (b);
+    for (guint i = 0; i < gst_buffer_get_n_mobile_one_classifications (buf);
+        i++) {
+      const GstStructure *s = gst_buffer_nth_mobile_one_classification (buf,
+          i);
+
+      json_builder_set_member_name (b, gst_structure_get_name (s));
+      json_builder_begin_object (b);
+      gst_structure_foreach (s, add_field, b);
+      json_builder_end_object (b);
+    }
+    json_builder_end_object (b);
+  }
   if (mask)
     add_segmentation (self, b, mask, add_mask);
   json_builder_end_object (b);
