@@ -155,12 +155,17 @@ gst_mobile_one_infer_class_init (GstMobileOneInferClass * klass)
   /**
    * GstMobileOneInfer:n-threads:
    *
-   * Threads that run one inference, this element's own; 0 uses one per
-   * core.
+   * Threads that run one inference. 0 uses the process-wide pool of one
+   * thread per core that every element asking for 0 shares (their
+   * inferences take turns, so N elements never run more threads than
+   * cores); N > 0 gives the element N threads of its own. Results do not
+   * depend on it.
    */
   g_object_class_install_property (gobject_class, PROP_N_THREADS,
       g_param_spec_uint ("n-threads", "Threads",
-          "Threads per inference (0 = one per core)", 0, 256,
+          "Threads per inference (0 = the process-wide pool of one thread "
+          "per core, shared by the elements; N = N threads of its own)", 0,
+          256,
           DEFAULT_N_THREADS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
