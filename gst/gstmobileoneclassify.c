@@ -241,7 +241,7 @@ gst_mobile_one_classify_class_init (GstMobileOneClassifyClass * klass)
    *
    * Also attach a whole-frame classification as a
    * #GstVideoRegionOfInterestMeta covering the frame (labelled with the
-   * class, the result as its param), as versions before 0.2 did; it is
+   * class, the result as its param), as the element did before; it is
    * always attached as frame-level metadata.
    */
   g_object_class_install_property (gobject_class, PROP_FRAME_ROI,
