@@ -186,12 +186,17 @@ gst_mobile_one_infer_class_init (GstMobileOneInferClass * klass)
   /**
    * GstMobileOneInfer:n-threads:
    *
-   * Threads that run one inference, this element's own; 0 uses one per
-   * core.
+   * Threads that run one inference. 0 uses the process-wide pool of one
+   * thread per core that every element asking for 0 shares (their
+   * inferences take turns, so N elements never run more threads than
+   * cores); N > 0 gives the element N threads of its own. Results do not
+   * depend on it.
    */
   g_object_class_install_property (gobject_class, PROP_N_THREADS,
       g_param_spec_uint ("n-threads", "Threads",
-          "Threads per inference (0 = one per core)", 0, 256,
+          "Threads per inference (0 = the process-wide pool of one thread "
+          "per core, shared by the elements; N = N threads of its own)", 0,
+          256,
           DEFAULT_N_THREADS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
@@ -905,6 +910,16 @@ new_message (GstMobileOneInfer * self, GstBuffer * buf, gboolean repeated)
       "repeated", G_TYPE_BOOLEAN, repeated, NULL);
 }
 
+static void
+region_done (gpointer user, int index, const MoSession * outputs,
+    const MoTransform * xf)
+{
+  GstMobileOneInfer *self = user;
+
+  GST_MOBILE_ONE_INFER_GET_CLASS (self)->decode_region (self, (guint) index,
+      outputs, xf);
+}
+
 /* Runs the model on every region of @frame and lets the subclass decode
  * each result. */
 static gboolean
@@ -923,6 +938,13 @@ infer_frame (GstMobileOneInfer * self, GstVideoFrame * frame, MoFit fit)
   }
   if (klass->get_regions)
     n = klass->get_regions (self, frame, &rects);
+  if (klass->decode_region) {
+    MoRect whole = { 0, 0, priv->image.width, priv->image.height };
+
+    mo_session_run_regions (priv->session, &priv->image,
+        rects ? rects : &whole, (int) n, fit, region_done, self);
+    return TRUE;
+  }
   for (guint i = 0; i < n; i++) {
     MoTransform xf;
 

@@ -47,6 +47,11 @@ GType gst_mobile_one_fit_get_type (void);
  *   the whole frame) whose mapping back to the frame is @xf; reads the
  *   session's outputs and keeps the results. FALSE stops the stream (after
  *   posting an error).
+ * @decode_region: (optional) replaces @decode for subclasses whose regions
+ *   are independent: the base runs a frame's regions as one batch spread
+ *   over the session's threads (mo_session_run_regions()) and calls this
+ *   for region @index with the session holding its outputs; called from
+ *   several threads at once, so it writes only what belongs to @index.
  * @attach: called for every frame: attaches the kept results to
  *   @frame->buffer (writable) as metas marked repeated when @repeated (the
  *   model did not run on this frame), and when @message is not NULL adds
@@ -72,6 +77,8 @@ struct _GstMobileOneInferClass
       const MoRect ** rects);
   gboolean (*decode) (GstMobileOneInfer * self, GstVideoFrame * frame,
       guint index, const MoTransform * xf);
+  void (*decode_region) (GstMobileOneInfer * self, guint index,
+      const MoSession * outputs, const MoTransform * xf);
   GstFlowReturn (*attach) (GstMobileOneInfer * self, GstVideoFrame * frame,
       gboolean repeated, GstStructure * message);
 };

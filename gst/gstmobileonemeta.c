@@ -184,3 +184,124 @@ gst_mobile_one_labels_unref (gchar ** labels)
   if (labels != NULL)
     g_atomic_rc_box_release_full (labels, labels_clear);
 }
+
+/* Frame-level classifications: a GstCustomMeta (no tags, nothing in it
+ * depends on the frame geometry, so it survives scaling and conversion)
+ * whose structure holds one field per result, named like the result's
+ * structure, its value that structure. */
+
+static gboolean
+classification_meta_transform (GstBuffer * dest, GstCustomMeta * meta,
+    GstBuffer * buffer, GQuark type, gpointer data, gpointer user_data)
+{
+  GstStructure *from = gst_custom_meta_get_structure (meta);
+  GstStructure *to;
+  GstCustomMeta *dmeta;
+
+  dmeta = gst_buffer_get_custom_meta (dest,
+      GST_MOBILE_ONE_CLASSIFICATION_META_NAME);
+  if (dmeta == NULL)
+    dmeta = gst_buffer_add_custom_meta (dest,
+        GST_MOBILE_ONE_CLASSIFICATION_META_NAME);
+  if (dmeta == NULL)
+    return FALSE;
+  to = gst_custom_meta_get_structure (dmeta);
+  for (gint i = 0; i < gst_structure_n_fields (from); i++) {
+    const gchar *name = gst_structure_nth_field_name (from, i);
+
+    gst_structure_set_value (to, name, gst_structure_get_value (from, name));
+  }
+  return TRUE;
+}
+
+void
+gst_mobile_one_classification_meta_register (void)
+{
+  static gsize done = 0;
+
+  if (g_once_init_enter (&done)) {
+    static const gchar *tags[] = { NULL };
+
+    gst_meta_register_custom (GST_MOBILE_ONE_CLASSIFICATION_META_NAME, tags,
+        classification_meta_transform, NULL, NULL);
+    g_once_init_leave (&done, 1);
+  }
+}
+
+void
+gst_buffer_add_mobile_one_classification (GstBuffer * buffer,
+    GstStructure * result)
+{
+  GstCustomMeta *meta;
+  GValue v = G_VALUE_INIT;
+
+  g_return_if_fail (GST_IS_BUFFER (buffer) && result != NULL);
+
+  gst_mobile_one_classification_meta_register ();
+  meta = gst_buffer_get_custom_meta (buffer,
+      GST_MOBILE_ONE_CLASSIFICATION_META_NAME);
+  if (meta == NULL)
+    meta = gst_buffer_add_custom_meta (buffer,
+        GST_MOBILE_ONE_CLASSIFICATION_META_NAME);
+  g_value_init (&v, GST_TYPE_STRUCTURE);
+  g_value_take_boxed (&v, result);
+  gst_structure_take_value (gst_custom_meta_get_structure (meta),
+      gst_structure_get_name (result), &v);
+}
+
+guint
+gst_buffer_get_n_mobile_one_classifications (GstBuffer * buffer)
+{
+  GstCustomMeta *meta;
+
+  g_return_val_if_fail (GST_IS_BUFFER (buffer), 0);
+  /* Not registered yet: no buffer can carry one. */
+  if (gst_meta_get_info (GST_MOBILE_ONE_CLASSIFICATION_META_NAME) == NULL)
+    return 0;
+  meta = gst_buffer_get_custom_meta (buffer,
+      GST_MOBILE_ONE_CLASSIFICATION_META_NAME);
+  return meta ? (guint) gst_structure_n_fields (gst_custom_meta_get_structure
+      (meta)) : 0;
+}
+
+const GstStructure *
+gst_buffer_get_mobile_one_classification (GstBuffer * buffer,
+    const gchar * name)
+{
+  GstCustomMeta *meta;
+  const GstStructure *s;
+  const GValue *v;
+
+  g_return_val_if_fail (GST_IS_BUFFER (buffer), NULL);
+  if (gst_meta_get_info (GST_MOBILE_ONE_CLASSIFICATION_META_NAME) == NULL)
+    return NULL;
+  meta = gst_buffer_get_custom_meta (buffer,
+      GST_MOBILE_ONE_CLASSIFICATION_META_NAME);
+  if (meta == NULL)
+    return NULL;
+  s = gst_custom_meta_get_structure (meta);
+  if (name == NULL) {
+    if (gst_structure_n_fields (s) == 0)
+      return NULL;
+    name = gst_structure_nth_field_name (s, 0);
+  }
+  v = gst_structure_get_value (s, name);
+  return v && GST_VALUE_HOLDS_STRUCTURE (v) ? gst_value_get_structure (v) :
+      NULL;
+}
+
+const GstStructure *
+gst_buffer_nth_mobile_one_classification (GstBuffer * buffer, guint n)
+{
+  GstCustomMeta *meta;
+  GstStructure *s;
+
+  g_return_val_if_fail (GST_IS_BUFFER (buffer), NULL);
+  if (n >= gst_buffer_get_n_mobile_one_classifications (buffer))
+    return NULL;
+  meta = gst_buffer_get_custom_meta (buffer,
+      GST_MOBILE_ONE_CLASSIFICATION_META_NAME);
+  s = gst_custom_meta_get_structure (meta);
+  return gst_buffer_get_mobile_one_classification (buffer,
+      gst_structure_nth_field_name (s, n));
+}

@@ -106,4 +106,46 @@ gchar **gst_mobile_one_labels_ref (gchar ** labels);
 /** gst_mobile_one_labels_unref: drops a reference; NULL is allowed. */
 void gst_mobile_one_labels_unref (gchar ** labels);
 
+/**
+ * GST_MOBILE_ONE_CLASSIFICATION_META_NAME:
+ *
+ * The name of the #GstCustomMeta that carries frame-level classifications
+ * (mobileoneclassify on the whole frame). Its structure has one field per
+ * classifier, named like the result (the element's result-name, by default
+ * "classification"), whose value is the result: a structure of that name
+ * with label_id (int), label (string), confidence (double), repeated
+ * (boolean), model (string) and element (string). Applications without
+ * this header read it with gst_buffer_get_custom_meta (buffer,
+ * "GstMobileOneClassificationMeta") and gst_custom_meta_get_structure().
+ */
+#define GST_MOBILE_ONE_CLASSIFICATION_META_NAME "GstMobileOneClassificationMeta"
+
+/**
+ * gst_mobile_one_classification_meta_register: registers the frame-level
+ * classification meta (once; later calls do nothing).
+ */
+void gst_mobile_one_classification_meta_register (void);
+
+/**
+ * gst_buffer_add_mobile_one_classification: adds @result (taken) to
+ * @buffer's frame-level classifications, under its structure name
+ * (replacing a result of that name).
+ */
+void gst_buffer_add_mobile_one_classification (GstBuffer * buffer,
+    GstStructure * result);
+
+/** gst_buffer_get_n_mobile_one_classifications: how many frame-level results @buffer has. */
+guint gst_buffer_get_n_mobile_one_classifications (GstBuffer * buffer);
+
+/**
+ * gst_buffer_get_mobile_one_classification: the frame-level result named
+ * @name, or the first when @name is NULL; NULL if none. Owned by the buffer.
+ */
+const GstStructure *gst_buffer_get_mobile_one_classification (GstBuffer *
+    buffer, const gchar * name);
+
+/** gst_buffer_nth_mobile_one_classification: the frame-level result @n, or NULL. */
+const GstStructure *gst_buffer_nth_mobile_one_classification (GstBuffer *
+    buffer, guint n);
+
 G_END_DECLS

@@ -750,7 +750,8 @@ gst_mobile_one_overlay_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
       &seg_mask);
 
   /* Nothing attached: leave the frame alone, without mapping it. */
-  if (!have_rois && !have_mask && !have_regions && !have_seg_mask)
+  if (!have_rois && !have_mask && !have_regions && !have_seg_mask
+      && gst_buffer_get_n_mobile_one_classifications (buf) == 0)
     return GST_FLOW_OK;
 
   GST_OBJECT_LOCK (self);
@@ -782,8 +783,26 @@ gst_mobile_one_overlay_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
       blend_mask (self, &frame, &seg_mask, alpha);
   }
 
-  state = NULL;
+  /* Whole-frame classifications (frame-level metadata): text in the top
+   * left corner, one line each. */
   self->n_labels = 0;
+  for (guint i = 0; draw_labels
+      && i < gst_buffer_get_n_mobile_one_classifications (buf); i++) {
+    const GstStructure *s = gst_buffer_nth_mobile_one_classification (buf, i);
+    const gchar *label = gst_structure_get_string (s, "label");
+    gdouble conf = 0;
+    gint id = 0;
+    gchar text[256];
+    GstMobileOneRect corner = { 0, 0, 0, 0 };
+
+    gst_structure_get_int (s, "label_id", &id);
+    gst_structure_get_double (s, "confidence", &conf);
+    g_snprintf (text, sizeof (text), "%s %.2f", label ? label : "", conf);
+    draw_label (self, &frame, text, &corner,
+        class_colour (self, (guint) MAX (id, 0)));
+  }
+
+  state = NULL;
   while ((draw_boxes || draw_labels)
       && gst_mobile_one_roi_next (buf, &state, &roi)) {
     GstMobileOneRect box = { roi.meta->x, roi.meta->y, roi.meta->w,

@@ -1100,7 +1100,8 @@ make_document (GstMobileOnePublish * self, GstBuffer * buf)
   if (mask == NULL && gst_mobile_one_analytics_get_mask (buf, &seg_mask))
     mask = &seg_mask;
   regions = n_rois == 0 && gst_mobile_one_analytics_has_regions (buf);
-  empty = mask == NULL && n_rois == 0 && !regions;
+  empty = mask == NULL && n_rois == 0 && !regions
+      && gst_buffer_get_n_mobile_one_classifications (buf) == 0;
 
   GST_OBJECT_LOCK (self);
   if (empty && !self->add_empty_results) {
@@ -1145,6 +1146,22 @@ make_document (GstMobileOnePublish * self, GstBuffer * buf)
       add_region (self, b, &r, tensors);
   }
   json_builder_end_array (b);
+  /* Whole-frame classifications, under their names. */
+  if (gst_buffer_get_n_mobile_one_classifications (buf) > 0) {
+    json_builder_set_member_name (b, "classifications");
+    json_builder_begin_object (b);
+    for (guint i = 0; i < gst_buffer_get_n_mobile_one_classifications (buf);
+        i++) {
+      const GstStructure *s = gst_buffer_nth_mobile_one_classification (buf,
+          i);
+
+      json_builder_set_member_name (b, gst_structure_get_name (s));
+      json_builder_begin_object (b);
+      gst_structure_foreach (s, add_field, b);
+      json_builder_end_object (b);
+    }
+    json_builder_end_object (b);
+  }
   if (mask)
     add_segmentation (self, b, mask, add_mask);
   json_builder_end_object (b);

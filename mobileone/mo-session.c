@@ -22,8 +22,6 @@ typedef struct
   guint64 macs;
   gint64 ns;                    /* profiling: accumulated time */
   int runs;
-  gboolean chained;             /* runs on the previous layer's rows, no
-                                 * barrier between (see can_chain()) */
 } LayerState;
 
 struct _MoSession
@@ -31,6 +29,11 @@ struct _MoSession
   MoModel *model;
   MoKernels kernels;
   MoThreadPool *pool;
+  MoBarrier barrier;
+  /* [nth - 1][layer]: runs on the previous layer's rows with no barrier
+   * between (see can_chain()) when the run has nth threads; a run gets as
+   * many as the pool grants it, 1 to its size */
+  gboolean *chained;
   TensorState *t;
   LayerState *ls;
   float *arena;
@@ -43,6 +46,10 @@ struct _MoSession
   MoPreprocessPlan pre;
   gboolean pre_pending;
   gboolean pre_split;           /* on all threads, in run_all() */
+  /* mo_session_run_regions(): one single-threaded session per pool thread,
+   * made on first use */
+  MoSession **lanes;
+  int n_lanes;
 };
 
 /* Output pixels per thread below which pre-processing is not split. */
@@ -106,7 +113,7 @@ can_chain (const MoSession *s, const MoLayer *dwprev, const MoLayer *dw,
 }
 
 /* Shapes, MACs and tensor lifetimes for a @width x @height input run by
- * @nth threads. */
+ * 1 to @nth threads. */
 static gboolean
 infer_shapes (MoSession *s, int width, int height, int nth, GError **error)
 {
@@ -194,15 +201,20 @@ infer_shapes (MoSession *s, int width, int height, int nth, GError **error)
   /* With threads, a pointwise layer may run on a depthwise layer's rows
    * without a barrier between them (see can_chain()): then the depthwise
    * input must outlive the pointwise layer, which the other thread may
-   * reach while this one still reads that input. */
-  for (guint li = 1; li < m->layers->len; li++) {
-    s->ls[li].chained = can_chain (s, li >= 2 ?
-        g_ptr_array_index (m->layers, li - 2) : NULL,
-        g_ptr_array_index (m->layers, li - 1),
-        g_ptr_array_index (m->layers, li), nth);
-    if (s->ls[li].chained) {
-      const MoLayer *dw = g_ptr_array_index (m->layers, li - 1);
-      s->t[dw->in].last = MAX (s->t[dw->in].last, (int) li);
+   * reach while this one still reads that input. Planned for every number
+   * of threads a run may get. */
+  for (int t = 1; t <= nth; t++) {
+    gboolean *chained = s->chained + (gsize) (t - 1) * m->layers->len;
+
+    for (guint li = 1; li < m->layers->len; li++) {
+      chained[li] = can_chain (s, li >= 2 ?
+          g_ptr_array_index (m->layers, li - 2) : NULL,
+          g_ptr_array_index (m->layers, li - 1),
+          g_ptr_array_index (m->layers, li), t);
+      if (chained[li]) {
+        const MoLayer *dw = g_ptr_array_index (m->layers, li - 1);
+        s->t[dw->in].last = MAX (s->t[dw->in].last, (int) li);
+      }
     }
   }
   /* A view lives in its parent: the parent must live as long as any view. */
@@ -303,7 +315,11 @@ mo_session_new (MoModel *m, int width, int height, int n_threads,
   s->model = mo_model_ref (m);
   s->t = g_new0 (TensorState, nt);
   s->ls = g_new0 (LayerState, m->layers->len);
-  s->pool = mo_thread_pool_new (n_threads);
+  s->pool = n_threads == 0 ? mo_thread_pool_shared () :
+      mo_thread_pool_new (n_threads);
+  mo_barrier_init (&s->barrier);
+  s->chained = g_new0 (gboolean, (gsize) mo_thread_pool_size (s->pool) *
+      m->layers->len);
   if (!infer_shapes (s, width, height, mo_thread_pool_size (s->pool),
           error)) {
     mo_session_free (s);
@@ -359,7 +375,11 @@ mo_session_free (MoSession *s)
 {
   if (s == NULL)
     return;
-  mo_thread_pool_free (s->pool);
+  for (int i = 0; i < s->n_lanes; i++)
+    mo_session_free (s->lanes[i]);
+  g_free (s->lanes);
+  mo_thread_pool_unref (s->pool);
+  g_free (s->chained);
   free (s->arena);
   g_free (s->outputs);
   g_free (s->t);
@@ -525,19 +545,20 @@ run_all (gpointer data, int ith, int nth)
 {
   MoSession *s = data;
   GPtrArray *layers = s->model->layers;
+  const gboolean *chained = s->chained + (gsize) (nth - 1) * layers->len;
 
   if (s->pre_pending && s->pre_split) {
     mo_preprocess_plan_run (&s->pre, ith, nth);
-    mo_thread_pool_barrier (s->pool, ith);
+    mo_barrier_wait (&s->barrier, ith, nth);
   }
   for (guint li = 0; li < layers->len; li++) {
     gint64 t0 = s->profile && ith == 0 ? g_get_monotonic_time () : 0;
     run_layer (s, g_ptr_array_index (layers, li),
-        li > 0 ? g_ptr_array_index (layers, li - 1) : NULL, s->ls[li].chained,
+        li > 0 ? g_ptr_array_index (layers, li - 1) : NULL, chained[li],
         ith, nth);
     /* Profiling keeps every barrier, so a layer's time is all of it. */
-    if (li + 1 == layers->len || !s->ls[li + 1].chained || s->profile)
-      mo_thread_pool_barrier (s->pool, ith);
+    if (li + 1 == layers->len || !chained[li + 1] || s->profile)
+      mo_barrier_wait (&s->barrier, ith, nth);
     if (s->profile && ith == 0) {
       s->ls[li].ns += (g_get_monotonic_time () - t0) * 1000;
       s->ls[li].runs++;
@@ -548,16 +569,106 @@ run_all (gpointer data, int ith, int nth)
 void
 mo_session_run (MoSession *s)
 {
+  /* As many threads as the pool grants this session: all of them when it
+   * runs alone, one when as many sessions as cores share it. */
+  int nth = mo_thread_pool_acquire (s->pool, s,
+      mo_thread_pool_size (s->pool));
+
   /* Pre-processing split over the threads costs a barrier before the
    * first layer; below MO_PRE_SPLIT_PIXELS per thread (224x224 on 2 threads
    * is 25k) the caller does it alone, faster than the wait on a busy
    * machine. */
-  s->pre_split = s->pre_pending && (gint64) s->pre.dw * s->pre.dh >=
-      (gint64) MO_PRE_SPLIT_PIXELS * mo_thread_pool_size (s->pool);
+  s->pre_split = s->pre_pending && nth > 1 && (gint64) s->pre.dw *
+      s->pre.dh >= (gint64) MO_PRE_SPLIT_PIXELS * nth;
   if (s->pre_pending && !s->pre_split)
     mo_preprocess_plan_run (&s->pre, 0, 1);
-  mo_thread_pool_run (s->pool, run_all, s);
+  mo_thread_pool_run_n (s->pool, nth, run_all, s);
+  mo_thread_pool_release (s->pool, nth);
   s->pre_pending = FALSE;
+}
+
+typedef struct
+{
+  MoSession *s;
+  const MoImage *img;
+  const MoRect *rects;
+  int n;
+  MoFit fit;
+  MoRegionFunc done;
+  gpointer user;
+  gint next;                    /* atomic: the next region to take */
+} RegionsTask;
+
+/* Each thread takes the next region and runs it alone in its own lane: no
+ * barrier per layer, and regions (typically small, 224x224) need none. */
+static void
+run_regions (gpointer data, int ith, int nth)
+{
+  RegionsTask *task = data;
+  MoSession *lane = task->s->lanes[ith];
+  int i;
+
+  while ((i = g_atomic_int_add (&task->next, 1)) < task->n) {
+    MoTransform xf;
+
+    mo_session_set_input_image (lane, task->img, &task->rects[i], task->fit,
+        &xf);
+    mo_session_run (lane);
+    task->done (task->user, i, lane, &xf);
+  }
+}
+
+/* The lanes of mo_session_run_regions(), once: the same model and input
+ * size, one thread each. */
+static gboolean
+ensure_lanes (MoSession *s)
+{
+  const TensorState *in = &s->t[s->model->input];
+  int n = mo_thread_pool_size (s->pool);
+
+  if (s->lanes != NULL)
+    return TRUE;
+  s->lanes = g_new0 (MoSession *, n);
+  for (int i = 0; i < n; i++) {
+    s->lanes[i] = mo_session_new (s->model, in->w, in->h, 1, NULL);
+    if (s->lanes[i] == NULL) {
+      for (int j = 0; j < i; j++)
+        mo_session_free (s->lanes[j]);
+      g_clear_pointer (&s->lanes, g_free);
+      return FALSE;
+    }
+  }
+  s->n_lanes = n;
+  return TRUE;
+}
+
+void
+mo_session_run_regions (MoSession *s, const MoImage *img,
+    const MoRect *rects, int n, MoFit fit, MoRegionFunc done, gpointer user)
+{
+  RegionsTask task = { s, img, rects, n, fit, done, user, 0 };
+
+  g_return_if_fail (img != NULL && done != NULL);
+  g_return_if_fail (n == 0 || rects != NULL);
+
+  /* One region, or one thread: every thread on each region in turn. */
+  if (n == 1 || mo_thread_pool_size (s->pool) == 1 || !ensure_lanes (s)) {
+    for (int i = 0; i < n; i++) {
+      MoTransform xf;
+
+      mo_session_set_input_image (s, img, &rects[i], fit, &xf);
+      mo_session_run (s);
+      done (user, i, s, &xf);
+    }
+    return;
+  }
+  if (n > 0) {
+    int nth = mo_thread_pool_acquire (s->pool, s,
+        MIN (n, mo_thread_pool_size (s->pool)));
+
+    mo_thread_pool_run_n (s->pool, nth, run_regions, &task);
+    mo_thread_pool_release (s->pool, nth);
+  }
 }
 
 int

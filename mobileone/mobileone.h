@@ -59,8 +59,11 @@ MO_API gboolean mo_model_export_fused (const MoModel * model, const char *path,
 
 /**
  * mo_session_new: plans the activation arena for a @width x @height input
- * and starts @n_threads threads (0 = one per core). Fails when the input is
- * too small for the network.
+ * and starts @n_threads threads of its own, or, with 0, takes the
+ * process-wide pool of one thread per core that every session made with 0
+ * shares (their runs take turns, so N sessions never run more threads than
+ * cores). Results do not depend on the threads. Fails when the input is too
+ * small for the network.
  */
 MO_API MoSession *mo_session_new (MoModel * model, int width, int height,
     int n_threads, GError ** error);
@@ -95,6 +98,27 @@ MO_API void mo_session_set_input_image (MoSession * s, const MoImage * img,
 
 /** mo_session_run: one inference. Allocates nothing. */
 MO_API void mo_session_run (MoSession * s);
+
+/**
+ * MoRegionFunc: called by mo_session_run_regions() once region @index has
+ * run: @outputs is the session whose outputs (mo_session_output()) hold its
+ * results, valid until this returns; @xf maps them back to the image. May be
+ * called from several of the session's threads at once (each with its own
+ * @index and @outputs): write only what belongs to @index.
+ */
+typedef void (*MoRegionFunc) (gpointer user, int index,
+    const MoSession * outputs, const MoTransform * xf);
+
+/**
+ * mo_session_run_regions: runs the model on each of the @n crops @rects of
+ * @img (fitted by @fit, as mo_session_set_input_image()) and calls @done
+ * for each. With several threads the regions are spread over them, one
+ * region per thread at a time, each thread with an activation arena of its
+ * own (made on the first call); results are bit for bit those of running
+ * each region alone. Returns when all are done.
+ */
+MO_API void mo_session_run_regions (MoSession * s, const MoImage * img,
+    const MoRect * rects, int n, MoFit fit, MoRegionFunc done, gpointer user);
 
 /** mo_session_n_outputs: the number of outputs. */
 MO_API int mo_session_n_outputs (const MoSession * s);

@@ -1,7 +1,10 @@
 /* One model shared by sessions in several threads at once, each session
- * with its own thread pool (issue 14): every thread's results equal a
- * single-threaded run's, bit for bit. CI also runs this under
- * ThreadSanitizer, which reports any data race on the shared model. */
+ * with its own thread pool (issue 14) or all sharing the process-wide pool
+ * (n_threads 0, issue 15): every thread's results equal a single-threaded
+ * run's, bit for bit; regions spread over a pool's threads
+ * (mo_session_run_regions) equal each region run alone. CI also runs this
+ * under ThreadSanitizer, which reports any data race on the shared model or
+ * pool. */
 #include "mo-heads.h"
 #include "mo-ssdlite.h"
 
@@ -88,9 +91,8 @@ worker (gpointer data)
 }
 
 static void
-test_shared (gconstpointer data)
+run_shared (const char *rel, gboolean shared_pool)
 {
-  const char *rel = data;
   char *path = g_build_filename (data_dir, rel, NULL);
   GError *error = NULL;
   MoModel *m = mo_model_load (path, &error);
@@ -118,7 +120,8 @@ test_shared (gconstpointer data)
   for (int i = 0; i < N_WORKERS; i++) {
     jobs[i] = proto;
     jobs[i].model = mo_model_ref (m);
-    jobs[i].n_threads = 1 + i % 3;      /* pools of 1, 2 and 3 threads */
+    /* Pools of 1, 2 and 3 threads of their own, or all the shared pool. */
+    jobs[i].n_threads = shared_pool ? 0 : 1 + i % 3;
     th[i] = g_thread_new ("worker", worker, &jobs[i]);
   }
   /* The loader's reference goes while the workers run. */
@@ -132,6 +135,115 @@ test_shared (gconstpointer data)
   g_free (path);
 }
 
+static void
+test_shared (gconstpointer data)
+{
+  run_shared (data, FALSE);
+}
+
+static void
+test_shared_pool (gconstpointer data)
+{
+  run_shared (data, TRUE);
+}
+
+/* Two sessions with n_threads 0 hold the same pool of one thread per core,
+ * which goes with the last of them. */
+static void
+test_pool_is_shared (void)
+{
+  char *path = g_build_filename (data_dir, "k1-fused.yaml", NULL);
+  GError *error = NULL;
+  MoModel *m = mo_model_load (path, &error);
+  g_assert_no_error (error);
+  MoSession *a = mo_session_new (m, 32, 32, 0, &error);
+  MoSession *b = mo_session_new (m, 64, 48, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (mo_session_n_threads (a), ==, g_get_num_processors ());
+  g_assert_cmpint (mo_session_n_threads (b), ==, g_get_num_processors ());
+  mo_session_free (a);
+  mo_session_free (b);
+  /* A fresh pool after the last one went. */
+  a = mo_session_new (m, 32, 32, 0, &error);
+  g_assert_no_error (error);
+  fill (a);
+  mo_session_run (a);
+  mo_session_free (a);
+  mo_model_unref (m);
+  g_free (path);
+}
+
+#define N_REGIONS 7
+
+typedef struct
+{
+  float *logits[N_REGIONS];
+} Regions;
+
+static void
+keep_region (gpointer user, int index, const MoSession *outputs,
+    const MoTransform *xf)
+{
+  Regions *r = user;
+  const MoOutput *o = mo_session_output (outputs, "logits");
+
+  (void) xf;
+  r->logits[index] = g_memdup2 (o->data, o->c * sizeof (float));
+}
+
+/* mo_session_run_regions() on pools of 1, 2, 3 and the shared one: every
+ * region's logits equal that region run alone on one thread, bit for bit,
+ * including regions partly outside the picture. */
+static void
+test_regions (void)
+{
+  char *path = g_build_filename (data_dir, "k2se-fused.yaml", NULL);
+  GError *error = NULL;
+  MoModel *m = mo_model_load (path, &error);
+  g_assert_no_error (error);
+  const MoDesc *d = mo_model_desc (m);
+  const int W = 157, H = 93;
+  guint8 *pixels = g_malloc ((gsize) W * H * 3);
+  MoImage img = { MO_PIXEL_RGB, W, H, {pixels}, {W * 3}, MO_YUV_BT601, 0 };
+  const MoRect rects[N_REGIONS] = { {0, 0, W, H}, {3, 4, 40, 30},
+  {100, 50, 57, 43}, {10, 60, 9, 7}, {-5, -5, 30, 30}, {60, 10, 30, 80},
+  {1, 1, 2, 2}
+  };
+  MoSession *alone = mo_session_new (m, d->input_width, d->input_height, 1,
+      &error);
+  g_assert_no_error (error);
+
+  for (gsize i = 0; i < (gsize) W * H * 3; i++)
+    pixels[i] = (guint8) ((i * 2654435761u) >> 13);
+  for (int t = 0; t < 4; t++) {
+    MoSession *s = mo_session_new (m, d->input_width, d->input_height,
+        t == 3 ? 0 : t + 1, &error);
+    Regions r = { {0} };
+    g_assert_no_error (error);
+    for (int rep = 0; rep < 2; rep++) {
+      mo_session_run_regions (s, &img, rects, N_REGIONS, MO_FIT_CROP,
+          keep_region, &r);
+      for (int i = 0; i < N_REGIONS; i++) {
+        const MoOutput *o;
+
+        mo_session_set_input_image (alone, &img, &rects[i], MO_FIT_CROP,
+            NULL);
+        mo_session_run (alone);
+        o = mo_session_output (alone, "logits");
+        g_assert_nonnull (r.logits[i]);
+        g_assert_cmpint (memcmp (r.logits[i], o->data,
+                o->c * sizeof (float)), ==, 0);
+        g_clear_pointer (&r.logits[i], g_free);
+      }
+    }
+    mo_session_free (s);
+  }
+  mo_session_free (alone);
+  g_free (pixels);
+  mo_model_unref (m);
+  g_free (path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -142,5 +254,11 @@ main (int argc, char **argv)
       test_shared);
   g_test_add_data_func ("/threads/deeplab", "deeplab/dense-fused.yaml",
       test_shared);
+  g_test_add_data_func ("/threads/shared-pool/classifier", "k2se-fused.yaml",
+      test_shared_pool);
+  g_test_add_data_func ("/threads/shared-pool/ssdlite",
+      "ssd/ssd-fused.yaml", test_shared_pool);
+  g_test_add_func ("/threads/shared-pool/lifetime", test_pool_is_shared);
+  g_test_add_func ("/threads/regions", test_regions);
   return g_test_run ();
 }

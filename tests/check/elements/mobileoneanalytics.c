@@ -141,9 +141,19 @@ GST_START_TEST (test_classify)
   in = gst_harness_create_buffer (h, 64 * 48 * 4);
   gst_buffer_memset (in, 0, 0x5a, 64 * 48 * 4);
   out = gst_harness_push_and_pull (h, in);
-  roi = gst_buffer_get_video_region_of_interest_meta (out);
-  fail_unless (roi != NULL);
-  s = gst_video_region_of_interest_meta_get_param (roi, "classification");
+  /* The frame's result: frame-level metadata, no region. */
+  fail_unless (gst_buffer_get_video_region_of_interest_meta (out) == NULL);
+  {
+    GstCustomMeta *cm = gst_buffer_get_custom_meta (out,
+        "GstMobileOneClassificationMeta");
+    const GValue *v;
+
+    fail_unless (cm != NULL);
+    v = gst_structure_get_value (gst_custom_meta_get_structure (cm),
+        "classification");
+    fail_unless (v != NULL && GST_VALUE_HOLDS_STRUCTURE (v));
+    s = gst_value_get_structure (v);
+  }
   fail_unless (gst_structure_get_double (s, "confidence", &conf));
   meta = relation_meta (out);
   fail_unless_equals_int (count_mtds (out,

@@ -321,6 +321,34 @@ GST_START_TEST (test_frame_label)
 
 GST_END_TEST;
 
+/* mobileoneclassify's whole-frame result is frame-level metadata, not a
+ * region: still text in the top left corner, no box. */
+GST_START_TEST (test_frame_classification)
+{
+  GstHarness *h = gst_harness_new_parse ("mobileoneclassify n-threads=1 "
+      "model=" CLASSIFY_MODEL " ! mobileoneoverlay");
+  GstVideoInfo info;
+  GstBuffer *in = make_frame (h, "RGB", &info);
+  GstBuffer *ref = gst_buffer_copy_deep (in), *out;
+  GstVideoFrame a, b;
+
+  out = gst_harness_push_and_pull (h, in);
+  fail_unless_equals_int (count_rois (out), 0);
+  gst_video_frame_map (&a, &info, ref, GST_MAP_READ);
+  gst_video_frame_map (&b, &info, out, GST_MAP_READ);
+  fail_unless (pixel_changed (&a, &b, 1, 1));
+  fail_unless (!pixel_changed (&a, &b, W - 1, H - 1));
+  fail_unless (!pixel_changed (&a, &b, 0, H - 1));
+  fail_unless (!pixel_changed (&a, &b, W - 1, H / 2));
+  gst_video_frame_unmap (&a);
+  gst_video_frame_unmap (&b);
+  gst_buffer_unref (ref);
+  gst_buffer_unref (out);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 /* Masks: with full opacity exactly the pixels of non-background classes
  * change (packed RGB: always; YUV luma: unless the colour's luma happens to
  * equal the pixel's). */
@@ -421,6 +449,7 @@ mobileoneoverlay_suite (void)
   tcase_add_test (tc, test_label_layout);
   tcase_add_test (tc, test_shared_corner);
   tcase_add_test (tc, test_track_id);
+  tcase_add_test (tc, test_frame_classification);
   tcase_add_test (tc, test_masks);
   tcase_add_test (tc, test_photo);
   return s;

@@ -181,6 +181,41 @@ push_frames (const gchar * launch)
   gst_harness_teardown (h);
 }
 
+/* A whole-frame classification (frame-level metadata, not a region) is
+ * the document's "classifications", under its name; "objects" stays
+ * empty. */
+GST_START_TEST (test_frame_classification)
+{
+  gchar *path = temp_path ("frame.jsonl");
+  gchar *launch = g_strdup_printf ("mobileoneclassify n-threads=1 model="
+      CLASSIFY_MODEL " ! mobileonepublish file-path=%s", path);
+  GstHarness *h = gst_harness_new_parse (launch);
+  JsonObject *doc, *cls;
+  JsonNode *root;
+  gchar **lines;
+
+  gst_harness_set_src_caps_str (h, CAPS);
+  gst_buffer_unref (gst_harness_push_and_pull (h, frame (0)));
+  gst_harness_teardown (h);
+  lines = read_lines (path);
+  fail_unless_equals_int (g_strv_length (lines), 1);
+  root = parse (lines[0]);
+  doc = json_node_get_object (root);
+  fail_unless_equals_int (json_array_get_length (json_object_get_array_member
+          (doc, "objects")), 0);
+  cls = json_object_get_object_member (json_object_get_object_member (doc,
+          "classifications"), "classification");
+  fail_unless (cls != NULL);
+  fail_unless (json_object_has_member (cls, "label"));
+  fail_unless (json_object_get_double_member (cls, "confidence") > 0);
+  json_node_unref (root);
+  g_strfreev (lines);
+  g_free (launch);
+  remove_temp (path);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_json_lines)
 {
   gchar *path = temp_path ("out.jsonl");
@@ -632,6 +667,7 @@ mobileonepublish_suite (void)
 
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_json_lines);
+  tcase_add_test (tc, test_frame_classification);
   tcase_add_test (tc, test_tensor_data);
   tcase_add_test (tc, test_json_array);
   tcase_add_test (tc, test_segmentation);
