@@ -152,7 +152,16 @@ gboolean mo_load_conv_bn (MoWeights * ws, const char *name, gboolean fused,
  */
 gboolean mo_model_quantize (MoModel * m, const char *path, GError ** error);
 
-/** mo_session_tensor: tensor @t of @s's last run (float), its shape. */
+/**
+ * mo_session_set_observer: @observe (NULL: none) is called by one thread
+ * after each layer of every run, with the layer's index, while that
+ * layer's output is intact (calibration).
+ */
+void mo_session_set_observer (MoSession * s, void (*observe) (gpointer data,
+        guint layer), gpointer data);
+
+/** mo_session_tensor: float tensor @t of @s (valid while its layer's
+ * observer runs), its shape. */
 const float *mo_session_tensor (const MoSession * s, int t, int *h, int *w,
     int *cs);
 

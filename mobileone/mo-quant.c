@@ -219,6 +219,7 @@ struct _MoCalibration
 {
   MoSession *s;
   GArray *slots;                /* Slot */
+  int *slot_of;                 /* per layer: its slot, or -1 */
   int runs;
 };
 
@@ -227,6 +228,27 @@ typedef struct
   const MoLayer *l;
   double max;
 } Slot;
+
+static void
+observe (gpointer data, guint li)
+{
+  MoCalibration *c = data;
+  Slot *sl;
+  int h, w, cs;
+  const float *d;
+  float mx = 0.0f;
+
+  if (li == 0)
+    c->runs++;
+  if (c->slot_of[li] < 0)
+    return;
+  sl = &g_array_index (c->slots, Slot, c->slot_of[li]);
+  d = mo_session_tensor (c->s, sl->l->out, &h, &w, &cs);
+  for (gsize p = 0; p < (gsize) h * w; p++)
+    for (int k = 0; k < sl->l->cout; k++)
+      mx = MAX (mx, d[p * cs + k]);
+  sl->max = MAX (sl->max, mx);
+}
 
 MoCalibration *
 mo_calibration_new (MoSession *s, GError **error)
@@ -243,30 +265,18 @@ mo_calibration_new (MoSession *s, GError **error)
   c = g_new0 (MoCalibration, 1);
   c->s = s;
   c->slots = g_array_new (FALSE, TRUE, sizeof (Slot));
+  c->slot_of = g_new (int, m->layers->len);
   for (guint li = 0; li < m->layers->len; li++) {
     const MoLayer *l = g_ptr_array_index (m->layers, li);
+    c->slot_of[li] = -1;
     if (layer_has_scale_slot (m, l)) {
       Slot sl = { l, 0.0 };
+      c->slot_of[li] = c->slots->len;
       g_array_append_val (c->slots, sl);
     }
   }
+  mo_session_set_observer (s, observe, c);
   return c;
-}
-
-void
-mo_calibration_observe (MoCalibration *c)
-{
-  for (guint i = 0; i < c->slots->len; i++) {
-    Slot *sl = &g_array_index (c->slots, Slot, i);
-    int h, w, cs, ch = sl->l->cout;
-    const float *d = mo_session_tensor (c->s, sl->l->out, &h, &w, &cs);
-    float mx = 0.0f;
-    for (gsize p = 0; p < (gsize) h * w; p++)
-      for (int k = 0; k < ch; k++)
-        mx = MAX (mx, d[p * cs + k]);
-    sl->max = MAX (sl->max, mx);
-  }
-  c->runs++;
 }
 
 gboolean
@@ -307,6 +317,8 @@ mo_calibration_free (MoCalibration *c)
 {
   if (c == NULL)
     return;
+  mo_session_set_observer (c->s, NULL, NULL);
   g_array_free (c->slots, TRUE);
+  g_free (c->slot_of);
   g_free (c);
 }

@@ -45,6 +45,9 @@ struct _MoSession
   gboolean pre_pending;
   gboolean pre_split;           /* on all threads, in run_all() */
   char isa_name[48];            /* "avx512", or "avx512+int8:avx512vnni" */
+  /* mo_session_set_observer(): called after every layer */
+  void (*observe) (gpointer data, guint layer);
+  gpointer observe_data;
 };
 
 /* Output pixels per thread below which pre-processing is not split. */
@@ -622,9 +625,14 @@ run_all (gpointer data, int ith, int nth)
     run_layer (s, g_ptr_array_index (layers, li),
         li > 0 ? g_ptr_array_index (layers, li - 1) : NULL, s->ls[li].chained,
         ith, nth);
-    /* Profiling keeps every barrier, so a layer's time is all of it. */
-    if (li + 1 == layers->len || !s->ls[li + 1].chained || s->profile)
+    /* Profiling keeps every barrier, so a layer's time is all of it; an
+     * observer reads each layer's output after it (the next layer only
+     * reads it, and the one after waits for this thread's barrier). */
+    if (li + 1 == layers->len || !s->ls[li + 1].chained || s->profile
+        || s->observe)
       mo_thread_pool_barrier (s->pool, ith);
+    if (s->observe && ith == 0)
+      s->observe (s->observe_data, li);
     if (s->profile && ith == 0) {
       s->ls[li].ns += (g_get_monotonic_time () - t0) * 1000;
       s->ls[li].runs++;
@@ -691,6 +699,14 @@ const char *
 mo_session_isa (const MoSession *s)
 {
   return s->isa_name;
+}
+
+void
+mo_session_set_observer (MoSession *s, void (*observe) (gpointer data,
+        guint layer), gpointer data)
+{
+  s->observe = observe;
+  s->observe_data = data;
 }
 
 const float *

@@ -139,14 +139,12 @@ MO_API void mo_session_profile_report (const MoSession * s, GString * out);
 MO_API void mo_session_profile_layers (const MoSession * s, GString * out);
 
 /**
- * mo_calibration_new: records activation ranges of @s (a float model's
- * session, which must outlive it) for int8 quantisation (docs/int8.md).
- * Fails when the model already runs in int8.
+ * mo_calibration_new: from now until mo_calibration_free(), every
+ * mo_session_run() of @s (a float model's session, which must outlive
+ * it) records the activation ranges int8 quantisation needs
+ * (docs/int8.md). Fails when the model already runs in int8.
  */
 MO_API MoCalibration *mo_calibration_new (MoSession * s, GError ** error);
-
-/** mo_calibration_observe: takes in the tensors of the last mo_session_run(). */
-MO_API void mo_calibration_observe (MoCalibration * c);
 
 /** mo_calibration_n_scales: how many activation scales it writes. */
 MO_API int mo_calibration_n_scales (const MoCalibration * c);
