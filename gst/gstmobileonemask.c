@@ -19,8 +19,11 @@
  *
  * ## Example launch lines
  * |[
- * gst-launch-1.0 videotestsrc num-buffers=100 ! mobileonesegment ! mobileonemask ! videoconvert ! x264enc ! mp4mux ! filesink location=mask.mp4
- * ]| Encodes the masks as a video.
+ * gst-launch-1.0 videotestsrc num-buffers=100 ! mobileonesegment ! mobileonemask ! videoconvert ! video/x-raw,format=I420 ! x264enc ! mp4mux ! filesink location=mask.mp4
+ * ]| Encodes the masks as an H.264 video that players take. Keep the
+ * `format=I420` caps filter: without it videoconvert hands x264enc the
+ * closest format to RGBA, Y444, and x264enc writes High 4:4:4, which most
+ * players and browsers refuse.
  * |[
  * gst-launch-1.0 filesrc location=in.jpg ! jpegdec ! videoconvert ! mobileonesegment ! mobileonemask size=mask ! video/x-raw,format=GRAY8 ! pngenc ! filesink location=classes.png
  * ]| Writes the class ids of a picture as an 8-bit PNG.
