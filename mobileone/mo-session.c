@@ -280,7 +280,11 @@ plan_arena (MoSession *s)
       for (int pi = 0; pi < n_placed; pi++) {
         TensorState *o = &s->t[placed[pi]];
         gsize osize = tensor_floats (o);
-        gboolean live = !(t->last < o->first || o->last < t->first);
+        /* uint8 and float tensors never share memory: a float layer may
+         * read padded channels it never wrote (mo-kernels.h), which must
+         * stay finite floats, not bytes of an int8 layer. */
+        gboolean live = t->u8 != o->u8
+            || !(t->last < o->first || o->last < t->first);
         if (live && offset < o->offset + osize && o->offset < offset + size) {
           offset = o->offset + osize;
           moved = TRUE;
