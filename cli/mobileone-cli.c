@@ -6,6 +6,10 @@
  *                       [--profile-layers]
  *   mobileone-cli fuse MODEL.yaml OUT.safetensors
  *   mobileone-cli image MODEL.yaml PICTURE [--output OUT.png] [--threads N]
+ *   mobileone-cli calibrate MODEL.yaml --images DIR [--output SCALES.safetensors]
+ *
+ * Every command that loads a model takes --allow-external-paths and
+ * --precision fp32 (run an int8 description in float32).
  */
 #include "cli-heads.h"
 #include "mo-heads.h"
@@ -49,6 +53,8 @@ cli_head (const MoModel *m)
 static gboolean opt_profile = FALSE;
 static gboolean opt_profile_layers = FALSE;
 static gboolean opt_allow_external_paths = FALSE;
+static gchar *opt_precision = NULL;
+static gchar *opt_images = NULL;
 
 /* Every command that loads a model takes this one. */
 static const GOptionEntry load_entries[] = {
@@ -56,14 +62,26 @@ static const GOptionEntry load_entries[] = {
         "Let the model description name labels and weights outside its "
         "own folder (absolute paths, '..'); refused by default, see "
         "docs/security.md", NULL},
+  {"precision", 0, 0, G_OPTION_ARG_STRING, &opt_precision,
+        "auto (the description's 'precision') or fp32 (float32 even for an "
+        "int8 description; docs/int8.md)", "auto|fp32"},
   {NULL}
 };
 
 static MoModel *
 load_model (const char *path, GError **error)
 {
-  return mo_model_load_full (path, opt_allow_external_paths ?
-      MO_LOAD_ALLOW_EXTERNAL_PATHS : MO_LOAD_DEFAULT, error);
+  MoLoadFlags flags = opt_allow_external_paths ?
+      MO_LOAD_ALLOW_EXTERNAL_PATHS : MO_LOAD_DEFAULT;
+
+  if (opt_precision != NULL && g_str_equal (opt_precision, "fp32"))
+    flags |= MO_LOAD_FORCE_FP32;
+  else if (opt_precision != NULL && !g_str_equal (opt_precision, "auto")) {
+    g_set_error (error, MO_ERROR, MO_ERROR_INPUT, "--precision '%s': "
+        "expected auto or fp32", opt_precision);
+    return NULL;
+  }
+  return mo_model_load_full (path, flags, error);
 }
 
 static const GOptionEntry run_entries[] = {
@@ -104,6 +122,18 @@ static const GOptionEntry image_entries[] = {
         "(torchvision's Resize + CenterCrop); the default is crop for "
         "classifiers, stretch for the others, like the elements' fit",
       "FIT"},
+  {NULL}
+};
+
+static const GOptionEntry calibrate_entries[] = {
+  {"images", 'i', 0, G_OPTION_ARG_FILENAME, &opt_images,
+        "Folder of calibration pictures (.png, .jpg, .jpeg), pre-processed "
+        "like 'image' does", "DIR"},
+  {"output", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output,
+        "Scales file (default: MODEL-int8-scales.safetensors beside the "
+        "description)", "OUT"},
+  {"threads", 't', 0, G_OPTION_ARG_INT, &opt_threads,
+      "Threads, the caller included (0 = one per core; default 1)", "N"},
   {NULL}
 };
 
@@ -199,6 +229,11 @@ cmd_info (int argc, char **argv)
   printf ("input:       %dx%d (mean %g %g %g, std %g %g %g)\n", w, h,
       d->mean[0], d->mean[1], d->mean[2], d->std[0], d->std[1], d->std[2]);
   printf ("layers:      %u (fused)\n", mo_model_n_layers (m));
+  if (mo_model_n_int8_layers (m) > 0)
+    printf ("precision:   int8 (%u layers; the rest float32)\n",
+        mo_model_n_int8_layers (m));
+  else
+    printf ("precision:   fp32\n");
   printf ("parameters:  %" G_GUINT64_FORMAT " (%.2f M)\n",
       mo_model_n_params (m), mo_model_n_params (m) / 1e6);
   printf ("MACs:        %" G_GUINT64_FORMAT " (%.3f G)\n", mo_session_macs (s),
@@ -429,6 +464,38 @@ cmd_fuse (int argc, char **argv)
   return 0;
 }
 
+#ifdef HAVE_GDK_PIXBUF
+/* @path decoded, turned upright (EXIF), as *@img (whose pixels the
+ * returned pixbuf holds). */
+static GdkPixbuf *
+decode_picture (const char *path, MoImage *img, GError **error)
+{
+  GdkPixbuf *pb, *oriented;
+
+  if ((pb = gdk_pixbuf_new_from_file (path, error)) == NULL) {
+    g_prefix_error (error, "%s: ", path);
+    return NULL;
+  }
+  oriented = gdk_pixbuf_apply_embedded_orientation (pb);
+  g_object_unref (pb);
+  if (gdk_pixbuf_get_bits_per_sample (oriented) != 8
+      || gdk_pixbuf_get_n_channels (oriented) < 3) {
+    g_set_error (error, MO_ERROR, MO_ERROR_INPUT,
+        "%s: only 8-bit RGB or RGBA pictures are supported", path);
+    g_object_unref (oriented);
+    return NULL;
+  }
+  memset (img, 0, sizeof *img);
+  img->format = gdk_pixbuf_get_n_channels (oriented) == 4 ? MO_PIXEL_RGBX :
+      MO_PIXEL_RGB;
+  img->width = gdk_pixbuf_get_width (oriented);
+  img->height = gdk_pixbuf_get_height (oriented);
+  img->planes[0] = gdk_pixbuf_read_pixels (oriented);
+  img->strides[0] = gdk_pixbuf_get_rowstride (oriented);
+  return oriented;
+}
+#endif
+
 static int
 cmd_image (int argc, char **argv)
 {
@@ -445,7 +512,7 @@ cmd_image (int argc, char **argv)
   MoModel *m = NULL;
   MoSession *s = NULL;
   int rc = 1;
-  GdkPixbuf *pb = NULL, *oriented = NULL;
+  GdkPixbuf *oriented = NULL;
   const MoCliHead *head;
 
   if ((m = load_model (argv[1], &error)) == NULL)
@@ -456,27 +523,12 @@ cmd_image (int argc, char **argv)
         mo_model_desc (m)->head_type);
     goto out;
   }
-  if ((pb = gdk_pixbuf_new_from_file (argv[2], &error)) == NULL) {
-    g_prefix_error (&error, "%s: ", argv[2]);
+  MoImage img = { 0 };
+  if ((oriented = decode_picture (argv[2], &img, &error)) == NULL)
     goto out;
-  }
-  oriented = gdk_pixbuf_apply_embedded_orientation (pb);
-  if (gdk_pixbuf_get_bits_per_sample (oriented) != 8
-      || gdk_pixbuf_get_n_channels (oriented) < 3) {
-    g_set_error (&error, MO_ERROR, MO_ERROR_INPUT,
-        "%s: only 8-bit RGB or RGBA pictures are supported", argv[2]);
-    goto out;
-  }
 
   const MoDesc *d = mo_model_desc (m);
   int iw = d->input_width, ih = d->input_height;
-  MoImage img = { 0 };
-  img.format = gdk_pixbuf_get_n_channels (oriented) == 4 ? MO_PIXEL_RGBX :
-      MO_PIXEL_RGB;
-  img.width = gdk_pixbuf_get_width (oriented);
-  img.height = gdk_pixbuf_get_height (oriented);
-  img.planes[0] = gdk_pixbuf_read_pixels (oriented);
-  img.strides[0] = gdk_pixbuf_get_rowstride (oriented);
 
   MoFit fit = head->center_crop ? MO_FIT_CROP : MO_FIT_STRETCH;
   if (opt_letterbox)
@@ -501,8 +553,120 @@ out:
     rc = fail (error);
   if (oriented)
     g_object_unref (oriented);
-  if (pb)
+  mo_session_free (s);
+  mo_model_unref (m);
+  return rc;
+#endif
+}
+
+static gboolean
+is_picture (const char *name)
+{
+  char *lower = g_ascii_strdown (name, -1);
+  gboolean yes = g_str_has_suffix (lower, ".png")
+      || g_str_has_suffix (lower, ".jpg") || g_str_has_suffix (lower, ".jpeg");
+  g_free (lower);
+  return yes;
+}
+
+static int
+cmp_str (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* The activation scales of an int8 model (docs/int8.md): the float model
+ * on every picture of --images, pre-processed as 'image' does. */
+static int
+cmd_calibrate (int argc, char **argv)
+{
+  GError *error = NULL;
+
+  if (!parse_args (&argc, &argv, calibrate_entries,
+          "calibrate MODEL.yaml --images DIR", 1))
+    return 2;
+  if (opt_images == NULL) {
+    g_printerr ("mobileone-cli: calibrate needs --images DIR\n");
+    return 2;
+  }
+#ifndef HAVE_GDK_PIXBUF
+  g_set_error (&error, MO_ERROR, MO_ERROR_UNSUPPORTED,
+      "this build has no image decoder (install libgdk-pixbuf-2.0-dev and "
+      "rebuild)");
+  return fail (error);
+#else
+  MoModel *m = NULL;
+  MoSession *s = NULL;
+  MoCalibration *cal = NULL;
+  GPtrArray *files = g_ptr_array_new_with_free_func (g_free);
+  GDir *dir = NULL;
+  const char *name;
+  char *out = NULL;
+  const MoCliHead *head;
+  int rc = 1;
+
+  /* Calibration observes the float model, whatever the description says. */
+  g_free (opt_precision);
+  opt_precision = g_strdup ("fp32");
+  if ((m = load_model (argv[1], &error)) == NULL)
+    goto out;
+  if ((dir = g_dir_open (opt_images, 0, &error)) == NULL)
+    goto out;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (is_picture (name))
+      g_ptr_array_add (files, g_build_filename (opt_images, name, NULL));
+  if (files->len == 0) {
+    g_set_error (&error, MO_ERROR, MO_ERROR_INPUT, "%s: no .png or .jpg "
+        "picture", opt_images);
+    goto out;
+  }
+  qsort (files->pdata, files->len, sizeof (gpointer), cmp_str);
+
+  const MoDesc *d = mo_model_desc (m);
+  head = cli_head (m);
+  MoFit fit = head && head->center_crop ? MO_FIT_CROP : MO_FIT_STRETCH;
+  if ((s = mo_session_new (m, d->input_width, d->input_height, opt_threads,
+              &error)) == NULL
+      || (cal = mo_calibration_new (s, &error)) == NULL)
+    goto out;
+  for (guint i = 0; i < files->len; i++) {
+    MoImage img;
+    GdkPixbuf *pb = decode_picture (files->pdata[i], &img, &error);
+    if (pb == NULL)
+      goto out;
+    mo_session_set_input_image (s, &img, NULL, fit, NULL);
+    mo_session_run (s);
     g_object_unref (pb);
+  }
+  if (opt_output != NULL)
+    out = g_strdup (opt_output);
+  else {
+    char *base = g_path_get_basename (argv[1]);
+    char *dot = strrchr (base, '.');
+    if (dot)
+      *dot = '\0';
+    char *file = g_strconcat (base, "-int8-scales.safetensors", NULL);
+    out = g_build_filename (d->dir, file, NULL);
+    g_free (file);
+    g_free (base);
+  }
+  if (!mo_calibration_write (cal, out, &error))
+    goto out;
+  char *rel = g_path_get_basename (out);
+  printf ("%s: %d activation scales from %u pictures; to run in int8, add "
+      "to %s:\n  precision: int8\n  int8_scales: %s\n", out,
+      mo_calibration_n_scales (cal), files->len, argv[1], rel);
+  g_free (rel);
+  rc = 0;
+
+out:
+  if (error)
+    rc = fail (error);
+  if (dir)
+    g_dir_close (dir);
+  g_ptr_array_free (files, TRUE);
+  g_free (out);
+  mo_calibration_free (cal);
   mo_session_free (s);
   mo_model_unref (m);
   return rc;
@@ -523,7 +687,11 @@ usage (void)
       "                                              median and min milliseconds per inference\n"
       "  fuse   MODEL.yaml OUT.safetensors           write the folded (fused) weights\n"
       "  image  MODEL.yaml PICTURE [--output OUT] [--fit FIT] [--threads N]\n"
-      "                                              run on a JPEG/PNG: top-5, detections or a mask\n\n"
+      "                                              run on a JPEG/PNG: top-5, detections or a mask\n"
+      "  calibrate MODEL.yaml --images DIR [--output SCALES.safetensors]\n"
+      "                                              activation scales for 'precision: int8'\n\n"
+      "Every command takes --precision fp32 (float32 even for an int8 model) and\n"
+      "--allow-external-paths.\n"
       "Environment: MOBILEONE_ISA=ref|avx2|avx512|neon limits the kernels.\n"
       "Run 'mobileone-cli COMMAND --help' for a command's options.\n");
 }
@@ -549,6 +717,8 @@ main (int argc, char **argv)
     return cmd_fuse (argc, argv);
   if (g_str_equal (cmd, "image"))
     return cmd_image (argc, argv);
+  if (g_str_equal (cmd, "calibrate"))
+    return cmd_calibrate (argc, argv);
   g_printerr ("mobileone-cli: unknown command '%s'\n\n", cmd);
   usage ();
   return 2;

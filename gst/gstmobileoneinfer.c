@@ -48,6 +48,7 @@ typedef struct
   /* set with the properties, cleared by start() and when applied */
   gboolean model_changed;
   gboolean object_class_changed;
+  gboolean force_fp32;          /* precision=fp32 */
 
   /* from start() to stop() */
   gchar *loaded_path;           /* the file of the model in use */
@@ -84,6 +85,7 @@ enum
   PROP_POST_MESSAGES,
   PROP_OBJECT_CLASS,
   PROP_ALLOW_EXTERNAL_PATHS,
+  PROP_PRECISION,
 };
 
 #define DEFAULT_N_THREADS 0
@@ -91,6 +93,7 @@ enum
 #define DEFAULT_POST_MESSAGES FALSE
 #define DEFAULT_OBJECT_CLASS NULL
 #define DEFAULT_ALLOW_EXTERNAL_PATHS FALSE
+#define DEFAULT_PRECISION 0     /* auto */
 
 #define CAPS_STR GST_VIDEO_CAPS_MAKE (GST_MOBILE_ONE_INFER_FORMATS)
 
@@ -120,6 +123,27 @@ gst_mobile_one_fit_get_type (void)
 
   if (g_once_init_enter (&type)) {
     GType t = g_enum_register_static ("GstMobileOneFit", values);
+
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+/* The precision property: auto (what the model description says) or fp32
+ * (docs/int8.md). */
+static GType
+gst_mobile_one_precision_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {0, "What the model description says ('precision: int8' runs in int8)",
+        "auto"},
+    {1, "float32, even for an int8 model description", "fp32"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstMobileOnePrecision", values);
 
     g_once_init_leave (&type, t);
   }
@@ -300,6 +324,20 @@ gst_mobile_one_infer_class_init (GstMobileOneInferClass * klass)
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
 
+  /**
+   * GstMobileOneInfer:precision:
+   *
+   * auto runs the model as its description says (int8 with 'precision:
+   * int8' and its calibrated scales); fp32 forces float32, for comparing
+   * or when int8 loses too much accuracy for a model (docs/int8.md).
+   */
+  g_object_class_install_property (gobject_class, PROP_PRECISION,
+      g_param_spec_enum ("precision", "Precision",
+          "auto: as the model description says (int8 or fp32); fp32: "
+          "float32 even for an int8 model", gst_mobile_one_precision_get_type
+          (), DEFAULT_PRECISION, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
 
@@ -312,6 +350,7 @@ gst_mobile_one_infer_class_init (GstMobileOneInferClass * klass)
 
   gst_type_mark_as_plugin_api (GST_TYPE_MOBILE_ONE_INFER, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_MOBILE_ONE_FIT, 0);
+  gst_type_mark_as_plugin_api (gst_mobile_one_precision_get_type (), 0);
 }
 
 static void
@@ -404,6 +443,9 @@ gst_mobile_one_infer_set_property (GObject * object, guint prop_id,
     case PROP_ALLOW_EXTERNAL_PATHS:
       priv->allow_external_paths = g_value_get_boolean (value);
       break;
+    case PROP_PRECISION:
+      priv->force_fp32 = g_value_get_enum (value) == 1;
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -447,6 +489,9 @@ gst_mobile_one_infer_get_property (GObject * object, guint prop_id,
       break;
     case PROP_ALLOW_EXTERNAL_PATHS:
       g_value_set_boolean (value, priv->allow_external_paths);
+      break;
+    case PROP_PRECISION:
+      g_value_set_enum (value, priv->force_fp32 ? 1 : 0);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -581,6 +626,8 @@ gst_mobile_one_infer_start (GstBaseTransform * trans)
   n_threads = priv->n_threads;
   flags = priv->allow_external_paths ? MO_LOAD_ALLOW_EXTERNAL_PATHS :
       MO_LOAD_DEFAULT;
+  if (priv->force_fp32)
+    flags |= MO_LOAD_FORCE_FP32;
   priv->object_quarks = parse_object_class (priv->object_class);
   priv->model_changed = FALSE;
   priv->object_class_changed = FALSE;
@@ -775,6 +822,8 @@ apply_changes (GstMobileOneInfer * self)
         default_model_path (klass);
     l->flags = priv->allow_external_paths ? MO_LOAD_ALLOW_EXTERNAL_PATHS :
         MO_LOAD_DEFAULT;
+    if (priv->force_fp32)
+      l->flags |= MO_LOAD_FORCE_FP32;
     l->n_threads = priv->n_threads;
     l->head_type = klass->head_type;
     priv->model_changed = FALSE;

@@ -212,6 +212,46 @@ load_labels (MoDesc *d, GError **error)
   return TRUE;
 }
 
+/* 'precision' and 'int8_scales' (docs/int8.md). */
+static gboolean
+parse_precision (MoDesc *d, MoLoadFlags flags, GError **error)
+{
+  char *precision = NULL, *scales = NULL;
+  gboolean ok = FALSE;
+
+  if (!mo_yaml_get_string (d->root, "precision", FALSE, "fp32", &precision,
+          error)
+      || !mo_yaml_get_string (d->root, "int8_scales", FALSE, NULL, &scales,
+          error))
+    goto out;
+  if (g_str_equal (precision, "int8"))
+    d->precision = MO_PRECISION_INT8;
+  else if (!g_str_equal (precision, "fp32")) {
+    const MoYamlNode *n = mo_yaml_lookup (d->root, "precision");
+    g_set_error (error, MO_ERROR, MO_ERROR_MODEL, "%s:%d: key 'precision': "
+        "unknown precision '%s' (expected fp32 or int8)", d->path,
+        n ? n->line : 0, precision);
+    goto out;
+  }
+  if (d->precision == MO_PRECISION_INT8 && (scales == NULL
+          || scales[0] == '\0')) {
+    g_set_error (error, MO_ERROR, MO_ERROR_MODEL, "%s: 'precision: int8' "
+        "needs key 'int8_scales', the file 'mobileone-cli calibrate' wrote "
+        "(docs/int8.md)", d->path);
+    goto out;
+  }
+  if (flags & MO_LOAD_FORCE_FP32)
+    d->precision = MO_PRECISION_FP32;
+  if (d->precision == MO_PRECISION_INT8 && (d->int8_scales_path =
+          resolve (d, "int8_scales", scales, flags, error)) == NULL)
+    goto out;
+  ok = TRUE;
+out:
+  g_free (precision);
+  g_free (scales);
+  return ok;
+}
+
 MoDesc *
 mo_desc_load (const char *path, GError **error)
 {
@@ -263,6 +303,8 @@ mo_desc_load_full (const char *path, MoLoadFlags flags, GError **error)
         || !load_labels (d, error))
       goto fail;
   }
+  if (!parse_precision (d, flags, error))
+    goto fail;
   g_free (weights);
   g_free (labels);
   return d;
@@ -286,6 +328,7 @@ mo_desc_free (MoDesc *d)
   g_free (d->head_type);
   g_free (d->weights_path);
   g_free (d->labels_path);
+  g_free (d->int8_scales_path);
   g_ptr_array_free (d->labels, TRUE);
   mo_yaml_free (d->root);
   g_free (d);

@@ -12,12 +12,27 @@ G_BEGIN_DECLS
  *   relative and stay inside its own folder (no absolute path, no '..').
  * @MO_LOAD_ALLOW_EXTERNAL_PATHS: they may name any file (the description
  *   is trusted; docs/security.md).
+ * @MO_LOAD_FORCE_FP32: run in float32 even when the description says
+ *   'precision: int8' (its scales file is then not read; docs/int8.md).
  */
 typedef enum
 {
   MO_LOAD_DEFAULT = 0,
-  MO_LOAD_ALLOW_EXTERNAL_PATHS = 1 << 0
+  MO_LOAD_ALLOW_EXTERNAL_PATHS = 1 << 0,
+  MO_LOAD_FORCE_FP32 = 1 << 1
 } MoLoadFlags;
+
+/**
+ * MoPrecision: the arithmetic a model description asks for.
+ * @MO_PRECISION_FP32: float32 everywhere.
+ * @MO_PRECISION_INT8: 8-bit activations and weights where calibrated
+ *   scales allow (docs/int8.md).
+ */
+typedef enum
+{
+  MO_PRECISION_FP32,
+  MO_PRECISION_INT8
+} MoPrecision;
 
 typedef struct
 {
@@ -44,6 +59,8 @@ typedef struct
   char *labels_path;            /* NULL when the description names none */
   GPtrArray *labels;            /* char *, empty when there is no labels file */
   MoYamlNode *root;
+  MoPrecision precision;        /* 'precision'; fp32 under MO_LOAD_FORCE_FP32 */
+  char *int8_scales_path;       /* 'int8_scales'; NULL unless int8 */
 } MoDesc;
 
 /**

@@ -18,6 +18,12 @@
 #ifndef MO_HAVE_AVX512
 #define MO_HAVE_AVX512 0
 #endif
+#ifndef MO_HAVE_AVXVNNI
+#define MO_HAVE_AVXVNNI 0
+#endif
+#ifndef MO_HAVE_AVX512VNNI
+#define MO_HAVE_AVX512VNNI 0
+#endif
 #ifndef MO_HAVE_NEON
 #define MO_HAVE_NEON 0
 #endif
@@ -34,6 +40,13 @@ mo_cpu_flags (void)
   if (MO_HAVE_AVX512 && (flags & MO_ISA_AVX2)
       && __builtin_cpu_supports ("avx512f"))
     flags |= MO_ISA_AVX512;
+  if (MO_HAVE_AVXVNNI && (flags & MO_ISA_AVX2)
+      && __builtin_cpu_supports ("avxvnni"))
+    flags |= MO_ISA_AVXVNNI;
+  if (MO_HAVE_AVX512VNNI && (flags & MO_ISA_AVX512)
+      && __builtin_cpu_supports ("avx512vnni")
+      && __builtin_cpu_supports ("avx512bw"))
+    flags |= MO_ISA_AVX512VNNI;
 #elif defined(__aarch64__)
   if (MO_HAVE_NEON)
     flags |= MO_ISA_NEON;
@@ -52,10 +65,12 @@ mo_isa_from_env (void)
     return flags;
   if (g_ascii_strcasecmp (env, "ref") == 0 || g_ascii_strcasecmp (env, "c") == 0)
     return 0;
+  /* A level includes its dot-product extension (the int8 GEMM). */
   if (g_ascii_strcasecmp (env, "avx2") == 0)
-    return flags & MO_ISA_AVX2;
+    return flags & (MO_ISA_AVX2 | MO_ISA_AVXVNNI);
   if (g_ascii_strcasecmp (env, "avx512") == 0)
-    return flags & (MO_ISA_AVX2 | MO_ISA_AVX512);
+    return flags & (MO_ISA_AVX2 | MO_ISA_AVXVNNI | MO_ISA_AVX512
+        | MO_ISA_AVX512VNNI);
   if (g_ascii_strcasecmp (env, "neon") == 0)
     return flags & MO_ISA_NEON;
   g_warning ("MOBILEONE_ISA=%s is not one of ref, avx2, avx512, neon; "
@@ -75,6 +90,11 @@ mo_kernels_init (MoKernels *k, unsigned flags)
   k->gap = mo_f32_gap__ref;
   k->scale = mo_f32_scale__ref;
   k->resize_bilinear = mo_f32_resize_bilinear__ref;
+  k->isa_q8 = "ref";
+  k->pwconv_q8 = mo_q8_pwconv__ref;
+  k->dwconv3x3_q8 = mo_q8_dwconv3x3__ref;
+  k->quantize = mo_q8_quantize__ref;
+  k->dequantize = mo_q8_dequantize__ref;
   (void) flags;
 
   /* SIMD levels, lowest first; each overwrites what it implements. */
@@ -98,6 +118,18 @@ mo_kernels_init (MoKernels *k, unsigned flags)
   k->pwconv = mo_f32_pwconv__avx2;
   k->gap = mo_f32_gap__avx2;
   k->scale = mo_f32_scale__avx2;
+  k->isa_q8 = "avx2";
+  k->dwconv3x3_q8 = mo_q8_dwconv3x3__avx2;
+  k->quantize = mo_q8_quantize__avx2;
+  k->dequantize = mo_q8_dequantize__avx2;
+#endif
+#if MO_HAVE_AVXVNNI
+  /* Without a dot product the int8 GEMM stays the reference: maddubs
+   * saturates u8 x s8 pairs at 16 bits, which exact results forbid. */
+  if (flags & MO_ISA_AVXVNNI) {
+    k->isa_q8 = "avxvnni";
+    k->pwconv_q8 = mo_q8_pwconv__avxvnni;
+  }
 #endif
 
 #if MO_HAVE_AVX512
@@ -109,5 +141,14 @@ mo_kernels_init (MoKernels *k, unsigned flags)
   k->pwconv = mo_f32_pwconv__avx512;
   k->gap = mo_f32_gap__avx512;
   k->scale = mo_f32_scale__avx512;
+  k->dwconv3x3_q8 = mo_q8_dwconv3x3__avx512;
+  k->quantize = mo_q8_quantize__avx512;
+  k->dequantize = mo_q8_dequantize__avx512;
+#endif
+#if MO_HAVE_AVX512VNNI
+  if (!(flags & MO_ISA_AVX512VNNI))
+    return;
+  k->isa_q8 = "avx512vnni";
+  k->pwconv_q8 = mo_q8_pwconv__avx512vnni;
 #endif
 }

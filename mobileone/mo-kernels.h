@@ -22,6 +22,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define MO_CALIGN 16
 #define MO_ROUND_UP(x, a) ((((x) + (a) - 1) / (a)) * (a))
@@ -135,6 +136,111 @@ typedef struct
   int y0, y1;                   /* output rows to compute */
 } MoResizeParams;
 
+/* ---- int8 (docs/int8.md) ----
+ *
+ * Quantised activations are uint8 with a per-tensor scale and zero point 0
+ * (every quantised tensor follows a ReLU), NHWC with a channel stride of
+ * round_up (c, MO_CALIGN) bytes; weights are int8, symmetric, one scale per
+ * output channel. A layer sums exact int32 products acc = sum a * w and
+ * requantises with mo_requant (acc, mul[n], add[n]): mul = s_in s_w[n] /
+ * s_out, add = bias[n] / s_out, so the bias, the scales and the ReLU (the
+ * clamp at 0) cost one fused multiply-add per output. Every variant gives
+ * the reference's bytes exactly. */
+
+/* Pointwise int8 weights: column panels of MO_PW_PANEL channels like the
+ * float ones; inside a panel of width W, groups of 4 input channels:
+ * [kq / 4][W][4] bytes (kq = round_up (k, 4)), the operand layout of
+ * vpdpbusd / sdot. Padded channels and inputs are zero. */
+static inline size_t
+mo_pw8_index (int k, int ldw, int kk, int n)
+{
+  int p0 = n - n % MO_PW_PANEL;
+  size_t kq = MO_ROUND_UP ((size_t) k, 4);
+  return (size_t) p0 * kq + (size_t) (kk / 4) * mo_pw_panel_width (ldw, n) * 4
+      + (size_t) (n - p0) * 4 + (size_t) (kk % 4);
+}
+
+/* Bytes of pointwise int8 weights for @k inputs and @ldw columns. */
+static inline size_t
+mo_pw8_size (int k, int ldw)
+{
+  return MO_ROUND_UP ((size_t) k, 4) * (size_t) ldw;
+}
+
+/** mo_requant: an int32 sum to uint8: clamp (fma (acc, mul, add)) to
+ * [0, 255], rounded to nearest even. Shared by every variant's tails. */
+static inline uint8_t
+mo_requant (int32_t acc, float mul, float add)
+{
+  float v = fmaf ((float) acc, mul, add);
+  v = v > 0.0f ? v : 0.0f;
+  v = v < 255.0f ? v : 255.0f;
+  return (uint8_t) rintf (v);
+}
+
+/* Pointwise 1x1 int8: out[m][n] = requant (sum_k in[m][k] w[k][n]). */
+typedef struct
+{
+  const uint8_t *in;
+  uint8_t *out;
+  const int8_t *w;              /* mo_pw8_index */
+  const float *mul, *add;       /* [ldw] */
+  int in_cs, out_cs;            /* bytes; in_cs >= round_up (k, 4) */
+  int k, ldw;
+  int m0, m1;                   /* pixels */
+  int n0, n1;                   /* output channels; n0 a multiple of MO_CALIGN */
+} MoPwConvQ8Params;
+
+/* Depthwise 3x3 int8, weights w[9][ldw]. */
+typedef struct
+{
+  const uint8_t *in;
+  uint8_t *out;
+  const int8_t *w;
+  const float *mul, *add;
+  int in_h, in_w, in_cs;
+  int out_h, out_w, out_cs;
+  int c, ldw;
+  int stride, dilation, pad;
+  int y0, y1;                   /* output rows to compute */
+} MoDwConvQ8Params;
+
+/* float -> uint8: out = clamp (rint (in * inv_scale), 0, 255), pixels
+ * [m0, m1), channels [0, round_up (c, MO_CALIGN)). */
+typedef struct
+{
+  const float *in;
+  uint8_t *out;
+  int in_cs, out_cs, c;
+  float inv_scale;
+  int m0, m1;
+} MoQuantizeParams;
+
+/* uint8 -> float: out = in * scale, same ranges. */
+typedef struct
+{
+  const uint8_t *in;
+  float *out;
+  int in_cs, out_cs, c;
+  float scale;
+  int m0, m1;
+} MoDequantizeParams;
+
+/** mo_quantize_value: the scalar of MoQuantizeParams. */
+static inline uint8_t
+mo_quantize_value (float x, float inv_scale)
+{
+  float v = x * inv_scale;
+  v = v > 0.0f ? v : 0.0f;
+  v = v < 255.0f ? v : 255.0f;
+  return (uint8_t) rintf (v);
+}
+
+typedef void (*MoPwConvQ8Func) (const MoPwConvQ8Params * p);
+typedef void (*MoDwConvQ8Func) (const MoDwConvQ8Params * p);
+typedef void (*MoQuantizeFunc) (const MoQuantizeParams * p);
+typedef void (*MoDequantizeFunc) (const MoDequantizeParams * p);
+
 typedef void (*MoConvFunc) (const MoConvParams * p);
 typedef void (*MoDwConvFunc) (const MoDwConvParams * p);
 typedef void (*MoPwConvFunc) (const MoPwConvParams * p);
@@ -151,6 +257,11 @@ typedef struct
   MoGapFunc gap;
   MoScaleFunc scale;
   MoResizeFunc resize_bilinear;
+  const char *isa_q8;           /* name of the int8 kernels' level */
+  MoPwConvQ8Func pwconv_q8;
+  MoDwConvQ8Func dwconv3x3_q8;
+  MoQuantizeFunc quantize;
+  MoDequantizeFunc dequantize;
 } MoKernels;
 
 typedef enum
@@ -158,7 +269,9 @@ typedef enum
   MO_ISA_REF = 0,
   MO_ISA_AVX2 = 1 << 0,         /* AVX2 + FMA */
   MO_ISA_AVX512 = 1 << 1,       /* AVX-512F */
-  MO_ISA_NEON = 1 << 2
+  MO_ISA_NEON = 1 << 2,
+  MO_ISA_AVXVNNI = 1 << 3,      /* AVX-VNNI (vpdpbusd on ymm), with AVX2 */
+  MO_ISA_AVX512VNNI = 1 << 4    /* AVX512-VNNI + BW, with AVX-512F */
 } MoIsaFlags;
 
 /** mo_cpu_flags: the ISA levels this CPU and build support. */
@@ -183,6 +296,10 @@ void mo_f32_pwconv__ref (const MoPwConvParams * p);
 void mo_f32_gap__ref (const MoGapParams * p);
 void mo_f32_scale__ref (const MoScaleParams * p);
 void mo_f32_resize_bilinear__ref (const MoResizeParams * p);
+void mo_q8_pwconv__ref (const MoPwConvQ8Params * p);
+void mo_q8_dwconv3x3__ref (const MoDwConvQ8Params * p);
+void mo_q8_quantize__ref (const MoQuantizeParams * p);
+void mo_q8_dequantize__ref (const MoDequantizeParams * p);
 
 /**
  * mo_resize_source: PyTorch's source index and weights of output row or

@@ -18,6 +18,8 @@ typedef enum
   MO_OP_SCALE,                  /* per-channel gate (in2 is the 1x1 gate) */
   MO_OP_RESIZE,                 /* bilinear resize (align_corners = False) to
                                  * the size of tensor size_like */
+  MO_OP_QUANTIZE,               /* float -> uint8 (int8 models, mo-quant.c) */
+  MO_OP_DEQUANTIZE,             /* uint8 -> float */
   MO_OP_N
 } MoOpType;
 
@@ -29,6 +31,9 @@ typedef struct
   int c;
   int parent;                   /* -1 unless a view */
   int coff;
+  gboolean u8;                  /* uint8 activations of scale `scale` (int8
+                                 * models, mo-quant.c) */
+  float scale;
 } MoTensorDef;
 
 typedef struct
@@ -43,6 +48,11 @@ typedef struct
   MoAct act;
   int ldw;
   float *w, *b;                 /* packed (mo-kernels.h), 64-byte aligned */
+  /* int8 models (mo-quant.c, docs/int8.md) */
+  gboolean int8;                /* DWCONV / PWCONV on uint8 in and out */
+  gint8 *wq;                    /* int8 weights: mo_pw8_index / [9][ldw] */
+  float *qmul, *qadd;           /* requantisation (mo_requant), [ldw] */
+  float qscale;                 /* QUANTIZE: 1 / scale; DEQUANTIZE: scale */
 } MoLayer;
 
 typedef struct
@@ -70,6 +80,7 @@ struct _MoModel
   /* Optional: the head's own check of a session's input size. */
   gboolean (*check_input) (const MoModel * m, int width, int height,
       GError ** error);
+  guint n_int8;                 /* layers that run in int8 (mo-quant.c) */
 };
 
 /* Where a layer's weights come from: the checkpoint plus what was read. */
@@ -129,6 +140,30 @@ gboolean mo_fold_bn_identity (MoWeights * ws, const char *prefix,
  */
 gboolean mo_load_conv_bn (MoWeights * ws, const char *name, gboolean fused,
     int cout, int cin_g, int k, float *W, float *b, GError ** error);
+
+/* int8 (mo-quant.c, docs/int8.md). */
+
+/**
+ * mo_model_quantize: reads the activation scales of @path (written by
+ * mo_calibration_write()), quantises the weights of every depthwise and
+ * pointwise ReLU layer whose input and output have a scale, and inserts
+ * the float <-> uint8 conversions the graph then needs. Errors name the
+ * file and the tensor.
+ */
+gboolean mo_model_quantize (MoModel * m, const char *path, GError ** error);
+
+/**
+ * mo_session_set_observer: @observe (NULL: none) is called by one thread
+ * after each layer of every run, with the layer's index, while that
+ * layer's output is intact (calibration).
+ */
+void mo_session_set_observer (MoSession * s, void (*observe) (gpointer data,
+        guint layer), gpointer data);
+
+/** mo_session_tensor: float tensor @t of @s (valid while its layer's
+ * observer runs), its shape. */
+const float *mo_session_tensor (const MoSession * s, int t, int *h, int *w,
+    int *cs);
 
 /* Backbone (mo-backbone.c). */
 typedef struct

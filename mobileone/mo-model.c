@@ -7,7 +7,7 @@
 int
 mo_model_add_tensor (MoModel *m, int c)
 {
-  MoTensorDef t = { c, -1, 0 };
+  MoTensorDef t = { c, -1, 0, FALSE, 0.0f };
   g_array_append_val (m->tensors, t);
   return (int) m->tensors->len - 1;
 }
@@ -15,7 +15,7 @@ mo_model_add_tensor (MoModel *m, int c)
 int
 mo_model_add_view (MoModel *m, int parent, int coff, int c)
 {
-  MoTensorDef t = { c, parent, coff };
+  MoTensorDef t = { c, parent, coff, FALSE, 0.0f };
   g_return_val_if_fail (coff % MO_CALIGN == 0 && c % MO_CALIGN == 0, -1);
   g_array_append_val (m->tensors, t);
   return (int) m->tensors->len - 1;
@@ -155,6 +155,9 @@ layer_free (gpointer p)
   g_free (l->name);
   g_aligned_free (l->w);
   g_aligned_free (l->b);
+  g_aligned_free (l->wq);
+  g_aligned_free (l->qmul);
+  g_aligned_free (l->qadd);
   g_free (l);
 }
 
@@ -217,6 +220,9 @@ mo_model_load_with_heads (const char *yaml_path,
     goto fail;
   if (!mo_yaml_check_unused (m->desc->root, error))
     goto fail;
+  if (m->desc->precision == MO_PRECISION_INT8
+      && !mo_model_quantize (m, m->desc->int8_scales_path, error))
+    goto fail;
 
   /* Tensors the graph never read are harmless (num_batches_tracked, a
    * classifier's linear under a detection head) but worth a debug line. */
@@ -276,6 +282,12 @@ guint64
 mo_model_n_params (const MoModel *m)
 {
   return m->n_params;
+}
+
+guint
+mo_model_n_int8_layers (const MoModel *m)
+{
+  return m->n_int8;
 }
 
 guint

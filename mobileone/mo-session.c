@@ -13,6 +13,7 @@ typedef struct
 {
   int h, w, c, cs;
   int first, last;              /* producing and last consuming layer */
+  gboolean u8;                  /* uint8 elements (int8 models), else float */
   gsize offset;                 /* floats from the arena start */
   float *data;
 } TensorState;
@@ -50,13 +51,18 @@ struct _MoSession
    * made on first use */
   MoSession **lanes;
   int n_lanes;
+  char isa_name[48];            /* "avx512", or "avx512+int8:avx512vnni" */
+  /* mo_session_set_observer(): called after every layer */
+  void (*observe) (gpointer data, guint layer);
+  gpointer observe_data;
 };
 
 /* Output pixels per thread below which pre-processing is not split. */
 #define MO_PRE_SPLIT_PIXELS 65536
 
 static const char *const op_names[MO_OP_N] = {
-  "conv", "dwconv3x3", "pwconv", "gap", "scale", "resize"
+  "conv", "dwconv3x3", "pwconv", "gap", "scale", "resize", "quantize",
+  "dequantize"
 };
 
 /* Whether a pointwise layer of @m pixels and @cout output channels splits
@@ -124,6 +130,7 @@ infer_shapes (MoSession *s, int width, int height, int nth, GError **error)
     const MoTensorDef *d = &g_array_index (m->tensors, MoTensorDef, i);
     s->t[i].c = d->c;
     s->t[i].cs = MO_ROUND_UP (d->c, MO_CALIGN);
+    s->t[i].u8 = d->u8;
     /* The RGB input only feeds the stem, which reads any channel stride:
      * 4 instead of 16 floats per pixel saves the memory-bound stem three
      * quarters of its reads. */
@@ -167,6 +174,10 @@ infer_shapes (MoSession *s, int width, int height, int nth, GError **error)
         break;
       case MO_OP_SCALE:
         s->ls[li].macs = (guint64) h * w * l->cout;
+        break;
+      case MO_OP_QUANTIZE:
+      case MO_OP_DEQUANTIZE:
+        s->ls[li].macs = 0;
         break;
       case MO_OP_RESIZE:
         /* Sizes are inferred in layer order: size_like is known by now. */
@@ -232,11 +243,13 @@ infer_shapes (MoSession *s, int width, int height, int nth, GError **error)
 }
 
 /* Floats a tensor occupies in the arena: whole 64-byte lines, so every
- * tensor starts aligned for the widest vectors. */
+ * tensor starts aligned for the widest vectors; a uint8 tensor a quarter
+ * of a float one. */
 static inline gsize
 tensor_floats (const TensorState *t)
 {
-  return MO_ROUND_UP ((gsize) t->h * t->w * t->cs, MO_CALIGN);
+  gsize n = (gsize) t->h * t->w * t->cs;
+  return MO_ROUND_UP (t->u8 ? (n + 3) / 4 : n, MO_CALIGN);
 }
 
 /* Greedy best-fit by decreasing size: tensors whose lifetimes do not
@@ -279,7 +292,11 @@ plan_arena (MoSession *s)
       for (int pi = 0; pi < n_placed; pi++) {
         TensorState *o = &s->t[placed[pi]];
         gsize osize = tensor_floats (o);
-        gboolean live = !(t->last < o->first || o->last < t->first);
+        /* uint8 and float tensors never share memory: a float layer may
+         * read padded channels it never wrote (mo-kernels.h), which must
+         * stay finite floats, not bytes of an int8 layer. */
+        gboolean live = t->u8 != o->u8
+            || !(t->last < o->first || o->last < t->first);
         if (live && offset < o->offset + osize && o->offset < offset + size) {
           offset = o->offset + osize;
           moved = TRUE;
@@ -367,6 +384,11 @@ mo_session_new (MoModel *m, int width, int height, int n_threads,
     s->outputs[i] = out;
   }
   mo_kernels_init (&s->kernels, mo_isa_from_env ());
+  if (m->n_int8 > 0)
+    g_snprintf (s->isa_name, sizeof s->isa_name, "%s+int8:%s",
+        s->kernels.isa, s->kernels.isa_q8);
+  else
+    g_strlcpy (s->isa_name, s->kernels.isa, sizeof s->isa_name);
   return s;
 }
 
@@ -447,6 +469,56 @@ split (int n, int align, int ith, int nth, int *lo, int *hi)
   *hi = (int) MIN ((gint64) n, blocks * (ith + 1) / nth * align);
 }
 
+/* An int8 layer (docs/int8.md): the float layer's split, on bytes. */
+static void
+run_layer_q8 (MoSession *s, const MoLayer *l, const MoLayer *prev,
+    gboolean chained_to_prev, int ith, int nth)
+{
+  const TensorState *in = &s->t[l->in], *out = &s->t[l->out];
+  const MoKernels *k = &s->kernels;
+  const uint8_t *id = (const uint8_t *) in->data;
+  uint8_t *od = (uint8_t *) out->data;
+
+  if (l->type == MO_OP_DWCONV) {
+    MoDwConvQ8Params p = { id, od, l->wq, l->qmul, l->qadd, in->h, in->w,
+      in->cs, out->h, out->w, out->cs, l->cout, l->ldw, l->stride,
+      l->dilation, l->pad, 0, 0
+    };
+    if (dw_splits_channels (s, l, prev, nth)) {
+      int c0, c1;
+      split (l->cout, MO_CALIGN, ith, nth, &c0, &c1);
+      p.in += c0;
+      p.out += c0;
+      p.w += c0;
+      p.mul += c0;
+      p.add += c0;
+      p.c = c1 - c0;
+      p.y1 = out->h;
+    } else {
+      split (out->h, 1, ith, nth, &p.y0, &p.y1);
+    }
+    if (p.y0 < p.y1 && p.c > 0)
+      k->dwconv3x3_q8 (&p);
+  } else {
+    int m = out->h * out->w;
+    MoPwConvQ8Params p = { id, od, l->wq, l->qmul, l->qadd, in->cs, out->cs,
+      l->cin, l->ldw, 0, m, 0, l->cout
+    };
+    if (chained_to_prev) {
+      int y0, y1;
+      split (out->h, 1, ith, nth, &y0, &y1);
+      p.m0 = y0 * out->w;
+      p.m1 = y1 * out->w;
+    } else if (pw_splits_pixels (m, l->cout, nth))
+      split (m, 1, ith, nth, &p.m0, &p.m1);
+    else
+      split (l->cout, l->cout >= 64 * nth ? 64 : MO_CALIGN, ith, nth,
+          &p.n0, &p.n1);
+    if (p.m0 < p.m1 && p.n0 < p.n1)
+      k->pwconv_q8 (&p);
+  }
+}
+
 static void
 run_layer (MoSession *s, const MoLayer *l, const MoLayer *prev,
     gboolean chained_to_prev, int ith, int nth)
@@ -454,7 +526,29 @@ run_layer (MoSession *s, const MoLayer *l, const MoLayer *prev,
   const TensorState *in = &s->t[l->in], *out = &s->t[l->out];
   const MoKernels *k = &s->kernels;
 
+  if (l->int8) {
+    run_layer_q8 (s, l, prev, chained_to_prev, ith, nth);
+    return;
+  }
   switch (l->type) {
+    case MO_OP_QUANTIZE:{
+      MoQuantizeParams p = { in->data, (uint8_t *) out->data, in->cs,
+        out->cs, l->cout, l->qscale, 0, 0
+      };
+      split (out->h * out->w, 1, ith, nth, &p.m0, &p.m1);
+      if (p.m0 < p.m1)
+        k->quantize (&p);
+      break;
+    }
+    case MO_OP_DEQUANTIZE:{
+      MoDequantizeParams p = { (const uint8_t *) in->data, out->data, in->cs,
+        out->cs, l->cout, l->qscale, 0, 0
+      };
+      split (out->h * out->w, 1, ith, nth, &p.m0, &p.m1);
+      if (p.m0 < p.m1)
+        k->dequantize (&p);
+      break;
+    }
     case MO_OP_CONV:{
       MoConvParams p = { in->data, out->data, l->w, l->b, in->h, in->w,
         l->cin, in->cs, out->h, out->w, out->cs, l->cout, l->ldw, l->k, l->k,
@@ -556,9 +650,14 @@ run_all (gpointer data, int ith, int nth)
     run_layer (s, g_ptr_array_index (layers, li),
         li > 0 ? g_ptr_array_index (layers, li - 1) : NULL, chained[li],
         ith, nth);
-    /* Profiling keeps every barrier, so a layer's time is all of it. */
-    if (li + 1 == layers->len || !chained[li + 1] || s->profile)
+    /* Profiling keeps every barrier, so a layer's time is all of it; an
+     * observer reads each layer's output after it (the next layer only
+     * reads it, and the one after waits for this thread's barrier). */
+    if (li + 1 == layers->len || !chained[li + 1] || s->profile
+        || s->observe)
       mo_barrier_wait (&s->barrier, ith, nth);
+    if (s->observe && ith == 0)
+      s->observe (s->observe_data, li);
     if (s->profile && ith == 0) {
       s->ls[li].ns += (g_get_monotonic_time () - t0) * 1000;
       s->ls[li].runs++;
@@ -714,7 +813,25 @@ mo_session_n_threads (const MoSession *s)
 const char *
 mo_session_isa (const MoSession *s)
 {
-  return s->kernels.isa;
+  return s->isa_name;
+}
+
+void
+mo_session_set_observer (MoSession *s, void (*observe) (gpointer data,
+        guint layer), gpointer data)
+{
+  s->observe = observe;
+  s->observe_data = data;
+}
+
+const float *
+mo_session_tensor (const MoSession *s, int t, int *h, int *w, int *cs)
+{
+  g_return_val_if_fail (!s->t[t].u8, NULL);
+  *h = s->t[t].h;
+  *w = s->t[t].w;
+  *cs = s->t[t].cs;
+  return s->t[t].data;
 }
 
 void

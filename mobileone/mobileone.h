@@ -25,6 +25,7 @@ G_BEGIN_DECLS
 
 typedef struct _MoModel MoModel;
 typedef struct _MoSession MoSession;
+typedef struct _MoCalibration MoCalibration;
 
 /* One output tensor of a session, NHWC with channel stride cs. */
 typedef struct
@@ -48,6 +49,12 @@ MO_API guint64 mo_model_n_params (const MoModel * model);
 
 /** mo_model_n_layers: compute layers of the fused network. */
 MO_API guint mo_model_n_layers (const MoModel * model);
+
+/**
+ * mo_model_n_int8_layers: layers that run on 8-bit activations (0 for a
+ * float model; docs/int8.md).
+ */
+MO_API guint mo_model_n_int8_layers (const MoModel * model);
 
 /**
  * mo_model_export_fused: writes the folded weights as F32 safetensors under
@@ -154,5 +161,26 @@ MO_API void mo_session_set_profile (MoSession * s, gboolean on);
 MO_API void mo_session_profile_report (const MoSession * s, GString * out);
 /** mo_session_profile_layers: appends the time of every layer to @out. */
 MO_API void mo_session_profile_layers (const MoSession * s, GString * out);
+
+/**
+ * mo_calibration_new: from now until mo_calibration_free(), every
+ * mo_session_run() of @s (a float model's session, which must outlive
+ * it) records the activation ranges int8 quantisation needs
+ * (docs/int8.md). Fails when the model already runs in int8.
+ */
+MO_API MoCalibration *mo_calibration_new (MoSession * s, GError ** error);
+
+/** mo_calibration_n_scales: how many activation scales it writes. */
+MO_API int mo_calibration_n_scales (const MoCalibration * c);
+
+/**
+ * mo_calibration_write: writes the scales (LAYER.output_scale, F32 [1])
+ * into safetensors file @path, the model's 'int8_scales'.
+ */
+MO_API gboolean mo_calibration_write (const MoCalibration * c,
+    const char *path, GError ** error);
+
+/** mo_calibration_free: frees; NULL is allowed. */
+MO_API void mo_calibration_free (MoCalibration * c);
 
 G_END_DECLS

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define SANITIZED 1
@@ -128,6 +130,74 @@ count_calls (const char *yaml, int threads, int *n_dets)
 }
 #endif
 
+/* An int8 copy of @yaml in a new temporary folder (its weights linked
+ * in), calibrated on one synthetic input; returns the new description. */
+static char *
+make_int8 (const char *yaml)
+{
+  GError *error = NULL;
+  MoModel *m = mo_model_load (yaml, &error);
+  g_assert_no_error (error);
+  const MoDesc *d = mo_model_desc (m);
+  char *dir = g_dir_make_tmp ("mobileone-noalloc-XXXXXX", &error);
+  char *base = g_path_get_basename (d->weights_path);
+  char *link = g_build_filename (dir, base, NULL);
+  char *abs = g_canonicalize_filename (d->weights_path, NULL);
+  char *scales = g_build_filename (dir, "scales.safetensors", NULL);
+  char *out = g_build_filename (dir, "int8.yaml", NULL);
+  char *text, *text8;
+  MoSession *s = mo_session_new (m, d->input_width, d->input_height, 1,
+      &error);
+  g_assert_no_error (error);
+  MoCalibration *c = mo_calibration_new (s, &error);
+  int w, h, cs;
+  float *in = mo_session_input (s, &w, &h, &cs);
+  for (int i = 0; i < w * h; i++)
+    for (int k = 0; k < 3; k++)
+      in[(gsize) i * cs + k] = (float) ((i * 13 + k * 5) % 89) / 44.0f - 1.0f;
+  mo_session_run (s);
+  g_assert_true (mo_calibration_write (c, scales, &error));
+  g_assert_true (symlink (abs, link) == 0);
+  g_assert_true (g_file_get_contents (yaml, &text, NULL, NULL));
+  text8 = g_strconcat (text, "\nprecision: int8\n"
+      "int8_scales: scales.safetensors\n", NULL);
+  g_assert_true (g_file_set_contents (out, text8, -1, NULL));
+  MoModel *m8 = mo_model_load (out, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (mo_model_n_int8_layers (m8), >, 0);
+  mo_model_unref (m8);
+  mo_calibration_free (c);
+  mo_session_free (s);
+  mo_model_unref (m);
+  g_free (text);
+  g_free (text8);
+  g_free (dir);
+  g_free (base);
+  g_free (link);
+  g_free (abs);
+  g_free (scales);
+  return out;
+}
+
+/* Removes make_int8()'s folder. */
+static void
+remove_int8 (char *yaml)
+{
+  char *dir = g_path_get_dirname (yaml);
+  GDir *d = g_dir_open (dir, 0, NULL);
+  const char *n;
+  while (d && (n = g_dir_read_name (d)) != NULL) {
+    char *p = g_build_filename (dir, n, NULL);
+    g_unlink (p);
+    g_free (p);
+  }
+  if (d)
+    g_dir_close (d);
+  g_rmdir (dir);
+  g_free (dir);
+  g_free (yaml);
+}
+
 int
 main (void)
 {
@@ -141,20 +211,32 @@ main (void)
   };
   int passed = 0, failed = 0;
 
-  for (guint i = 0; i < G_N_ELEMENTS (models); i++) {
-    char *yaml = g_build_filename (MOBILEONE_TEST_DATA, models[i], NULL);
+  /* Each model in float32, then the first two in int8 (docs/int8.md). */
+  for (guint i = 0; i < G_N_ELEMENTS (models) + 2; i++) {
+    gboolean int8 = i >= G_N_ELEMENTS (models);
+    const char *name = models[int8 ? i - G_N_ELEMENTS (models) : i];
+    char *yaml = g_build_filename (MOBILEONE_TEST_DATA, name, NULL);
+    if (int8) {
+      char *y8 = make_int8 (yaml);
+      g_free (yaml);
+      yaml = y8;
+    }
     for (int threads = 1; threads <= 2; threads++) {
       int n_dets = -1;
       long calls = count_calls (yaml, threads, &n_dets);
-      printf ("%-4s %s, %d thread(s): %ld allocator calls in 5 inferences%s\n",
-          calls ? "FAIL" : "ok", models[i], threads, calls,
+      printf ("%-4s %s%s, %d thread(s): %ld allocator calls in 5 "
+          "inferences%s\n", calls ? "FAIL" : "ok", name, int8 ? " (int8)" : "",
+          threads, calls,
           n_dets >= 0 ? " (with detection post-processing)" : "");
       if (calls)
         failed++;
       else
         passed++;
     }
-    g_free (yaml);
+    if (int8)
+      remove_int8 (yaml);
+    else
+      g_free (yaml);
   }
   printf ("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;

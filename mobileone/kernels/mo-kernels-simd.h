@@ -46,6 +46,18 @@ void mo_f32_pwconv__avx512 (const MoPwConvParams * p);
 void mo_f32_gap__avx512 (const MoGapParams * p);
 void mo_f32_scale__avx512 (const MoScaleParams * p);
 
+/* int8 (mo-q8-*): depthwise and the float <-> uint8 conversions on
+ * AVX2 and AVX-512F; the pointwise GEMM needs a dot-product instruction:
+ * AVX-VNNI (ymm) or AVX512-VNNI (zmm). */
+void mo_q8_dwconv3x3__avx2 (const MoDwConvQ8Params * p);
+void mo_q8_quantize__avx2 (const MoQuantizeParams * p);
+void mo_q8_dequantize__avx2 (const MoDequantizeParams * p);
+void mo_q8_pwconv__avxvnni (const MoPwConvQ8Params * p);
+void mo_q8_dwconv3x3__avx512 (const MoDwConvQ8Params * p);
+void mo_q8_quantize__avx512 (const MoQuantizeParams * p);
+void mo_q8_dequantize__avx512 (const MoDequantizeParams * p);
+void mo_q8_pwconv__avx512vnni (const MoPwConvQ8Params * p);
+
 /* AArch64: Advanced SIMD (q registers; GEMM tiles 5x16). */
 void mo_f32_conv__neon (const MoConvParams * p);
 void mo_f32_dwconv3x3__neon (const MoDwConvParams * p);

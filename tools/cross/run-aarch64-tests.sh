@@ -44,8 +44,19 @@ cd "$top"
 "$CC" -std=gnu11 -O2 -fno-math-errno $warn ${CFLAGS:-} \
   -DMO_KERNELS_STANDALONE -DMO_HAVE_NEON=1 -Imobileone \
   mobileone/mo-kernels.c mobileone/mo-kernels-ref.c \
+  mobileone/mo-kernels-q8-ref.c \
   mobileone/kernels/mo-f32-*-neon.c tests/test-kernels.c \
   -o "$OUT/test-kernels" -lm
+# The int8 kernels (the reference only on AArch64 so far; docs/int8.md).
+# shellcheck disable=SC2086
+"$CC" -std=gnu11 -O2 -fno-math-errno $warn ${CFLAGS:-} \
+  -DMO_KERNELS_STANDALONE -DMO_HAVE_NEON=1 -Imobileone \
+  mobileone/mo-kernels.c mobileone/mo-kernels-ref.c \
+  mobileone/mo-kernels-q8-ref.c \
+  mobileone/kernels/mo-f32-*-neon.c tests/test-kernels-q8.c \
+  -o "$OUT/test-kernels-q8" -lm
 
 echo "running $OUT/test-kernels under $QEMU"
 "$QEMU" -L "$SYSROOT" "$OUT/test-kernels" "$@"
+echo "running $OUT/test-kernels-q8 under $QEMU"
+"$QEMU" -L "$SYSROOT" "$OUT/test-kernels-q8"

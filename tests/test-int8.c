@@ -1,0 +1,264 @@
+/* mobileone-gst: int8 models end to end (docs/int8.md) on the random test
+ * networks of tests/data: calibration through the API, loading with
+ * 'precision: int8', results byte-identical for 1, 2 and 3 threads and
+ * close to the float model's, MO_LOAD_FORCE_FP32, and the loader's errors
+ * for bad scales files (naming the file and the tensor). */
+#include "mo-heads.h"
+#include "mo-model-private.h"
+
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+typedef struct
+{
+  char *dir;                    /* a temporary copy of the model's folder */
+  char *yaml_f32, *yaml_i8, *scales;
+} Fixture;
+
+static void
+fill_input (MoSession *s, guint32 seed)
+{
+  int w, h, cs;
+  float *in = mo_session_input (s, &w, &h, &cs);
+  GRand *r = g_rand_new_with_seed (seed);
+  for (int p = 0; p < w * h; p++)
+    for (int c = 0; c < 3; c++)
+      in[(gsize) p * cs + c] = (float) g_rand_double_range (r, -2.0, 2.0);
+  g_rand_free (r);
+}
+
+/* @name (a fused model of tests/data) copied to a temporary folder with
+ * its weights, calibrated on random inputs, and an int8 description. */
+static void
+fixture_make (Fixture *f, const char *name, const char *weights)
+{
+  GError *error = NULL;
+  char *src = g_build_filename (MOBILEONE_TEST_DATA, name, NULL);
+  char *wsrc = g_build_filename (MOBILEONE_TEST_DATA, weights, NULL);
+  char *text, *wdata;
+  gsize len, wlen;
+
+  f->dir = g_dir_make_tmp ("mobileone-int8-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (src, &text, &len, NULL));
+  g_assert_true (g_file_get_contents (wsrc, &wdata, &wlen, NULL));
+  char *wbase = g_path_get_basename (weights);
+  char *wdst = g_build_filename (f->dir, wbase, NULL);
+  g_free (wbase);
+  g_assert_true (g_file_set_contents (wdst, wdata, wlen, NULL));
+  f->yaml_f32 = g_build_filename (f->dir, "f32.yaml", NULL);
+  f->yaml_i8 = g_build_filename (f->dir, "i8.yaml", NULL);
+  f->scales = g_build_filename (f->dir, "scales.safetensors", NULL);
+  g_assert_true (g_file_set_contents (f->yaml_f32, text, len, NULL));
+  char *i8 = g_strconcat (text, "\nprecision: int8\n"
+      "int8_scales: scales.safetensors\n", NULL);
+  g_assert_true (g_file_set_contents (f->yaml_i8, i8, -1, NULL));
+
+  MoModel *m = mo_model_load (f->yaml_f32, &error);
+  g_assert_no_error (error);
+  const MoDesc *d = mo_model_desc (m);
+  MoSession *s = mo_session_new (m, d->input_width, d->input_height, 2,
+      &error);
+  g_assert_no_error (error);
+  MoCalibration *c = mo_calibration_new (s, &error);
+  g_assert_no_error (error);
+  for (guint32 i = 0; i < 4; i++) {
+    fill_input (s, 100 + i);
+    mo_session_run (s);
+  }
+  g_assert_cmpint (mo_calibration_n_scales (c), >, 0);
+  g_assert_true (mo_calibration_write (c, f->scales, &error));
+  g_assert_no_error (error);
+  mo_calibration_free (c);
+  mo_session_free (s);
+  mo_model_unref (m);
+  g_free (i8);
+  g_free (wdst);
+  g_free (text);
+  g_free (wdata);
+  g_free (src);
+  g_free (wsrc);
+}
+
+static void
+fixture_free (Fixture *f)
+{
+  GDir *d = g_dir_open (f->dir, 0, NULL);
+  const char *n;
+  while (d && (n = g_dir_read_name (d)) != NULL) {
+    char *p = g_build_filename (f->dir, n, NULL);
+    g_unlink (p);
+    g_free (p);
+  }
+  if (d)
+    g_dir_close (d);
+  g_rmdir (f->dir);
+  g_free (f->dir);
+  g_free (f->yaml_f32);
+  g_free (f->yaml_i8);
+  g_free (f->scales);
+}
+
+/* The first output after a run with @threads threads, its channels
+ * (padded ones excluded: kernels may leave those unwritten), copied. */
+static float *
+run_copy (MoModel *m, int threads, int *n)
+{
+  GError *error = NULL;
+  const MoDesc *d = mo_model_desc (m);
+  MoSession *s = mo_session_new (m, d->input_width, d->input_height, threads,
+      &error);
+  g_assert_no_error (error);
+  fill_input (s, 7);
+  mo_session_run (s);
+  mo_session_run (s);           /* a second run must not differ either */
+  const MoOutput *o = mo_session_nth_output (s, 0);
+  *n = o->h * o->w * o->c;
+  float *copy = g_new (float, *n);
+  for (int p = 0; p < o->h * o->w; p++)
+    memcpy (copy + (gsize) p * o->c, o->data + (gsize) p * o->cs,
+        o->c * sizeof (float));
+  mo_session_free (s);
+  return copy;
+}
+
+static void
+test_threads_and_accuracy (gconstpointer data)
+{
+  const char *const *names = data;
+  GError *error = NULL;
+  Fixture f;
+  int n, n2;
+
+  fixture_make (&f, names[0], names[1]);
+  MoModel *m8 = mo_model_load (f.yaml_i8, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (mo_model_n_int8_layers (m8), >, 0);
+  MoModel *m32 = mo_model_load (f.yaml_f32, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (mo_model_n_int8_layers (m32), ==, 0);
+  MoModel *forced = mo_model_load_full (f.yaml_i8, MO_LOAD_FORCE_FP32,
+      &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (mo_model_n_int8_layers (forced), ==, 0);
+
+  float *ref = run_copy (m8, 1, &n);
+  for (int t = 2; t <= 3; t++) {
+    float *o = run_copy (m8, t, &n2);
+    g_assert_cmpint (n, ==, n2);
+    g_assert_cmpmem (ref, n * sizeof (float), o, n2 * sizeof (float));
+    g_free (o);
+  }
+  /* Close to the float network: cosine similarity of the outputs. A
+   * random network is no accuracy benchmark (docs/int8.md has Apple's
+   * S0 on photos), but a wrong scale, layout or conversion gives noise. */
+  float *f32 = run_copy (m32, 1, &n2);
+  float *f32b = run_copy (forced, 2, &n2);
+  g_assert_cmpmem (f32, n2 * sizeof (float), f32b, n2 * sizeof (float));
+  double dot = 0, a2 = 0, b2 = 0;
+  for (int i = 0; i < n; i++) {
+    dot += (double) ref[i] * f32[i];
+    a2 += (double) ref[i] * ref[i];
+    b2 += (double) f32[i] * f32[i];
+  }
+  double cosine = dot / sqrt (a2 * b2 + 1e-30);
+  g_test_message ("%s: %u int8 layers, cosine similarity with fp32 %.5f",
+      names[0], mo_model_n_int8_layers (m8), cosine);
+  g_assert_cmpfloat (cosine, >, 0.97);
+  g_free (ref);
+  g_free (f32);
+  g_free (f32b);
+  mo_model_unref (m8);
+  mo_model_unref (m32);
+  mo_model_unref (forced);
+  fixture_free (&f);
+}
+
+/* A scales file with one tensor @name = @value must fail to load with a
+ * message containing @expect. */
+static void
+expect_bad_scales (Fixture *f, const char *name, float value,
+    const char *expect)
+{
+  GError *error = NULL;
+  MoStWriter *w = mo_st_writer_new ();
+  const int64_t shape[1] = { 1 };
+  mo_st_writer_add_f32 (w, name, 1, shape, &value);
+  g_assert_true (mo_st_writer_write (w, f->scales, &error));
+  mo_st_writer_free (w);
+  MoModel *m = mo_model_load (f->yaml_i8, &error);
+  g_assert_null (m);
+  g_assert_nonnull (error);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, expect));
+  g_assert_nonnull (strstr (error->message, "scales.safetensors"));
+  g_clear_error (&error);
+}
+
+static void
+test_bad_scales (void)
+{
+  GError *error = NULL;
+  Fixture f;
+
+  fixture_make (&f, "k1-fused.yaml", "k1-fused.safetensors");
+  expect_bad_scales (&f, "nosuchlayer.output_scale", 0.1f, "nosuchlayer");
+  expect_bad_scales (&f, "stage1.1.reparam_conv.weight", 0.1f,
+      "stage1.1.reparam_conv.weight");
+  expect_bad_scales (&f, "stage1.1.reparam_conv.output_scale", 0.0f,
+      "stage1.1.reparam_conv.output_scale");
+  expect_bad_scales (&f, "stage1.1.reparam_conv.output_scale", -1.0f,
+      "not a positive");
+  /* One scale alone makes no int8 layer (each needs its input's too). */
+  expect_bad_scales (&f, "stage1.1.reparam_conv.output_scale", 0.1f,
+      "no layer");
+  g_unlink (f.scales);
+  MoModel *m = mo_model_load (f.yaml_i8, &error);
+  g_assert_null (m);
+  g_assert_nonnull (strstr (error->message, "scales.safetensors"));
+  g_clear_error (&error);
+  /* ... which the float override does not read. */
+  m = mo_model_load_full (f.yaml_i8, MO_LOAD_FORCE_FP32, &error);
+  g_assert_no_error (error);
+  mo_model_unref (m);
+
+  /* 'precision' is checked like every key. */
+  char *bad = g_build_filename (f.dir, "bad.yaml", NULL);
+  char *text;
+  g_assert_true (g_file_get_contents (f.yaml_f32, &text, NULL, NULL));
+  char *t2 = g_strconcat (text, "\nprecision: int4\n", NULL);
+  g_assert_true (g_file_set_contents (bad, t2, -1, NULL));
+  m = mo_model_load (bad, &error);
+  g_assert_null (m);
+  g_assert_nonnull (strstr (error->message, "precision"));
+  g_clear_error (&error);
+  g_free (t2);
+  t2 = g_strconcat (text, "\nprecision: int8\n", NULL);
+  g_assert_true (g_file_set_contents (bad, t2, -1, NULL));
+  m = mo_model_load (bad, &error);
+  g_assert_null (m);
+  g_assert_nonnull (strstr (error->message, "int8_scales"));
+  g_clear_error (&error);
+  g_free (t2);
+  g_free (text);
+  g_free (bad);
+  fixture_free (&f);
+}
+
+int
+main (int argc, char **argv)
+{
+  static const char *const k1[] = { "k1-fused.yaml", "k1-fused.safetensors" };
+  static const char *const k3[] = { "k3-fused.yaml", "k3-fused.safetensors" };
+  static const char *const ssd[] = { "ssd/ssd-fused.yaml",
+    "ssd/ssd-fused.safetensors"
+  };
+
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_data_func ("/int8/k1", k1, test_threads_and_accuracy);
+  g_test_add_data_func ("/int8/k3", k3, test_threads_and_accuracy);
+  g_test_add_data_func ("/int8/ssdlite", ssd, test_threads_and_accuracy);
+  g_test_add_func ("/int8/bad-scales", test_bad_scales);
+  return g_test_run ();
+}

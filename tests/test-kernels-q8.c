@@ -1,0 +1,530 @@
+/* mobileone-gst: checkasm-style test of the int8 kernels (docs/int8.md).
+ *
+ * Walks the ISA ladder (mo_kernels_init at every level this CPU supports)
+ * and tests each int8 variant the first time it appears against the C
+ * reference: random shapes with odd channel counts and sizes, strides 1
+ * and 2, dilations, paddings, sub-ranges of rows, pixels and channels,
+ * random requantisation multipliers (saturating at 0 and 255 too). The
+ * results are integers: every byte must equal the reference's, canaries
+ * around and inside the outputs must survive wherever a kernel must not
+ * write, and the work split as threads split it must give the same bytes.
+ *
+ * Plain C without GLib, like test-kernels.c.
+ *
+ *   test-kernels-q8 [--cases N] [--seed S] [--bench]
+ */
+#include "mo-kernels.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define GUARD 64
+#define CANARY 0xa5
+#define MAX_REPORT 5
+
+static uint64_t rng_state;
+
+static uint32_t
+rnd (void)
+{
+  rng_state ^= rng_state >> 12;
+  rng_state ^= rng_state << 25;
+  rng_state ^= rng_state >> 27;
+  return (uint32_t) ((rng_state * 0x2545F4914F6CDD1DULL) >> 32);
+}
+
+static int
+rnd_int (int lo, int hi)
+{
+  return lo + (int) (rnd () % (uint32_t) (hi - lo + 1));
+}
+
+static float
+rnd_unit (void)
+{
+  return (float) (rnd () / 4294967296.0);
+}
+
+static void *
+xmalloc (size_t size)
+{
+  void *p = malloc (size ? size : 1);
+  if (p == NULL) {
+    fprintf (stderr, "out of memory\n");
+    exit (2);
+  }
+  return p;
+}
+
+/* Bytes: the first @valid of every @cs random, the padding junk too (a
+ * kernel may read it, only to multiply it by zero weights). */
+static uint8_t *
+u8_input (size_t pixels, int cs)
+{
+  uint8_t *p = xmalloc (pixels * cs);
+  for (size_t i = 0; i < pixels * cs; i++)
+    p[i] = (uint8_t) rnd ();
+  return p;
+}
+
+/* Multipliers and offsets for channels [0, n), zero beyond (as the
+ * quantiser leaves them): outputs spread over 0..255 with some saturating
+ * at either end. @sum_scale is the size of a typical sum. */
+static void
+requant_new (int ldw, int n, double sum_scale, float **mul, float **add)
+{
+  *mul = xmalloc (ldw * sizeof (float));
+  *add = xmalloc (ldw * sizeof (float));
+  for (int c = 0; c < ldw; c++) {
+    (*mul)[c] = c < n ? (float) ((0.2 + 2.0 * rnd_unit ()) * 128.0 /
+        sum_scale) : 0.0f;
+    (*add)[c] = c < n ? 300.0f * rnd_unit () - 100.0f : 0.0f;
+  }
+}
+
+typedef struct
+{
+  const char *variant;
+  char shape[200];
+  int failures;
+} Case;
+
+static void
+report (Case *tc, const char *what, size_t px, int c, int got, int want)
+{
+  if (tc->failures++ < MAX_REPORT)
+    printf ("  FAIL %s %s: %s at pixel %zu channel %d: got %d, expected %d\n",
+        tc->variant, tc->shape, what, px, c, got, want);
+}
+
+/* An output of @n bytes between canary guards, all canaries. */
+static uint8_t *
+output_new (size_t n)
+{
+  uint8_t *p = xmalloc (n + 2 * GUARD);
+  memset (p, CANARY, n + 2 * GUARD);
+  return p + GUARD;
+}
+
+static void
+output_free (uint8_t *o)
+{
+  free (o - GUARD);
+}
+
+/* @out against @ref (both between guards): pixels [p0, p1), channels
+ * [0, c1) must match, the guards must be untouched, and so must pixels
+ * outside [p0, p1). Bytes inside the computed pixels beyond c1 may hold
+ * anything (padding). Every channel of the reference's computed pixels
+ * up to c1 is compared, so a missed channel (canary left) fails too. */
+static void
+check (Case *tc, const uint8_t *ref, const uint8_t *out, size_t npix,
+    int cs, size_t p0, size_t p1, int c0, int c1)
+{
+  for (int i = 0; i < GUARD; i++) {
+    if (out[-1 - i] != CANARY)
+      report (tc, "guard before the output", 0, i, out[-1 - i], CANARY);
+    if (out[npix * cs + i] != CANARY)
+      report (tc, "guard after the output", npix, i, out[npix * cs + i],
+          CANARY);
+  }
+  for (size_t px = 0; px < npix; px++)
+    for (int c = 0; c < cs; c++) {
+      size_t i = px * cs + c;
+      int inside = px >= p0 && px < p1;
+      if (inside && c >= c0 && c < c1) {
+        if (out[i] != ref[i])
+          report (tc, "value", px, c, out[i], ref[i]);
+      } else if (!inside && out[i] != CANARY)
+        report (tc, "written outside its rows", px, c, out[i], CANARY);
+    }
+}
+
+/* ---- pwconv ------------------------------------------------------------ */
+
+static const int sizes_k[] = { 1, 3, 4, 5, 7, 16, 17, 33, 48, 64, 100, 129,
+  256, 257
+};
+static const int sizes_n[] = { 1, 3, 8, 15, 16, 17, 33, 48, 64, 65, 80, 100,
+  128, 200
+};
+
+static void
+test_pwconv (Case *tc, MoPwConvQ8Func fn, MoPwConvQ8Func ref_fn)
+{
+  int m = rnd () % 4 ? rnd_int (1, 40) : rnd_int (1, 300);
+  int k = sizes_k[rnd () % (sizeof sizes_k / sizeof sizes_k[0])];
+  int n = sizes_n[rnd () % (sizeof sizes_n / sizeof sizes_n[0])];
+  int ldw = MO_ROUND_UP (n, MO_CALIGN);
+  int ics = MO_ROUND_UP (k, MO_CALIGN) + MO_CALIGN * rnd_int (0, 1);
+  int ocs = ldw + MO_CALIGN * rnd_int (0, 1);
+  size_t wsize = mo_pw8_size (k, ldw);
+  int8_t *w = xmalloc (wsize);
+  uint8_t *in = u8_input (m, ics);
+  float *mul, *add;
+
+  /* Zero weights for padded inputs and channels, as the quantiser packs. */
+  memset (w, 0, wsize);
+  for (int kk = 0; kk < k; kk++)
+    for (int c = 0; c < n; c++)
+      w[mo_pw8_index (k, ldw, kk, c)] = (int8_t) rnd_int (-127, 127);
+  requant_new (ldw, n, 128.0 * 73.0 * (k < 4 ? 2 : k) / 2.0, &mul, &add);
+
+  /* A sub-range of pixels and channels, as one thread gets. */
+  int m0 = rnd () % 3 ? 0 : rnd_int (0, m - 1);
+  int m1 = rnd () % 3 ? m : rnd_int (m0 + 1, m);
+  int n0 = rnd () % 3 ? 0 : MO_CALIGN * rnd_int (0, (n - 1) / MO_CALIGN);
+  int n1 = rnd () % 3 ? n : rnd_int (n0 + 1, n);
+  snprintf (tc->shape, sizeof tc->shape, "m=%d k=%d n=%d pixels [%d,%d) "
+      "channels [%d,%d) in_cs=%d out_cs=%d", m, k, n, m0, m1, n0, n1, ics,
+      ocs);
+
+  uint8_t *ref = output_new ((size_t) m * ocs);
+  uint8_t *out = output_new ((size_t) m * ocs);
+  MoPwConvQ8Params p = { in, ref, w, mul, add, ics, ocs, k, ldw, m0, m1, n0,
+    n1
+  };
+  ref_fn (&p);
+  p.out = out;
+  fn (&p);
+  int c_end = n1;
+  /* Whole-pixel check for channels [n0, n1); channels a split does not
+   * own may be written up to round_up (n1, 16) only. */
+  for (size_t px = m0; px < (size_t) m1; px++)
+    for (int c = 0; c < ocs; c++) {
+      size_t i = px * ocs + c;
+      if (c >= n0 && c < c_end) {
+        if (out[i] != ref[i])
+          report (tc, "value", px, c, out[i], ref[i]);
+      } else if ((c < n0 || c >= MO_ROUND_UP (n1, MO_CALIGN))
+          && out[i] != CANARY)
+        report (tc, "written outside its channels", px, c, out[i], CANARY);
+    }
+  check (tc, ref, out, m, ocs, m0, m1, n0, n0);
+
+  /* Split in two by pixels and by channels: the same bytes. */
+  if (m1 - m0 >= 2) {
+    uint8_t *o2 = output_new ((size_t) m * ocs);
+    int mid = rnd_int (m0 + 1, m1 - 1);
+    MoPwConvQ8Params a = p, b = p;
+    a.out = b.out = o2;
+    a.m1 = mid;
+    b.m0 = mid;
+    fn (&a);
+    fn (&b);
+    if (memcmp (o2 - GUARD, out - GUARD, (size_t) m * ocs + 2 * GUARD))
+      report (tc, "pixel split differs", 0, 0, 0, 0);
+    output_free (o2);
+  }
+  if (n1 - n0 > MO_CALIGN) {
+    uint8_t *o2 = output_new ((size_t) m * ocs);
+    int mid = n0 + MO_CALIGN * rnd_int (1, (n1 - n0 - 1) / MO_CALIGN);
+    MoPwConvQ8Params a = p, b = p;
+    a.out = b.out = o2;
+    a.n1 = mid;
+    b.n0 = mid;
+    fn (&a);
+    fn (&b);
+    if (memcmp (o2 - GUARD, out - GUARD, (size_t) m * ocs + 2 * GUARD))
+      report (tc, "channel split differs", 0, 0, 0, 0);
+    output_free (o2);
+  }
+  output_free (ref);
+  output_free (out);
+  free (w);
+  free (in);
+  free (mul);
+  free (add);
+}
+
+/* ---- dwconv3x3 --------------------------------------------------------- */
+
+static int
+conv_out (int in, int pad, int dil, int stride)
+{
+  int span = dil * 2 + 1;
+  return in + 2 * pad < span ? 0 : (in + 2 * pad - span) / stride + 1;
+}
+
+static void
+test_dwconv (Case *tc, MoDwConvQ8Func fn, MoDwConvQ8Func ref_fn)
+{
+  static const int cs_[] = { 1, 3, 8, 16, 17, 24, 33, 48, 64, 65, 96, 100,
+    128
+  };
+  int c = cs_[rnd () % (sizeof cs_ / sizeof cs_[0])];
+  int stride = rnd_int (1, 2), dil = rnd () % 5 ? 1 : rnd_int (2, 3);
+  int pad = rnd () % 4 ? dil : rnd_int (0, 2 * dil + 1);
+  int in_h = rnd_int (1, 19), in_w = rnd_int (1, 23);
+  int out_h = conv_out (in_h, pad, dil, stride);
+  int out_w = conv_out (in_w, pad, dil, stride);
+  int ldw = MO_ROUND_UP (c, MO_CALIGN);
+  int ics = ldw + MO_CALIGN * rnd_int (0, 1), ocs = ldw;
+
+  if (out_h < 1 || out_w < 1)
+    return;
+  int8_t *w = xmalloc ((size_t) 9 * ldw);
+  for (int t = 0; t < 9; t++)
+    for (int ch = 0; ch < ldw; ch++)
+      w[t * ldw + ch] = ch < c ? (int8_t) rnd_int (-127, 127) : 0;
+  uint8_t *in = u8_input ((size_t) in_h * in_w, ics);
+  float *mul, *add;
+  requant_new (ldw, c, 128.0 * 73.0 * 3.0, &mul, &add);
+  int y0 = rnd () % 3 ? 0 : rnd_int (0, out_h - 1);
+  int y1 = rnd () % 3 ? out_h : rnd_int (y0 + 1, out_h);
+  snprintf (tc->shape, sizeof tc->shape, "%dx%dx%d stride %d dilation %d "
+      "pad %d rows [%d,%d) in_cs=%d", in_h, in_w, c, stride, dil, pad, y0,
+      y1, ics);
+
+  size_t npix = (size_t) out_h * out_w;
+  uint8_t *ref = output_new (npix * ocs), *out = output_new (npix * ocs);
+  MoDwConvQ8Params p = { in, ref, w, mul, add, in_h, in_w, ics, out_h, out_w,
+    ocs, c, ldw, stride, dil, pad, y0, y1
+  };
+  ref_fn (&p);
+  p.out = out;
+  fn (&p);
+  check (tc, ref, out, npix, ocs, (size_t) y0 * out_w, (size_t) y1 * out_w,
+      0, c);
+
+  if (y1 - y0 >= 2) {
+    uint8_t *o2 = output_new (npix * ocs);
+    int mid = rnd_int (y0 + 1, y1 - 1);
+    MoDwConvQ8Params a = p, b = p;
+    a.out = b.out = o2;
+    a.y1 = mid;
+    b.y0 = mid;
+    fn (&a);
+    fn (&b);
+    if (memcmp (o2 - GUARD, out - GUARD, npix * ocs + 2 * GUARD))
+      report (tc, "row split differs", 0, 0, 0, 0);
+    output_free (o2);
+  }
+  /* Channel split (after a channel-split pointwise layer). */
+  if (c > MO_CALIGN) {
+    uint8_t *o2 = output_new (npix * ocs);
+    int mid = MO_CALIGN * rnd_int (1, (c - 1) / MO_CALIGN);
+    MoDwConvQ8Params a = p, b = p;
+    a.out = b.out = o2;
+    a.c = mid;
+    b.in += mid;
+    b.out += mid;
+    b.w += mid;
+    b.mul += mid;
+    b.add += mid;
+    b.c = c - mid;
+    fn (&a);
+    fn (&b);
+    for (size_t px = (size_t) y0 * out_w; px < (size_t) y1 * out_w; px++)
+      for (int ch = 0; ch < c; ch++)
+        if (o2[px * ocs + ch] != out[px * ocs + ch])
+          report (tc, "channel split differs", px, ch, o2[px * ocs + ch],
+              out[px * ocs + ch]);
+    output_free (o2);
+  }
+  output_free (ref);
+  output_free (out);
+  free (w);
+  free (in);
+  free (mul);
+  free (add);
+}
+
+/* ---- conversions ------------------------------------------------------- */
+
+static void
+test_convert (Case *tc, MoQuantizeFunc q, MoQuantizeFunc qref,
+    MoDequantizeFunc dq, MoDequantizeFunc dqref)
+{
+  int m = rnd_int (1, 60), c = rnd_int (1, 100);
+  int cs = MO_ROUND_UP (c, MO_CALIGN);
+  float inv = 0.5f + 50.0f * rnd_unit ();
+  float *f = xmalloc ((size_t) m * cs * sizeof (float));
+  /* Values around the rounding ties and both ends, negatives included. */
+  for (int i = 0; i < m * cs; i++)
+    f[i] = (rnd () % 4 ? (float) rnd_int (-20, 280) + 0.5f * rnd_int (0, 1)
+        : 300.0f * rnd_unit () - 20.0f) / inv;
+  int m0 = rnd_int (0, m - 1), m1 = rnd_int (m0 + 1, m);
+  snprintf (tc->shape, sizeof tc->shape, "%d pixels x %d channels, pixels "
+      "[%d,%d)", m, c, m0, m1);
+  uint8_t *ref = output_new ((size_t) m * cs), *out =
+      output_new ((size_t) m * cs);
+  MoQuantizeParams p = { f, ref, cs, cs, c, inv, m0, m1 };
+  qref (&p);
+  p.out = out;
+  q (&p);
+  check (tc, ref, out, m, cs, m0, m1, 0, cs);
+
+  float *fr = xmalloc ((size_t) m * cs * sizeof (float));
+  float *fo = xmalloc ((size_t) m * cs * sizeof (float));
+  memset (fr, 0, (size_t) m * cs * sizeof (float));
+  memset (fo, 0, (size_t) m * cs * sizeof (float));
+  MoDequantizeParams d = { ref, fr, cs, cs, c, 1.0f / inv, m0, m1 };
+  dqref (&d);
+  d.out = fo;
+  dq (&d);
+  if (memcmp (fr, fo, (size_t) m * cs * sizeof (float)))
+    report (tc, "dequantize differs", 0, 0, 0, 0);
+  output_free (ref);
+  output_free (out);
+  free (f);
+  free (fr);
+  free (fo);
+}
+
+/* ---- benchmark --------------------------------------------------------- */
+
+static double
+now_s (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* A pointwise layer of S0 and its float twin, hot caches. */
+static void
+bench (const MoKernels *k)
+{
+  static const int shapes[][3] = { {784, 128, 128}, {196, 256, 256},
+  {49, 1024, 1024}, {3136, 64, 64}
+  };
+  for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+    int m = shapes[si][0], kk = shapes[si][1], n = shapes[si][2];
+    int8_t *w = calloc (mo_pw8_size (kk, n), 1);
+    uint8_t *in = u8_input (m, kk), *out = xmalloc ((size_t) m * n);
+    float *mul, *add, *fw = calloc ((size_t) kk * n, 4), *fb = calloc (n, 4);
+    float *fi = calloc ((size_t) m * kk, 4), *fo = calloc ((size_t) m * n, 4);
+    requant_new (n, n, 1e5, &mul, &add);
+    MoPwConvQ8Params p = { in, out, w, mul, add, kk, n, kk, n, 0, m, 0, n };
+    MoPwConvParams fp = { fi, fo, fw, fb, kk, n, kk, n, MO_ACT_RELU, 0, m, 0,
+      n
+    };
+    double macs = (double) m * kk * n, bq = 1e9, bf = 1e9;
+    int reps = (int) (2e7 / macs) + 1;
+    for (int r = 0; r < 15; r++) {
+      double t0 = now_s ();
+      for (int i = 0; i < reps; i++)
+        k->pwconv_q8 (&p);
+      double t1 = now_s ();
+      for (int i = 0; i < reps; i++)
+        k->pwconv (&fp);
+      double t2 = now_s ();
+      bq = (t1 - t0) / reps < bq ? (t1 - t0) / reps : bq;
+      bf = (t2 - t1) / reps < bf ? (t2 - t1) / reps : bf;
+    }
+    printf ("  pwconv %4dx%4d->%4d  int8 %-10s %8.1f us %7.1f GMAC/s   "
+        "float %-6s %8.1f us %7.1f GMAC/s   x%.2f\n", m, kk, n, k->isa_q8,
+        bq * 1e6, macs / bq / 1e9, k->isa, bf * 1e6, macs / bf / 1e9,
+        bf / bq);
+    free (w);
+    free (in);
+    free (out);
+    free (mul);
+    free (add);
+    free (fw);
+    free (fb);
+    free (fi);
+    free (fo);
+  }
+}
+
+/* ---- driver ------------------------------------------------------------ */
+
+typedef struct
+{
+  const char *name;
+  unsigned flags;
+} Level;
+
+static const Level levels[] = {
+  {"ref", MO_ISA_REF},
+  {"avx2", MO_ISA_AVX2},
+  {"avxvnni", MO_ISA_AVX2 | MO_ISA_AVXVNNI},
+  {"avx512", MO_ISA_AVX2 | MO_ISA_AVX512},
+  {"avx512vnni", MO_ISA_AVX2 | MO_ISA_AVX512 | MO_ISA_AVX512VNNI},
+  {"neon", MO_ISA_NEON},
+};
+
+#define N_LEVELS (int) (sizeof levels / sizeof levels[0])
+
+int
+main (int argc, char **argv)
+{
+  int cases = 300, do_bench = 0, passed = 0, failed = 0;
+  uint64_t seed = (uint64_t) time (NULL);
+  unsigned cpu = mo_cpu_flags ();
+  void *seen[N_LEVELS * 3];
+  int n_seen = 0;
+  MoKernels ref;
+
+  for (int i = 1; i < argc; i++) {
+    if (strcmp (argv[i], "--bench") == 0)
+      do_bench = 1;
+    else if (strcmp (argv[i], "--cases") == 0 && i + 1 < argc)
+      cases = atoi (argv[++i]);
+    else if (strcmp (argv[i], "--seed") == 0 && i + 1 < argc)
+      seed = strtoull (argv[++i], NULL, 0);
+    else {
+      fprintf (stderr, "usage: %s [--cases N] [--seed S] [--bench]\n",
+          argv[0]);
+      return 2;
+    }
+  }
+  printf ("seed %llu, %d cases per variant, CPU flags 0x%x\n",
+      (unsigned long long) seed, cases, cpu);
+  mo_kernels_init (&ref, 0);
+
+  for (int li = 0; li < N_LEVELS; li++) {
+    MoKernels k;
+    if ((levels[li].flags & ~cpu) != 0) {
+      printf ("%-10s skipped (not supported here)\n", levels[li].name);
+      continue;
+    }
+    mo_kernels_init (&k, levels[li].flags);
+    for (int op = 0; op < 3; op++) {
+      static const char *const names[] = { "pwconv_q8", "dwconv3x3_q8",
+        "quantize"
+      };
+      void *fn = op == 0 ? (void *) k.pwconv_q8 : op == 1 ?
+          (void *) k.dwconv3x3_q8 : (void *) k.quantize;
+      int dup = 0;
+      for (int i = 0; i < n_seen; i++)
+        dup |= seen[i] == fn;
+      if (dup)
+        continue;
+      seen[n_seen++] = fn;
+      rng_state = seed * 0x9E3779B97F4A7C15ULL + op + 1;
+      Case tc = { levels[li].name, "", 0 };
+      int bad = 0;
+      for (int i = 0; i < cases; i++) {
+        int before = tc.failures;
+        if (op == 0)
+          test_pwconv (&tc, k.pwconv_q8, ref.pwconv_q8);
+        else if (op == 1)
+          test_dwconv (&tc, k.dwconv3x3_q8, ref.dwconv3x3_q8);
+        else
+          test_convert (&tc, k.quantize, ref.quantize, k.dequantize,
+              ref.dequantize);
+        bad += tc.failures > before;
+      }
+      printf ("%-13s %-10s %s (%d/%d cases)\n", names[op], levels[li].name,
+          bad ? "FAILED" : "ok", cases - bad, cases);
+      if (bad)
+        failed++;
+      else
+        passed++;
+    }
+  }
+  if (do_bench) {
+    MoKernels k;
+    mo_kernels_init (&k, cpu);
+    printf ("bench (best of 15, hot caches):\n");
+    bench (&k);
+  }
+  printf ("%d passed, %d failed\n", passed, failed);
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,1 @@
+"""int8 quantisation tools (docs/int8.md)."""
