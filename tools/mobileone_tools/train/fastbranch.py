@@ -20,6 +20,8 @@ with frozen statistics, i.e. in eval mode). What can be merged exactly:
   centre: both join the same grouped convolution (k + 2 outputs per group).
 - The 1x1 blocks: one convolution for the k branches; the skip BN stays
   apart (an identity as a dense 1x1 would cost C x C MACs per pixel).
+  stage0 (a dense 3x3, 3 -> 48 channels) takes its 1x1 scale branch into
+  its 3x3 conv as a centre tap, as the depthwise blocks do.
 
 So the block runs one convolution, one BatchNorm and one sum instead of
 k + 2 of each. The parameters and buffers stay where they are (the state
@@ -120,15 +122,23 @@ def _forward_fast(self, x):
         nb, _, h, wd = y.shape
         out = y.view(nb, cout, n, h, wd).sum(dim=2)
     else:
-        n = len(self.rbr_conv)
-        w = torch.stack([b.conv.weight for b in self.rbr_conv], dim=1)
-        w = w.reshape(cout * n, *w.shape[2:])
+        kh, kw = c0.kernel_size
+        kernels = [b.conv.weight for b in self.rbr_conv]
+        bns = _bns(self)
+        if self.rbr_scale is not None:
+            # stage0 (3 -> 48, stride 2): the 1x1 joins the kxk conv as its
+            # centre tap. Besides saving a pass, this avoids torch 1.13's
+            # channels_last backward of a strided 1x1 conv whose input needs
+            # no gradient, which corrupts the heap (docs/models.md).
+            kernels.append(F.pad(self.rbr_scale.conv.weight,
+                                 (kw // 2, kw // 2, kh // 2, kh // 2)))
+            bns.append(self.rbr_scale.bn)
+        n = len(kernels)
+        w = torch.stack(kernels, dim=1).reshape(cout * n, *kernels[0].shape[1:])
         y = F.conv2d(x, w, None, c0.stride, c0.padding, c0.dilation, c0.groups)
-        y = _bn_stacked(y, _bns(self), training)
+        y = _bn_stacked(y, bns, training)
         nb, _, h, wd = y.shape
         out = y.view(nb, cout, n, h, wd).sum(dim=2)
-        if self.rbr_scale is not None:
-            out = out + self.rbr_scale(x)
         if self.rbr_skip is not None:
             out = out + self.rbr_skip(x)
     return F.relu(out)
