@@ -2,6 +2,9 @@
 
 Synthetic:  ShapesDetection, ShapesSegmentation (shapes.py scenes)
 Real data:  CocoDetection   -- COCO-style JSON (instances_*.json) + image folder
+            YoloDetection   -- Ultralytics YOLO(-seg) folders (images/SPLIT/*.jpg,
+                               labels/SPLIT/*.txt: boxes or polygons), e.g.
+                               ../shared/data/coco128-seg
             VocSegmentation -- VOC-style JPEGImages/ + SegmentationClass/*.png
                                class maps (palette or grey PNG, 255 = ignore)
 
@@ -181,6 +184,120 @@ class CocoDetection(torch.utils.data.Dataset):
         scale = np.array([self.size / w, self.size / h] * 2, np.float32)
         boxes = np.clip(boxes * scale, 0, self.size)
         return image, boxes, labels
+
+    def raw(self, index):
+        image, boxes, labels = self.load(index)
+        return {"image": image, "boxes": boxes, "labels": labels}
+
+    def __getitem__(self, index):
+        image, boxes, labels = self.load(index)
+        if self.hflip and torch.rand(()) < 0.5:
+            image = image[:, ::-1]
+            boxes = _hflip_boxes(boxes, self.size)
+        return to_tensor(image), {"boxes": torch.from_numpy(np.ascontiguousarray(boxes)),
+                                  "labels": torch.from_numpy(labels)}
+
+
+# --------------------------------------------------------------------------
+# Ultralytics YOLO / YOLO-seg folders
+# --------------------------------------------------------------------------
+
+def read_yolo_classes(path):
+    """Class names of a YOLO data set: a classes.txt of "index [coco_id] name"
+    lines (as ../shared/data/coco128-seg has; '#' starts a comment) or plain
+    one-name-per-line (coco.names style). Returns names in index order."""
+    names = {}
+    with open(path, "r", encoding="utf-8") as f:
+        lines = [ln.strip() for ln in f if ln.strip() and not ln.lstrip().startswith("#")]
+    for i, ln in enumerate(lines):
+        parts = ln.split()
+        if parts[0].isdigit() and len(parts) >= 2:
+            idx = int(parts[0])
+            rest = parts[1:]
+            if len(rest) >= 2 and rest[0].isdigit():
+                rest = rest[1:]
+            names[idx] = " ".join(rest)
+        else:
+            names[i] = ln
+    if sorted(names) != list(range(len(names))):
+        raise ValueError(f"{path}: class indices are not 0..{len(names) - 1}")
+    return [names[i] for i in range(len(names))]
+
+
+class YoloDetection(torch.utils.data.Dataset):
+    """An Ultralytics YOLO folder: root/images/SPLIT/NAME.jpg and
+    root/labels/SPLIT/NAME.txt, one object per line: "class xc yc w h"
+    (detection) or "class x1 y1 ... xn yn" (YOLO-seg polygon), coordinates
+    normalised by the image's width and height. The box of a polygon is the
+    extent of its vertices. Class i becomes label i + 1 (0 is background);
+    names come from root/classes.txt. Images without a label file have no
+    objects; label files without an image are ignored. Images are resized
+    to @size x @size (boxes scaled along), as CocoDetection does."""
+
+    IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp")
+
+    def __init__(self, root, split="train2017", size=320, hflip=False, min_size=1.0,
+                 classes_file=None):
+        self.class_names = ["background"] + read_yolo_classes(
+            classes_file or os.path.join(root, "classes.txt"))
+        self.num_classes = len(self.class_names)
+        image_dir = os.path.join(root, "images", split)
+        label_dir = os.path.join(root, "labels", split)
+        names = sorted(n for n in os.listdir(image_dir)
+                       if n.lower().endswith(self.IMAGE_EXTS))
+        if not names:
+            raise ValueError(f"{image_dir}: no images")
+        self.items = []
+        for n in names:
+            lpath = os.path.join(label_dir, os.path.splitext(n)[0] + ".txt")
+            boxes, labels = self._read_labels(lpath) if os.path.exists(lpath) else \
+                (np.zeros((0, 4), np.float32), np.zeros(0, np.int64))
+            self.items.append((os.path.join(image_dir, n), boxes, labels))
+        self.size = size
+        self.hflip = hflip
+        self.min_size = min_size
+
+    def _read_labels(self, path):
+        boxes, labels = [], []
+        with open(path, "r", encoding="utf-8") as f:
+            for lineno, ln in enumerate(f, 1):
+                parts = ln.split()
+                if not parts:
+                    continue
+                try:
+                    cls = int(parts[0])
+                    v = [float(t) for t in parts[1:]]
+                except ValueError:
+                    raise ValueError(f"{path}:{lineno}: not numbers: {ln.strip()[:60]!r}")
+                if not 0 <= cls < self.num_classes - 1:
+                    raise ValueError(f"{path}:{lineno}: class {cls} outside 0.."
+                                     f"{self.num_classes - 2}")
+                if len(v) == 4:
+                    xc, yc, w, h = v
+                    box = [xc - w / 2, yc - h / 2, xc + w / 2, yc + h / 2]
+                elif len(v) >= 6 and len(v) % 2 == 0:
+                    xs, ys = v[0::2], v[1::2]
+                    box = [min(xs), min(ys), max(xs), max(ys)]
+                else:
+                    raise ValueError(f"{path}:{lineno}: {len(v)} coordinates: neither a "
+                                     "box (4) nor a polygon (an even number >= 6)")
+                boxes.append([min(max(c, 0.0), 1.0) for c in box])
+                labels.append(cls + 1)
+        return (np.array(boxes, np.float32).reshape(-1, 4), np.array(labels, np.int64))
+
+    def __len__(self):
+        return len(self.items)
+
+    def load(self, index):
+        """(uint8 [size, size, 3] resized image, boxes in resized pixels, labels)."""
+        path, boxes, labels = self.items[index]
+        with Image.open(path) as im:
+            image = np.asarray(im.convert("RGB").resize((self.size, self.size),
+                                                          Image.BILINEAR)).copy()
+        boxes = boxes * np.float32(self.size)
+        keep = ((boxes[:, 2] - boxes[:, 0]) >= self.min_size) & \
+            ((boxes[:, 3] - boxes[:, 1]) >= self.min_size)
+        return image, boxes[keep], labels[keep]
 
     def raw(self, index):
         image, boxes, labels = self.load(index)

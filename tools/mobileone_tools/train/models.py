@@ -110,15 +110,62 @@ def load_backbone(model, path):
         else:
             sd = obj.get("state_dict", obj) if isinstance(obj, dict) else obj
         sd = {k[len("module."):] if k.startswith("module.") else k: v for k, v in sd.items()}
-    if any(k.endswith("reparam_conv.weight") for k in sd):
-        raise SystemExit(f"{path}: a fused checkpoint; training needs the unfused "
-                         "(training-form) one, e.g. mobileone_s0_unfused.pth.tar")
     sd = {k: v for k, v in sd.items() if not k.startswith("linear.")}
+    if any(k.endswith("reparam_conv.weight") for k in sd):
+        sd = expand_fused(model.backbone, sd, path)
     missing, unexpected = model.backbone.load_state_dict(sd, strict=False)
     missing = [m for m in missing if not m.startswith("linear.")]
     if missing or unexpected:
         raise SystemExit(f"{path}: does not match the backbone: missing {missing[:5]}, "
                          f"unexpected {unexpected[:5]}")
+
+
+def expand_fused(backbone, fused, path="checkpoint"):
+    """A training-form state dict for @backbone that starts from a FUSED
+    MobileOne checkpoint (stageN.M.reparam_conv.{weight,bias}, e.g. Apple's
+    ImageNet S0 in ../shared/weights-ref; no unfused one is available
+    offline): each block's first conv branch takes the fused kernel, its BN
+    gamma 1, beta the fused bias, running mean 0 and running variance
+    1 - eps, so that branch computes exactly the fused conv in eval mode;
+    every other branch (the other k - 1 convs, the 1x1 scale, the skip BN)
+    gets gamma 0 and beta 0 and contributes nothing at first, and grows
+    from its gradient.
+    This is a starting point, not the unfused ImageNet network: in training
+    mode the first branch's BN normalises with the batch's statistics, so the
+    first steps re-scale each layer's output per channel (the kernels'
+    ImageNet features, normalised) rather than reproduce the fused
+    activations; an unfused checkpoint (mobileone_s0_unfused.pth.tar) is the
+    better start where it can be had."""
+    out = {}
+    own = backbone.state_dict()
+    for name, blk in backbone.named_modules():
+        if not isinstance(blk, mobileone_ref.MobileOneBlock) or blk.inference_mode:
+            continue
+        key = f"{name}.reparam_conv"
+        if f"{key}.weight" not in fused:
+            raise SystemExit(f"{path}: {key}.weight missing (not a MobileOne of this variant?)")
+        w, b = fused[f"{key}.weight"], fused[f"{key}.bias"]
+        c0 = f"{name}.rbr_conv.0"
+        if tuple(w.shape) != tuple(own[f"{c0}.conv.weight"].shape):
+            raise SystemExit(f"{path}: {key}.weight is {tuple(w.shape)}, the backbone "
+                             f"wants {tuple(own[c0 + '.conv.weight'].shape)}")
+        eps = blk.rbr_conv[0].bn.eps
+        out[f"{c0}.conv.weight"] = w.float()
+        out[f"{c0}.bn.weight"] = torch.ones_like(b, dtype=torch.float32)
+        out[f"{c0}.bn.bias"] = b.float()
+        out[f"{c0}.bn.running_mean"] = torch.zeros_like(b, dtype=torch.float32)
+        out[f"{c0}.bn.running_var"] = torch.full_like(b, 1.0 - eps, dtype=torch.float32)
+        bns = [f"{name}.rbr_conv.{i}.bn" for i in range(1, len(blk.rbr_conv))]
+        if blk.rbr_scale is not None:
+            bns.append(f"{name}.rbr_scale.bn")
+        if blk.rbr_skip is not None:
+            bns.append(f"{name}.rbr_skip")
+        for bn in bns:
+            out[f"{bn}.weight"] = torch.zeros_like(own[f"{bn}.weight"])
+            out[f"{bn}.bias"] = torch.zeros_like(own[f"{bn}.bias"])
+    for k, v in own.items():
+        out.setdefault(k, v)
+    return out
 
 
 def param_groups(model, weight_decay):

@@ -7,6 +7,9 @@ from scratch on the synthetic shapes (or a COCO-style data set).
   python3 -m mobileone_tools.train.train_detect --out runs/coco \\
       --coco instances_train2017.json train2017/ \\
       --backbone mobileone_s0_unfused.pth.tar --epochs 50
+  python3 -m mobileone_tools.train.train_detect --out runs/coco128 \\
+      --yolo ../shared/data/coco128-seg \\
+      --backbone ../shared/weights-ref/mobileone-s0-imagenet-fused.safetensors --epochs 30
 
 then mobileone_tools.train.export runs/detect/final.pt and
 mobileone_tools.train.evaluate models/shapes-detect.yaml.
@@ -29,6 +32,12 @@ def main():
     trainer.add_common_args(ap, default_size=320, default_bs=32, default_lr=2e-3)
     ap.add_argument("--coco", nargs=2, metavar=("ANNOTATIONS.json", "IMAGE_DIR"),
                     help="train on a COCO-style data set instead of the shapes")
+    ap.add_argument("--yolo", metavar="ROOT", help="train on an Ultralytics YOLO / YOLO-seg "
+                    "folder (ROOT/images/SPLIT, ROOT/labels/SPLIT, ROOT/classes.txt; "
+                    "e.g. ../shared/data/coco128-seg) instead of the shapes")
+    ap.add_argument("--max-images", type=int, default=0,
+                    help="use only the first N images of --coco/--yolo (smoke tests)")
+    ap.add_argument("--yolo-split", default="train2017", help="SPLIT of --yolo")
     # The shapes are 8..200 px at 320x320: anchors from 0.1 (32 px) to 0.95
     # cover them better than torchvision's 0.2 (64 px), which leaves every
     # object under ~30 px to a single, poorly overlapping best anchor.
@@ -46,6 +55,9 @@ def main():
     if args.coco:
         train_set = datasets.CocoDetection(args.coco[0], args.coco[1], args.size, hflip=True)
         val_set = None
+    elif args.yolo:
+        train_set = datasets.YoloDetection(args.yolo, args.yolo_split, args.size, hflip=True)
+        val_set = None
     else:
         bs = args.batch_size
         n = args.train_scenes or (args.steps or 1) * bs
@@ -56,7 +68,9 @@ def main():
         val_set = datasets.ShapesDetection("val", args.val_scenes, args.size,
                                            seed=args.val_seed, scene_size=args.scene_size)
 
-    min_ratio = args.min_ratio if args.min_ratio is not None else (0.2 if args.coco else 0.1)
+    if args.max_images and (args.coco or args.yolo):
+        train_set.items = train_set.items[:args.max_images]
+    min_ratio = args.min_ratio if args.min_ratio is not None else (0.2 if args.coco or args.yolo else 0.1)
     cfg = dict(models.DETECT_DEFAULTS, size=args.size, min_ratio=min_ratio,
                max_ratio=args.max_ratio)
     model = models.build_detector(train_set.num_classes, cfg)

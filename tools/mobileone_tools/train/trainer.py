@@ -3,6 +3,7 @@ choice, optimiser (AdamW or SGD, no weight decay on BN/bias), warm-up +
 cosine schedule, optional mixed precision on CUDA, gradient clipping,
 logging, checkpoints (OUT/last.pt, resumable) and periodic evaluation."""
 
+import argparse
 import json
 import math
 import os
@@ -54,6 +55,15 @@ def add_common_args(ap, default_size, default_bs, default_lr):
     ap.add_argument("--backbone", default=None,
                     help="start the backbone from an ImageNet MobileOne checkpoint "
                          "(unfused; .pth.tar or .safetensors with Apple's names)")
+    ap.add_argument("--fast-branches", action=argparse.BooleanOptionalAction, default=True,
+                    help="the merged, exact training-form block forward (fastbranch.py; "
+                         "default on)")
+    ap.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=False,
+                    help="channels_last memory format for the model and inputs (needs "
+                         "--fast-branches: torch 1.13's channels_last backward of "
+                         "stage0's strided 1x1 corrupts the heap; docs/models.md)")
+    ap.add_argument("--bf16", action="store_true",
+                    help="bfloat16 autocast on the CPU (see docs/models.md before using)")
     ap.add_argument("--smoke", action="store_true",
                     help="a few steps on tiny images to prove the loop works")
 
@@ -127,6 +137,17 @@ def train(args, model, dataset, collate, loss_fn, evaluate_fn, cfg, kind):
     if args.init and not (args.resume and os.path.exists(os.path.join(args.out, "last.pt"))):
         print(f"initialised from {args.init} ({load_init(model, args.init)})", flush=True)
     model.to(device)
+    if getattr(args, "fast_branches", False):
+        from mobileone_tools.train import fastbranch
+        fastbranch.use_fast_branches(model)
+    memory_format = torch.contiguous_format
+    if getattr(args, "channels_last", False):
+        if not getattr(args, "fast_branches", False):
+            raise SystemExit("--channels-last needs --fast-branches (torch 1.13 corrupts "
+                             "the heap in the reference forward's backward)")
+        memory_format = torch.channels_last
+        model.to(memory_format=memory_format)
+    use_bf16 = bool(getattr(args, "bf16", False) and device.type == "cpu")
 
     bs = args.batch_size
     if args.steps is not None:
@@ -177,7 +198,10 @@ def train(args, model, dataset, collate, loss_fn, evaluate_fn, cfg, kind):
     log = open(os.path.join(args.out, "train.log"), "a", encoding="utf-8")
     print(f"{kind}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters, "
           f"{total} steps of batch {bs} at {args.size}x{args.size} on {device}"
-          f"{' (amp)' if use_amp else ''}, {workers} loader workers, "
+          f"{' (amp)' if use_amp else ''}{' (bf16)' if use_bf16 else ''}, "
+          f"{'merged' if getattr(args, 'fast_branches', False) else 'reference'} branches, "
+          f"{'channels_last' if memory_format == torch.channels_last else 'NCHW'}, "
+          f"{workers} loader workers, "
           f"{torch.get_num_threads()} threads", flush=True)
     model.train()
     t0 = time.time()
@@ -190,9 +214,10 @@ def train(args, model, dataset, collate, loss_fn, evaluate_fn, cfg, kind):
         lr = cosine_lr(step, total, args.lr, warmup)
         for g in opt.param_groups:
             g["lr"] = lr
-        images = images.to(device, non_blocking=True)
+        images = images.to(device, non_blocking=True).contiguous(memory_format=memory_format)
         targets = _to(targets, device)
-        with torch.autocast(device_type=device.type, enabled=use_amp):
+        with torch.autocast(device_type=device.type, enabled=use_amp or use_bf16,
+                            dtype=torch.bfloat16 if use_bf16 else None):
             losses = loss_fn(model, images, targets)
         loss = sum(losses.values())
         if not torch.isfinite(loss):
