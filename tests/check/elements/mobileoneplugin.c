@@ -116,6 +116,99 @@ GST_START_TEST (test_concurrent)
 
 GST_END_TEST;
 
+/* Three pipelines with one model at the same time, two on the process-wide
+ * thread pool (n-threads=0) and one with a pool of its own, give the same
+ * results: the engine's results do not depend on the thread count. Under
+ * ThreadSanitizer (docs/security.md) this is the shared model, the shared
+ * pool's token queue and the model cache used from several streaming
+ * threads. */
+GST_START_TEST (test_concurrent_pools)
+{
+  static const gchar *const n_threads[] = { "0", "0", "2" };
+  GstElement *p[3];
+  GstBus *bus[3];
+  GPtrArray *results[3];
+
+  for (guint i = 0; i < 3; i++) {
+    gchar *launch = g_strdup_printf ("videotestsrc num-buffers=4 "
+        "pattern=ball ! video/x-raw,width=131,height=77 ! mobileonedetect "
+        "n-threads=%s post-messages=true model=" DETECT_MODEL " ! fakesink",
+        n_threads[i]);
+
+    p[i] = gst_parse_launch (launch, NULL);
+    g_free (launch);
+    fail_unless (p[i] != NULL);
+    bus[i] = gst_element_get_bus (p[i]);
+    results[i] = g_ptr_array_new_with_free_func (g_free);
+  }
+  for (guint i = 0; i < 3; i++)
+    gst_element_set_state (p[i], GST_STATE_PLAYING);
+  for (guint i = 0; i < 3; i++) {
+    GstMessage *msg;
+
+    while ((msg = gst_bus_timed_pop (bus[i], 60 * GST_SECOND))) {
+      GstMessageType type = GST_MESSAGE_TYPE (msg);
+
+      if (type == GST_MESSAGE_ELEMENT)
+        g_ptr_array_add (results[i],
+            gst_structure_to_string (gst_message_get_structure (msg)));
+      gst_message_unref (msg);
+      fail_unless (type != GST_MESSAGE_ERROR);
+      if (type == GST_MESSAGE_EOS)
+        break;
+    }
+  }
+  for (guint i = 0; i < 3; i++) {
+    fail_unless_equals_int (results[i]->len, 4);
+    for (guint j = 0; j < 4; j++)
+      fail_unless_equals_string (g_ptr_array_index (results[i], j),
+          g_ptr_array_index (results[0], j));
+  }
+  for (guint i = 0; i < 3; i++) {
+    gst_element_set_state (p[i], GST_STATE_NULL);
+    gst_object_unref (bus[i]);
+    gst_object_unref (p[i]);
+    g_ptr_array_unref (results[i]);
+  }
+}
+
+GST_END_TEST;
+
+/* The model switched from the application's thread while the streaming
+ * thread runs (the element loads the new one in a thread of its own): no
+ * error, no warning, and the stream reaches its end. Under ThreadSanitizer
+ * this is the property, the loader thread and the streaming thread. */
+GST_START_TEST (test_switch_in_pipeline)
+{
+  static const gchar *const models[] = { DATA ("ssd/ssd-unfused.yaml"),
+    DETECT_MODEL,
+  };
+  GstElement *pipeline = gst_parse_launch ("videotestsrc num-buffers=40 ! "
+      "video/x-raw,width=64,height=48 ! mobileonedetect name=det "
+      "n-threads=0 model=" DETECT_MODEL " ! fakesink sync=false", NULL);
+  GstElement *det = gst_bin_get_by_name (GST_BIN (pipeline), "det");
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg;
+
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  for (guint i = 0; i < 4; i++) {
+    g_object_set (det, "model", models[i % 2], NULL);
+    g_usleep (20000);
+  }
+  msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_WARNING);
+  fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS,
+      "%s", msg ? GST_MESSAGE_TYPE_NAME (msg) : "timeout");
+  gst_message_unref (msg);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (det);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
 /* The ERROR message a pipeline posts when it starts; checks that its text
  * or details name @needle. */
 static void
@@ -383,8 +476,9 @@ GST_START_TEST (test_state_changes)
   after = rss_kb ();
   gst_object_unref (pipeline);
   GST_INFO ("RSS %zu kB -> %zu kB after %u cycles", before, after, cycles);
-#if defined(__SANITIZE_ADDRESS__)
-  /* ASan's quarantine keeps freed memory: its leak check does the job. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  /* ASan's quarantine keeps freed memory: its leak check does the job.
+   * TSan keeps freed memory and shadow as well. */
 #else
   /* Allocator noise stays well below this; a leaked session or model per
    * cycle would be tens of megabytes. (Under valgrind, whose free queue
@@ -439,6 +533,8 @@ mobileoneplugin_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_shared_model);
   tcase_add_test (tc, test_concurrent);
+  tcase_add_test (tc, test_concurrent_pools);
+  tcase_add_test (tc, test_switch_in_pipeline);
   tcase_add_test (tc, test_bad_models);
   tcase_add_test (tc, test_hostile_models);
   tcase_add_test (tc, test_default_models);
