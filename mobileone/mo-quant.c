@@ -1,8 +1,9 @@
 /* mobileone-gst engine: post-training int8 quantisation (docs/int8.md).
  *
  * Calibration runs the float model on pictures and records, for the output
- * of every named ReLU layer, the largest value seen; its scale is that
- * value / 255 (uint8, zero point 0). The loader then turns each depthwise
+ * of every named ReLU layer, the largest value of each picture; its scale
+ * is the mean of those maxima (or the largest of them) / 255 (uint8, zero
+ * point 0). The loader then turns each depthwise
  * or pointwise ReLU layer whose input and output both have a scale into
  * an int8 layer (weights symmetric per output channel, requantisation in
  * the kernel) and inserts a conversion wherever a float layer meets a
@@ -221,12 +222,14 @@ struct _MoCalibration
   GArray *slots;                /* Slot */
   int *slot_of;                 /* per layer: its slot, or -1 */
   int runs;
+  MoCalibStatistic stat;
 };
 
 typedef struct
 {
   const MoLayer *l;
-  double max;
+  double max;                   /* over all runs */
+  double sum_max;               /* sum over runs of each run's maximum */
 } Slot;
 
 static void
@@ -248,6 +251,7 @@ observe (gpointer data, guint li)
     for (int k = 0; k < sl->l->cout; k++)
       mx = MAX (mx, d[p * cs + k]);
   sl->max = MAX (sl->max, mx);
+  sl->sum_max += mx;
 }
 
 MoCalibration *
@@ -270,7 +274,7 @@ mo_calibration_new (MoSession *s, GError **error)
     const MoLayer *l = g_ptr_array_index (m->layers, li);
     c->slot_of[li] = -1;
     if (layer_has_scale_slot (m, l)) {
-      Slot sl = { l, 0.0 };
+      Slot sl = { l, 0.0, 0.0 };
       c->slot_of[li] = c->slots->len;
       g_array_append_val (c->slots, sl);
     }
@@ -295,8 +299,9 @@ mo_calibration_write (const MoCalibration *c, const char *path,
   for (guint i = 0; i < c->slots->len; i++) {
     const Slot *sl = &g_array_index (c->slots, Slot, i);
     const int64_t shape[1] = { 1 };
+    double range = c->stat == MO_CALIB_MAX ? sl->max : sl->sum_max / c->runs;
     /* An output that stayed 0 everywhere keeps a harmless scale. */
-    float v = sl->max > 0.0 ? (float) (sl->max / 255.0) : 1.0f / 255.0f;
+    float v = range > 0.0 ? (float) (range / 255.0) : 1.0f / 255.0f;
     char *name = g_strconcat (sl->l->name, SCALE_SUFFIX, NULL);
     mo_st_writer_add_f32 (w, name, 1, shape, &v);
     g_free (name);
@@ -304,6 +309,12 @@ mo_calibration_write (const MoCalibration *c, const char *path,
   ok = mo_st_writer_write (w, path, error);
   mo_st_writer_free (w);
   return ok;
+}
+
+void
+mo_calibration_set_statistic (MoCalibration *c, MoCalibStatistic stat)
+{
+  c->stat = stat;
 }
 
 int
