@@ -191,12 +191,22 @@ typedef enum
 MO_API void mo_calibration_set_statistic (MoCalibration * c,
     MoCalibStatistic stat);
 
+/**
+ * mo_calibration_set_bias_correction: whether mo_calibration_write() also
+ * writes LAYER.bias_correction tensors (default TRUE): per output channel
+ * of each int8 layer, the expected error of its int8 weights over the
+ * calibration pictures, which the loader subtracts from the bias.
+ */
+MO_API void mo_calibration_set_bias_correction (MoCalibration * c,
+    gboolean on);
+
 /** mo_calibration_n_scales: how many activation scales it writes. */
 MO_API int mo_calibration_n_scales (const MoCalibration * c);
 
 /**
  * mo_calibration_write: writes the scales (LAYER.output_scale, F32 [1])
- * into safetensors file @path, the model's 'int8_scales'.
+ * and the bias corrections (LAYER.bias_correction, F32 [cout]) into
+ * safetensors file @path, the model's 'int8_scales'.
  */
 MO_API gboolean mo_calibration_write (const MoCalibration * c,
     const char *path, GError ** error);
