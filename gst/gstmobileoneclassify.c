@@ -307,10 +307,17 @@ gst_mobile_one_classify_class_init (GstMobileOneClassifyClass * klass)
   gst_element_class_set_static_metadata (element_class,
       "MobileOne classifier", "Filter/Analyzer/Video",
       "Classifies video frames or regions of interest with a MobileOne "
-      "network", "mobileone-gst developers");
+      "network", MOBILEONE_AUTHOR);
+  gst_element_class_add_static_metadata (element_class,
+      GST_ELEMENT_METADATA_DOC_URI, MOBILEONE_DOC_URI "#mobileoneclassify");
 
   trans_class->sink_event =
       GST_DEBUG_FUNCPTR (gst_mobile_one_classify_sink_event);
+
+  gst_mobile_one_infer_class_install_object_class (infer_class,
+      "Comma-separated labels (ASCII case ignored) of the upstream regions "
+      "to classify (inference-region=auto or roi-list); empty = the whole "
+      "frame (auto) or every region (roi-list); applies from the next frame");
 
   infer_class->head_type = "classifier";
   infer_class->default_model = DEFAULT_MODEL;
@@ -353,6 +360,12 @@ gst_mobile_one_classify_set_property (GObject * object, guint prop_id,
 {
   GstMobileOneClassify *self = GST_MOBILE_ONE_CLASSIFY (object);
 
+  if (prop_id == GST_MOBILE_ONE_INFER_PROP_OBJECT_CLASS) {
+    G_OBJECT_CLASS (parent_class)->set_property (object, prop_id, value,
+        pspec);
+    return;
+  }
+
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
     case PROP_THRESHOLD:
@@ -386,6 +399,12 @@ gst_mobile_one_classify_get_property (GObject * object, guint prop_id,
     GValue * value, GParamSpec * pspec)
 {
   GstMobileOneClassify *self = GST_MOBILE_ONE_CLASSIFY (object);
+
+  if (prop_id == GST_MOBILE_ONE_INFER_PROP_OBJECT_CLASS) {
+    G_OBJECT_CLASS (parent_class)->get_property (object, prop_id, value,
+        pspec);
+    return;
+  }
 
   GST_OBJECT_LOCK (self);
   switch (prop_id) {

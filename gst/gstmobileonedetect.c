@@ -193,6 +193,11 @@ gst_mobile_one_detect_class_init (GstMobileOneDetectClass * klass)
   gst_element_class_add_static_metadata (element_class,
       GST_ELEMENT_METADATA_DOC_URI, MOBILEONE_DOC_URI "#mobileonedetect");
 
+  gst_mobile_one_infer_class_install_object_class (infer_class,
+      "Comma-separated labels of the model (ASCII case ignored): keep only "
+      "detections of these classes, before max-detections cuts; empty = all; "
+      "applies from the next frame");
+
   infer_class->head_type = "ssdlite";
   infer_class->default_model = DEFAULT_MODEL;
   infer_class->setup = GST_DEBUG_FUNCPTR (gst_mobile_one_detect_setup);
@@ -227,6 +232,12 @@ gst_mobile_one_detect_set_property (GObject * object, guint prop_id,
 {
   GstMobileOneDetect *self = GST_MOBILE_ONE_DETECT (object);
 
+  if (prop_id == GST_MOBILE_ONE_INFER_PROP_OBJECT_CLASS) {
+    G_OBJECT_CLASS (parent_class)->set_property (object, prop_id, value,
+        pspec);
+    return;
+  }
+
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
     case PROP_THRESHOLD:
@@ -255,6 +266,12 @@ gst_mobile_one_detect_get_property (GObject * object, guint prop_id,
     GValue * value, GParamSpec * pspec)
 {
   GstMobileOneDetect *self = GST_MOBILE_ONE_DETECT (object);
+
+  if (prop_id == GST_MOBILE_ONE_INFER_PROP_OBJECT_CLASS) {
+    G_OBJECT_CLASS (parent_class)->get_property (object, prop_id, value,
+        pspec);
+    return;
+  }
 
   GST_OBJECT_LOCK (self);
   switch (prop_id) {

@@ -83,7 +83,6 @@ enum
   PROP_FIT,
   PROP_LETTERBOX,
   PROP_POST_MESSAGES,
-  PROP_OBJECT_CLASS,
   PROP_ALLOW_EXTERNAL_PATHS,
   PROP_PRECISION,
 };
@@ -286,26 +285,6 @@ gst_mobile_one_infer_class_init (GstMobileOneInferClass * klass)
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
 
-  /**
-   * GstMobileOneInfer:object-class:
-   *
-   * Comma-separated labels. mobileonedetect and mobileonesegment keep only
-   * these classes of their model; mobileoneclassify classifies only the
-   * upstream regions of interest with these labels (and the whole frame
-   * when unset). Labels match without regard to the case of ASCII letters
-   * ("Star" selects "star"); spaces around the commas are ignored. Where
-   * the labels are the model's, a name that is none of them gives a
-   * warning listing the model's labels when the element starts. A change
-   * while playing applies from the next frame.
-   */
-  g_object_class_install_property (gobject_class, PROP_OBJECT_CLASS,
-      g_param_spec_string ("object-class", "Object class",
-          "Comma-separated labels (ASCII case ignored) to keep (detect, "
-          "segment: the model's labels) or of the upstream regions to "
-          "classify (classify); empty = all; applies from the next frame",
-          DEFAULT_OBJECT_CLASS,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
 
   /**
    * GstMobileOneInfer:allow-external-paths:
@@ -351,6 +330,34 @@ gst_mobile_one_infer_class_init (GstMobileOneInferClass * klass)
   gst_type_mark_as_plugin_api (GST_TYPE_MOBILE_ONE_INFER, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_MOBILE_ONE_FIT, 0);
   gst_type_mark_as_plugin_api (gst_mobile_one_precision_get_type (), 0);
+}
+
+/**
+ * gst_mobile_one_infer_class_install_object_class:
+ * @klass: a subclass's class, in its class_init
+ * @blurb: what object-class does in this element, for gst-inspect-1.0
+ *
+ * Installs the object-class property on @klass with the element's own
+ * description. Comma-separated labels, matched without regard to the case
+ * of ASCII letters ("Star" selects "star"), spaces around the commas
+ * ignored; empty or unset selects everything. Where the labels are the
+ * model's (#GstMobileOneInferClass.object_class_is_output), a name that is
+ * none of them gives a warning listing the model's labels when the element
+ * starts. A change while playing applies from the next frame. The
+ * property's id is %GST_MOBILE_ONE_INFER_PROP_OBJECT_CLASS: a subclass
+ * with a set_property/get_property of its own passes that id on to its
+ * parent class's.
+ */
+void
+gst_mobile_one_infer_class_install_object_class (GstMobileOneInferClass *
+    klass, const gchar * blurb)
+{
+  g_object_class_install_property (G_OBJECT_CLASS (klass),
+      GST_MOBILE_ONE_INFER_PROP_OBJECT_CLASS,
+      g_param_spec_string ("object-class", "Object class", blurb,
+          DEFAULT_OBJECT_CLASS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
 }
 
 static void
@@ -435,7 +442,7 @@ gst_mobile_one_infer_set_property (GObject * object, guint prop_id,
     case PROP_POST_MESSAGES:
       priv->post_messages = g_value_get_boolean (value);
       break;
-    case PROP_OBJECT_CLASS:
+    case GST_MOBILE_ONE_INFER_PROP_OBJECT_CLASS:
       g_free (priv->object_class);
       priv->object_class = g_value_dup_string (value);
       priv->object_class_changed = TRUE;
@@ -484,7 +491,7 @@ gst_mobile_one_infer_get_property (GObject * object, guint prop_id,
     case PROP_POST_MESSAGES:
       g_value_set_boolean (value, priv->post_messages);
       break;
-    case PROP_OBJECT_CLASS:
+    case GST_MOBILE_ONE_INFER_PROP_OBJECT_CLASS:
       g_value_set_string (value, priv->object_class);
       break;
     case PROP_ALLOW_EXTERNAL_PATHS:

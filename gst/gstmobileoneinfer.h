@@ -127,4 +127,16 @@ gboolean gst_mobile_one_infer_roi_selected (GstMobileOneInfer * self,
 /** gst_mobile_one_infer_has_object_class: whether object-class is set. */
 gboolean gst_mobile_one_infer_has_object_class (GstMobileOneInfer * self);
 
+/**
+ * GST_MOBILE_ONE_INFER_PROP_OBJECT_CLASS:
+ *
+ * The property id of object-class, installed on each subclass by
+ * gst_mobile_one_infer_class_install_object_class() with that element's
+ * description; above every subclass's own ids.
+ */
+#define GST_MOBILE_ONE_INFER_PROP_OBJECT_CLASS 0x4000
+
+void gst_mobile_one_infer_class_install_object_class (GstMobileOneInferClass *
+    klass, const gchar * blurb);
+
 G_END_DECLS

@@ -69,11 +69,32 @@ static gboolean gst_mobile_one_segment_decode (GstMobileOneInfer * infer,
 static GstFlowReturn gst_mobile_one_segment_attach (GstMobileOneInfer *
     infer, GstVideoFrame * frame, gboolean repeated, GstStructure * message);
 
+/* object-class (the one property installed here) is the base class's. */
+static void
+gst_mobile_one_segment_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  G_OBJECT_CLASS (gst_mobile_one_segment_parent_class)->set_property (object,
+      prop_id, value, pspec);
+}
+
+static void
+gst_mobile_one_segment_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  G_OBJECT_CLASS (gst_mobile_one_segment_parent_class)->get_property (object,
+      prop_id, value, pspec);
+}
+
 static void
 gst_mobile_one_segment_class_init (GstMobileOneSegmentClass * klass)
 {
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
   GstMobileOneInferClass *infer_class = GST_MOBILE_ONE_INFER_CLASS (klass);
+
+  gobject_class->set_property = gst_mobile_one_segment_set_property;
+  gobject_class->get_property = gst_mobile_one_segment_get_property;
 
   GST_DEBUG_CATEGORY_INIT (gst_mobile_one_segment_debug, "mobileonesegment",
       0, "MobileOne semantic segmentation");
@@ -84,6 +105,11 @@ gst_mobile_one_segment_class_init (GstMobileOneSegmentClass * klass)
       "attaches a class mask", MOBILEONE_AUTHOR);
   gst_element_class_add_static_metadata (element_class,
       GST_ELEMENT_METADATA_DOC_URI, MOBILEONE_DOC_URI "#mobileonesegment");
+
+  gst_mobile_one_infer_class_install_object_class (infer_class,
+      "Comma-separated labels of the model (ASCII case ignored): the mask "
+      "keeps these classes, other pixels become background (0); empty = all; "
+      "applies from the next frame");
 
   infer_class->head_type = "deeplabv3";
   infer_class->default_model = DEFAULT_MODEL;

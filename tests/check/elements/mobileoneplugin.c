@@ -401,7 +401,7 @@ GST_END_TEST;
 GST_START_TEST (test_metadata)
 {
   static const gchar *const names[] = { "mobileonedetect",
-    "mobileonesegment", "mobileoneoverlay", "mobileonemask",
+    "mobileonesegment", "mobileoneclassify", "mobileoneoverlay", "mobileonemask",
     "mobileonetrack", "mobileonepublish",
   };
   GstPlugin *plugin = gst_registry_find_plugin (gst_registry_get (),
@@ -430,6 +430,46 @@ GST_START_TEST (test_metadata)
 
 GST_END_TEST;
 
+/* object-class means something else in each inference element: each says
+ * what in gst-inspect-1.0, and the property works on each. */
+GST_START_TEST (test_object_class_blurbs)
+{
+  static const gchar *const names[] = { "mobileonedetect",
+    "mobileonesegment", "mobileoneclassify",
+  };
+  static const gchar *const words[] = { "detections", "mask", "regions" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    GstElement *e = gst_element_factory_make (names[i], NULL);
+    GParamSpec *p;
+    gchar *v = NULL;
+
+    fail_unless (e != NULL, "%s", names[i]);
+    p = g_object_class_find_property (G_OBJECT_GET_CLASS (e), "object-class");
+    fail_unless (p != NULL, "%s has no object-class", names[i]);
+    fail_unless (strstr (g_param_spec_get_blurb (p), words[i]) != NULL,
+        "%s: object-class blurb '%s' does not say '%s'", names[i],
+        g_param_spec_get_blurb (p), words[i]);
+    for (guint j = 0; j < i; j++) {
+      GstElement *o = gst_element_factory_make (names[j], NULL);
+      GParamSpec *q = g_object_class_find_property (G_OBJECT_GET_CLASS (o),
+          "object-class");
+
+      fail_if (g_strcmp0 (g_param_spec_get_blurb (p),
+              g_param_spec_get_blurb (q)) == 0, "%s and %s: the same blurb",
+          names[i], names[j]);
+      gst_object_unref (o);
+    }
+    g_object_set (e, "object-class", "Star, ball", NULL);
+    g_object_get (e, "object-class", &v, NULL);
+    fail_unless_equals_string (v, "Star, ball");
+    g_free (v);
+    gst_object_unref (e);
+  }
+}
+
+GST_END_TEST;
+
 static Suite *
 mobileoneplugin_suite (void)
 {
@@ -445,6 +485,7 @@ mobileoneplugin_suite (void)
   tcase_add_test (tc, test_unsupported_caps);
   tcase_add_test (tc, test_state_changes);
   tcase_add_test (tc, test_metadata);
+  tcase_add_test (tc, test_object_class_blurbs);
   return s;
 }
 
