@@ -7,6 +7,7 @@
  *   mobileone-cli fuse MODEL.yaml OUT.safetensors
  *   mobileone-cli image MODEL.yaml PICTURE [--output OUT.png] [--threads N]
  *   mobileone-cli calibrate MODEL.yaml --images DIR [--output SCALES.safetensors]
+ *                           [--statistic mean-max|max] [--no-bias-correction]
  *
  * Every command that loads a model takes --allow-external-paths and
  * --precision fp32 (run an int8 description in float32).
@@ -55,6 +56,8 @@ static gboolean opt_profile_layers = FALSE;
 static gboolean opt_allow_external_paths = FALSE;
 static gchar *opt_precision = NULL;
 static gchar *opt_images = NULL;
+static gchar *opt_statistic = NULL;
+static gboolean opt_no_bias_correction = FALSE;
 
 /* Every command that loads a model takes this one. */
 static const GOptionEntry load_entries[] = {
@@ -132,6 +135,13 @@ static const GOptionEntry calibrate_entries[] = {
   {"output", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output,
         "Scales file (default: MODEL-int8-scales.safetensors beside the "
         "description)", "OUT"},
+  {"statistic", 0, 0, G_OPTION_ARG_STRING, &opt_statistic,
+        "Activation range of a layer output: mean-max (the mean over the "
+        "pictures of each one's largest value; the default) or max (the "
+        "largest value of all; docs/int8.md)", "mean-max|max"},
+  {"no-bias-correction", 0, 0, G_OPTION_ARG_NONE, &opt_no_bias_correction,
+        "Write no LAYER.bias_correction tensors (the expected error of "
+        "each int8 layer's weights, subtracted from its bias)", NULL},
   {"threads", 't', 0, G_OPTION_ARG_INT, &opt_threads,
       "Threads, the caller included (0 = one per core; default 1)", "N"},
   {NULL}
@@ -589,6 +599,14 @@ cmd_calibrate (int argc, char **argv)
     g_printerr ("mobileone-cli: calibrate needs --images DIR\n");
     return 2;
   }
+  MoCalibStatistic stat = MO_CALIB_MEAN_MAX;
+  if (opt_statistic != NULL && g_str_equal (opt_statistic, "max"))
+    stat = MO_CALIB_MAX;
+  else if (opt_statistic != NULL && !g_str_equal (opt_statistic, "mean-max")) {
+    g_printerr ("mobileone-cli: --statistic '%s': expected mean-max or "
+        "max\n", opt_statistic);
+    return 2;
+  }
 #ifndef HAVE_GDK_PIXBUF
   g_set_error (&error, MO_ERROR, MO_ERROR_UNSUPPORTED,
       "this build has no image decoder (install libgdk-pixbuf-2.0-dev and "
@@ -629,6 +647,8 @@ cmd_calibrate (int argc, char **argv)
               &error)) == NULL
       || (cal = mo_calibration_new (s, &error)) == NULL)
     goto out;
+  mo_calibration_set_statistic (cal, stat);
+  mo_calibration_set_bias_correction (cal, !opt_no_bias_correction);
   for (guint i = 0; i < files->len; i++) {
     MoImage img;
     GdkPixbuf *pb = decode_picture (files->pdata[i], &img, &error);

@@ -1,8 +1,9 @@
 /* mobileone-gst engine: post-training int8 quantisation (docs/int8.md).
  *
  * Calibration runs the float model on pictures and records, for the output
- * of every named ReLU layer, the largest value seen; its scale is that
- * value / 255 (uint8, zero point 0). The loader then turns each depthwise
+ * of every named ReLU layer, the largest value of each picture; its scale
+ * is the mean of those maxima (or the largest of them) / 255 (uint8, zero
+ * point 0). The loader then turns each depthwise
  * or pointwise ReLU layer whose input and output both have a scale into
  * an int8 layer (weights symmetric per output channel, requantisation in
  * the kernel) and inserts a conversion wherever a float layer meets a
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #define SCALE_SUFFIX ".output_scale"
+#define CORR_SUFFIX ".bias_correction"
 
 /* Whether tensor @t may hold uint8: not the input, not a view or the
  * parent of views (concatenations stay float), not an output. */
@@ -42,33 +44,62 @@ layer_has_scale_slot (const MoModel *m, const MoLayer *l)
       || l->type == MO_OP_PWCONV) && tensor_can_be_u8 (m, l->out);
 }
 
-static void
-quantize_weights (MoLayer *l, float s_in, float s_out)
+/* The int8 weights of output channel @n of depthwise or pointwise layer
+ * @l (symmetric, max |w| / 127) into @q (taps bytes, NULL: not stored);
+ * returns their scale. Calibration and the loader share it, so that the
+ * bias correction is computed for the weights that run. */
+static double
+quantize_channel (const MoLayer *l, int n, gint8 *q, double *err_sum,
+    const double *in_mean)
 {
   const int ldw = l->ldw, dw = l->type == MO_OP_DWCONV;
   const int taps = dw ? 9 : l->cin;
+  double amax = 0.0, sw, e = 0.0;
+#define WF(t) (dw ? l->w[(size_t) (t) * ldw + n] \
+    : l->w[mo_pw_index (l->cin, ldw, (t), n)])
+  for (int t = 0; t < taps; t++)
+    amax = MAX (amax, fabs (WF (t)));
+  sw = amax > 0.0 ? amax / 127.0 : 1.0;
+  for (int t = 0; t < taps; t++) {
+    double v = rint (WF (t) / sw);
+    v = CLAMP (v, -127.0, 127.0);
+    if (q != NULL)
+      q[dw ? (size_t) t * ldw + n : mo_pw8_index (l->cin, ldw, t, n)] =
+          (gint8) v;
+    /* The expected output error of the channel: sum over its inputs of
+     * (quantised - float weight) x the input's calibration mean. */
+    if (in_mean != NULL)
+      e += (v * sw - WF (t)) * in_mean[dw ? n : t];
+  }
+#undef WF
+  if (err_sum != NULL)
+    *err_sum = e;
+  return sw;
+}
+
+static void
+quantize_weights (MoLayer *l, float s_in, float s_out, const float *corr)
+{
+  const int ldw = l->ldw, dw = l->type == MO_OP_DWCONV;
   size_t size = dw ? (size_t) 9 * ldw : mo_pw8_size (l->cin, ldw);
 
   l->wq = g_aligned_alloc0 (size, 1, 64);
   l->qmul = g_aligned_alloc0 (ldw, sizeof (float), 64);
   l->qadd = g_aligned_alloc0 (ldw, sizeof (float), 64);
   for (int n = 0; n < l->cout; n++) {
-    double amax = 0.0, sw;
-#define WF(t) (dw ? l->w[(size_t) (t) * ldw + n] \
-    : l->w[mo_pw_index (l->cin, ldw, (t), n)])
-    for (int t = 0; t < taps; t++)
-      amax = MAX (amax, fabs (WF (t)));
-    sw = amax > 0.0 ? amax / 127.0 : 1.0;
-    for (int t = 0; t < taps; t++) {
-      double q = rint (WF (t) / sw);
-      q = CLAMP (q, -127.0, 127.0);
-      l->wq[dw ? (size_t) t * ldw + n : mo_pw8_index (l->cin, ldw, t, n)] =
-          (gint8) q;
-    }
-#undef WF
+    double sw = quantize_channel (l, n, l->wq, NULL, NULL);
+    double b = l->b[n] - (corr != NULL ? corr[n] : 0.0);
     l->qmul[n] = (float) ((double) s_in * sw / s_out);
-    l->qadd[n] = (float) (l->b[n] / (double) s_out);
+    l->qadd[n] = (float) (b / s_out);
   }
+}
+
+/* Whether layer @l can run in int8 once its input and output have scales. */
+static gboolean
+layer_can_be_int8 (const MoLayer *l)
+{
+  return (l->type == MO_OP_PWCONV || (l->type == MO_OP_DWCONV && l->k == 3))
+      && l->in2 < 0 && l->act == MO_ACT_RELU;
 }
 
 /* A new layer @type from tensor @in to a new tensor, at index @at. */
@@ -95,7 +126,7 @@ gboolean
 mo_model_quantize (MoModel *m, const char *path, GError **error)
 {
   MoSafetensors *st = mo_safetensors_open (path, error);
-  GHashTable *by_name;
+  GHashTable *by_name, *corr_of;
   int nt = m->tensors->len;
   float *tscale;
   int *qcopy, *fcopy;
@@ -104,6 +135,7 @@ mo_model_quantize (MoModel *m, const char *path, GError **error)
   if (st == NULL)
     return FALSE;
   by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  corr_of = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   tscale = g_new0 (float, nt);
   qcopy = g_new (int, nt);
   fcopy = g_new (int, nt);
@@ -115,22 +147,24 @@ mo_model_quantize (MoModel *m, const char *path, GError **error)
       g_hash_table_insert (by_name, l->name, l);
   }
 
-  /* Every tensor of the file names a layer of this model, with a finite
-   * positive scale: a file calibrated for another model is an error. */
+  /* Every tensor of the file names a layer of this model: a scale, finite
+   * and positive, or a bias correction, finite, one per output channel; a
+   * file calibrated for another model is an error. */
   for (guint i = 0; i < mo_safetensors_n_tensors (st); i++) {
     const MoStTensor *t = mo_safetensors_nth (st, i);
-    const int64_t shape[1] = { 1 };
+    gboolean is_corr = g_str_has_suffix (t->name, CORR_SUFFIX);
+    const char *suffix = is_corr ? CORR_SUFFIX : SCALE_SUFFIX;
     char *lname;
     MoLayer *l;
     float v;
 
-    if (!g_str_has_suffix (t->name, SCALE_SUFFIX)) {
+    if (!is_corr && !g_str_has_suffix (t->name, SCALE_SUFFIX)) {
       g_set_error (error, MO_ERROR, MO_ERROR_MODEL, "%s: tensor '%s' is not "
-          "an activation scale (LAYER" SCALE_SUFFIX ", docs/int8.md)", path,
-          t->name);
+          "an activation scale (LAYER" SCALE_SUFFIX ") nor a bias correction "
+          "(LAYER" CORR_SUFFIX ", docs/int8.md)", path, t->name);
       goto out;
     }
-    lname = g_strndup (t->name, strlen (t->name) - strlen (SCALE_SUFFIX));
+    lname = g_strndup (t->name, strlen (t->name) - strlen (suffix));
     l = g_hash_table_lookup (by_name, lname);
     g_free (lname);
     if (l == NULL) {
@@ -139,6 +173,26 @@ mo_model_quantize (MoModel *m, const char *path, GError **error)
           t->name, m->desc->path);
       goto out;
     }
+    if (is_corr) {
+      const int64_t cshape[1] = { l->cout };
+      float *corr;
+
+      if (!layer_can_be_int8 (l)) {
+        g_set_error (error, MO_ERROR, MO_ERROR_MODEL, "%s: tensor '%s': "
+            "layer '%s' is not a depthwise 3x3 or pointwise ReLU layer "
+            "(no int8 weights to correct)", path, t->name, l->name);
+        goto out;
+      }
+      corr = g_new (float, l->cout);
+      /* Checks the dtype, the shape [cout] and finiteness, naming both. */
+      if (!mo_safetensors_read_f32 (st, t->name, 1, cshape, corr, error)) {
+        g_free (corr);
+        goto out;
+      }
+      g_hash_table_replace (corr_of, l, corr);
+      continue;
+    }
+    const int64_t shape[1] = { 1 };
     if (!mo_safetensors_read_f32 (st, t->name, 1, shape, &v, error))
       goto out;
     if (!(v > 0.0f) || v > 1e30f) {
@@ -157,13 +211,12 @@ mo_model_quantize (MoModel *m, const char *path, GError **error)
   m->n_int8 = 0;
   for (guint li = 0; li < m->layers->len; li++) {
     MoLayer *l = g_ptr_array_index (m->layers, li);
-    if ((l->type != MO_OP_DWCONV && l->type != MO_OP_PWCONV)
-        || (l->type == MO_OP_DWCONV && l->k != 3) || l->in2 >= 0
-        || l->act != MO_ACT_RELU || tscale[l->in] <= 0.0f
+    if (!layer_can_be_int8 (l) || tscale[l->in] <= 0.0f
         || tscale[l->out] <= 0.0f)
       continue;
     l->int8 = TRUE;
-    quantize_weights (l, tscale[l->in], tscale[l->out]);
+    quantize_weights (l, tscale[l->in], tscale[l->out],
+        g_hash_table_lookup (corr_of, l));
     g_array_index (m->tensors, MoTensorDef, l->out).u8 = TRUE;
     g_array_index (m->tensors, MoTensorDef, l->out).scale = tscale[l->out];
     m->n_int8++;
@@ -209,6 +262,7 @@ out:
   g_free (qcopy);
   g_free (fcopy);
   g_hash_table_unref (by_name);
+  g_hash_table_unref (corr_of);
   mo_safetensors_close (st);
   return ok;
 }
@@ -221,12 +275,17 @@ struct _MoCalibration
   GArray *slots;                /* Slot */
   int *slot_of;                 /* per layer: its slot, or -1 */
   int runs;
+  MoCalibStatistic stat;
+  gboolean bias_correction;
 };
 
 typedef struct
 {
   const MoLayer *l;
-  double max;
+  double max;                   /* over all runs */
+  double sum_max;               /* sum over runs of each run's maximum */
+  double *sum;                  /* per channel: sum over runs and pixels */
+  double pixels;                /* pixels summed */
 } Slot;
 
 static void
@@ -245,9 +304,13 @@ observe (gpointer data, guint li)
   sl = &g_array_index (c->slots, Slot, c->slot_of[li]);
   d = mo_session_tensor (c->s, sl->l->out, &h, &w, &cs);
   for (gsize p = 0; p < (gsize) h * w; p++)
-    for (int k = 0; k < sl->l->cout; k++)
+    for (int k = 0; k < sl->l->cout; k++) {
       mx = MAX (mx, d[p * cs + k]);
+      sl->sum[k] += d[p * cs + k];
+    }
+  sl->pixels += (double) h * w;
   sl->max = MAX (sl->max, mx);
+  sl->sum_max += mx;
 }
 
 MoCalibration *
@@ -264,13 +327,14 @@ mo_calibration_new (MoSession *s, GError **error)
   }
   c = g_new0 (MoCalibration, 1);
   c->s = s;
+  c->bias_correction = TRUE;
   c->slots = g_array_new (FALSE, TRUE, sizeof (Slot));
   c->slot_of = g_new (int, m->layers->len);
   for (guint li = 0; li < m->layers->len; li++) {
     const MoLayer *l = g_ptr_array_index (m->layers, li);
     c->slot_of[li] = -1;
     if (layer_has_scale_slot (m, l)) {
-      Slot sl = { l, 0.0 };
+      Slot sl = { l, 0.0, 0.0, g_new0 (double, l->cout), 0.0 };
       c->slot_of[li] = c->slots->len;
       g_array_append_val (c->slots, sl);
     }
@@ -295,15 +359,62 @@ mo_calibration_write (const MoCalibration *c, const char *path,
   for (guint i = 0; i < c->slots->len; i++) {
     const Slot *sl = &g_array_index (c->slots, Slot, i);
     const int64_t shape[1] = { 1 };
+    double range = c->stat == MO_CALIB_MAX ? sl->max : sl->sum_max / c->runs;
     /* An output that stayed 0 everywhere keeps a harmless scale. */
-    float v = sl->max > 0.0 ? (float) (sl->max / 255.0) : 1.0f / 255.0f;
+    float v = range > 0.0 ? (float) (range / 255.0) : 1.0f / 255.0f;
     char *name = g_strconcat (sl->l->name, SCALE_SUFFIX, NULL);
     mo_st_writer_add_f32 (w, name, 1, shape, &v);
     g_free (name);
   }
+  /* Bias corrections (docs/int8.md): for every layer that will run in int8
+   * (its input and output calibrated), the expected error its int8
+   * weights add to each output channel, from the calibration means of its
+   * input channels; the loader subtracts it from the bias. */
+  for (guint i = 0; c->bias_correction && i < c->slots->len; i++) {
+    const Slot *sl = &g_array_index (c->slots, Slot, i), *in = NULL;
+    const MoLayer *l = sl->l;
+    const int64_t shape[1] = { l->cout };
+    double *mean;
+    float *corr;
+    char *name;
+
+    if (!layer_can_be_int8 (l))
+      continue;
+    for (guint j = 0; j < c->slots->len && in == NULL; j++)
+      if (g_array_index (c->slots, Slot, j).l->out == l->in)
+        in = &g_array_index (c->slots, Slot, j);
+    if (in == NULL || in->pixels <= 0.0)
+      continue;
+    mean = g_new (double, in->l->cout);
+    for (int k = 0; k < in->l->cout; k++)
+      mean[k] = in->sum[k] / in->pixels;
+    corr = g_new (float, l->cout);
+    for (int n = 0; n < l->cout; n++) {
+      double e;
+      quantize_channel (l, n, NULL, &e, mean);
+      corr[n] = (float) e;
+    }
+    name = g_strconcat (l->name, CORR_SUFFIX, NULL);
+    mo_st_writer_add_f32 (w, name, 1, shape, corr);
+    g_free (name);
+    g_free (corr);
+    g_free (mean);
+  }
   ok = mo_st_writer_write (w, path, error);
   mo_st_writer_free (w);
   return ok;
+}
+
+void
+mo_calibration_set_bias_correction (MoCalibration *c, gboolean on)
+{
+  c->bias_correction = on;
+}
+
+void
+mo_calibration_set_statistic (MoCalibration *c, MoCalibStatistic stat)
+{
+  c->stat = stat;
 }
 
 int
@@ -318,6 +429,8 @@ mo_calibration_free (MoCalibration *c)
   if (c == NULL)
     return;
   mo_session_set_observer (c->s, NULL, NULL);
+  for (guint i = 0; i < c->slots->len; i++)
+    g_free (g_array_index (c->slots, Slot, i).sum);
   g_array_free (c->slots, TRUE);
   g_free (c->slot_of);
   g_free (c);

@@ -170,12 +170,43 @@ MO_API void mo_session_profile_layers (const MoSession * s, GString * out);
  */
 MO_API MoCalibration *mo_calibration_new (MoSession * s, GError ** error);
 
+/**
+ * MoCalibStatistic: how calibration turns the values a layer output took
+ * into its activation range (docs/int8.md):
+ * @MO_CALIB_MEAN_MAX: the mean over the pictures of each picture's
+ *   largest value (the default: clips rare outliers, measured best);
+ * @MO_CALIB_MAX: the largest value of all pictures (nothing clipped).
+ */
+typedef enum
+{
+  MO_CALIB_MEAN_MAX = 0,
+  MO_CALIB_MAX = 1,
+} MoCalibStatistic;
+
+/**
+ * mo_calibration_set_statistic: selects the statistic the scales are
+ * written from (MO_CALIB_MEAN_MAX unless set); it may change at any time
+ * before mo_calibration_write().
+ */
+MO_API void mo_calibration_set_statistic (MoCalibration * c,
+    MoCalibStatistic stat);
+
+/**
+ * mo_calibration_set_bias_correction: whether mo_calibration_write() also
+ * writes LAYER.bias_correction tensors (default TRUE): per output channel
+ * of each int8 layer, the expected error of its int8 weights over the
+ * calibration pictures, which the loader subtracts from the bias.
+ */
+MO_API void mo_calibration_set_bias_correction (MoCalibration * c,
+    gboolean on);
+
 /** mo_calibration_n_scales: how many activation scales it writes. */
 MO_API int mo_calibration_n_scales (const MoCalibration * c);
 
 /**
  * mo_calibration_write: writes the scales (LAYER.output_scale, F32 [1])
- * into safetensors file @path, the model's 'int8_scales'.
+ * and the bias corrections (LAYER.bias_correction, F32 [cout]) into
+ * safetensors file @path, the model's 'int8_scales'.
  */
 MO_API gboolean mo_calibration_write (const MoCalibration * c,
     const char *path, GError ** error);

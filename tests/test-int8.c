@@ -196,6 +196,44 @@ expect_bad_scales (Fixture *f, const char *name, float value,
   g_clear_error (&error);
 }
 
+/* A scales file with bias correction @name of @n values (all @value)
+ * beside valid scales must fail to load with a message containing
+ * @expect and naming the file. */
+static void
+expect_bad_correction (Fixture *f, const char *good_scales, const char *name,
+    int n, float value, const char *expect)
+{
+  GError *error = NULL;
+  MoSafetensors *st = mo_safetensors_open (good_scales, &error);
+  MoStWriter *w = mo_st_writer_new ();
+  const int64_t shape[1] = { n }, one[1] = { 1 };
+  float *v = g_new (float, n);
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < mo_safetensors_n_tensors (st); i++) {
+    const MoStTensor *t = mo_safetensors_nth (st, i);
+    float x;
+    if (!g_str_has_suffix (t->name, ".output_scale"))
+      continue;
+    g_assert_true (mo_safetensors_read_f32 (st, t->name, 1, one, &x, NULL));
+    mo_st_writer_add_f32 (w, t->name, 1, one, &x);
+  }
+  mo_safetensors_close (st);
+  for (int i = 0; i < n; i++)
+    v[i] = value;
+  mo_st_writer_add_f32 (w, name, 1, shape, v);
+  g_free (v);
+  g_assert_true (mo_st_writer_write (w, f->scales, &error));
+  mo_st_writer_free (w);
+  MoModel *m = mo_model_load (f->yaml_i8, &error);
+  g_assert_null (m);
+  g_assert_nonnull (error);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, expect));
+  g_assert_nonnull (strstr (error->message, "scales.safetensors"));
+  g_clear_error (&error);
+}
+
 static void
 test_bad_scales (void)
 {
@@ -203,6 +241,32 @@ test_bad_scales (void)
   Fixture f;
 
   fixture_make (&f, "k1-fused.yaml", "k1-fused.safetensors");
+  /* Bias corrections, checked beside the calibrated scales: the right
+   * shape ([cout]), finite values, a layer with int8 weights. */
+  char *good = g_build_filename (f.dir, "good.safetensors", NULL);
+  g_assert_true (g_rename (f.scales, good) == 0);
+  {
+    MoModel *m32 = mo_model_load (f.yaml_f32, &error);
+    g_assert_no_error (error);
+    const MoLayer *pw = NULL;
+    for (guint i = 0; i < m32->layers->len && pw == NULL; i++) {
+      const MoLayer *l = g_ptr_array_index (m32->layers, i);
+      if (l->type == MO_OP_PWCONV && l->name != NULL
+          && l->act == MO_ACT_RELU)
+        pw = l;
+    }
+    g_assert_nonnull (pw);
+    char *cname = g_strconcat (pw->name, ".bias_correction", NULL);
+    expect_bad_correction (&f, good, cname, pw->cout + 1, 0.0f, cname);
+    expect_bad_correction (&f, good, cname, pw->cout, NAN, cname);
+    expect_bad_correction (&f, good, "nosuchlayer.bias_correction", 1, 0.0f,
+        "nosuchlayer");
+    expect_bad_correction (&f, good, "stage0.reparam_conv.bias_correction",
+        48, 0.0f, "no int8 weights");
+    g_free (cname);
+    mo_model_unref (m32);
+  }
+  g_free (good);
   expect_bad_scales (&f, "nosuchlayer.output_scale", 0.1f, "nosuchlayer");
   expect_bad_scales (&f, "stage1.1.reparam_conv.weight", 0.1f,
       "stage1.1.reparam_conv.weight");

@@ -43,6 +43,10 @@ def main():
     ap.add_argument("--limit", type=int, default=0,
                     help="evaluate at most this many photos (0: all)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--statistic", default=None,
+                    help="calibrate's --statistic (default: its default)")
+    ap.add_argument("--no-bias-correction", action="store_true",
+                    help="calibrate with --no-bias-correction")
     ap.add_argument("--min-top1", type=float, default=0.0)
     ap.add_argument("--min-top5", type=float, default=0.0)
     args = ap.parse_args()
@@ -83,8 +87,12 @@ def main():
     model = os.path.join(args.workdir, "s0.yaml")
     with open(model, "w") as f:
         f.writelines(lines)
-    p = mo_cli.run(args.cli, ["calibrate", model, "--images", cal_dir,
-                              "--allow-external-paths"], timeout=600)
+    cal_args = ["calibrate", model, "--images", cal_dir, "--allow-external-paths"]
+    if args.statistic:
+        cal_args += ["--statistic", args.statistic]
+    if args.no_bias_correction:
+        cal_args += ["--no-bias-correction"]
+    p = mo_cli.run(args.cli, cal_args, timeout=600)
     print(p.stdout.strip().splitlines()[0])
 
     evals = [os.path.join(photos_dir, f) for f in held_out]
