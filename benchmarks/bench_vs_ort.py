@@ -20,7 +20,11 @@ the network up to the raw head outputs in both runtimes.
 usage (from the top of the tree; the reference comes from tools/):
   PYTHONPATH=tools /usr/bin/python3 benchmarks/bench_vs_ort.py [--cli CLI]
       [--variants s0,...,ssdlite-s0] [--threads 1,2] [--iterations 30]
-      [--rounds 3] [--size 224x224]
+      [--rounds 3] [--size 224x224] [--before-cli OLD_CLI]
+
+--before-cli times a second mobileone-cli (another build: the tree before a
+change) on the same files in the same alternation, for "nothing got slower"
+checks; its column is "before ms" and the ratio before/ours (> 1: faster now).
 """
 import argparse
 import json
@@ -123,10 +127,15 @@ def main():
     ap.add_argument("--iterations", type=int, default=30)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--size", default="224x224")
+    ap.add_argument("--before-cli", default=None,
+                    help="another mobileone-cli (an older build) timed alongside")
     a = ap.parse_args()
     torch.set_num_threads(1)
     cli = a.cli
     mo_cli.check_executable(cli)
+    before = a.before_cli
+    if before:
+        mo_cli.check_executable(before)
     w, h = (int(v) for v in a.size.split("x"))
     tmp = tempfile.mkdtemp(prefix="mobileone-bench-")
     peak1 = fma_peak(tmp)
@@ -134,7 +143,8 @@ def main():
     print(f"# {sh(['uname', '-m']).strip()}, {os.cpu_count()} cores; "
           f"{a.rounds} rounds x {a.iterations} iterations, alternating; input {w}x{h}")
     print(f"{'model':8} {'thr':>3} {'GMACs':>7} {'ours ms':>9} {'ORT ms':>9} "
-          f"{'speedup':>8} {'ours %peak':>10} {'ORT %peak':>9} {'max rel diff':>12}")
+          f"{'speedup':>8} {'ours %peak':>10} {'ORT %peak':>9} {'max rel diff':>12}"
+          + (f" {'before ms':>9} {'before/ours':>11}" if before else ""))
     for v in a.variants.split(","):
         d = os.path.join(tmp, v)
         if v.startswith("ssdlite-"):
@@ -159,15 +169,21 @@ def main():
         w_, h_ = vw, vh
 
         for t in (int(s) for s in a.threads.split(",")):
-            mine, theirs = [], []
+            mine, theirs, old = [], [], []
             for _ in range(a.rounds):
                 theirs.append(peer(onnx_path, t, a.iterations, raw, w_, h_, ort_out)[0])
                 mine.append(ours(cli, yaml, t, a.iterations, size)[0])
+                if before:
+                    old.append(ours(before, yaml, t, a.iterations, size)[0])
             m, o = statistics.median(mine), statistics.median(theirs)
+            extra = ""
+            if before:
+                b = statistics.median(old)
+                extra = f" {b:9.3f} {b / m:10.2f}x"
             peak = peak1 * t
             print(f"{v:8} {t:>3} {macs:7.3f} {m:9.3f} {o:9.3f} {o / m:7.2f}x "
                   f"{100 * macs / (m / 1e3) / peak:9.1f}% {100 * macs / (o / 1e3) / peak:8.1f}% "
-                  f"{diff:12.2e}", flush=True)
+                  f"{diff:12.2e}{extra}", flush=True)
 
 
 if __name__ == "__main__":
