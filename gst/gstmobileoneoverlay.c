@@ -737,6 +737,7 @@ gst_mobile_one_overlay_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   gint fw, fh;
   gboolean have_rois, have_mask, have_regions, have_seg_mask;
   GstMobileOneMaskMeta seg_mask;
+  guint n_classes;
 
   if (!filter->negotiated)
     goto not_negotiated;
@@ -750,8 +751,9 @@ gst_mobile_one_overlay_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
       &seg_mask);
 
   /* Nothing attached: leave the frame alone, without mapping it. */
+  n_classes = gst_buffer_get_n_mobile_one_classifications (buf);
   if (!have_rois && !have_mask && !have_regions && !have_seg_mask
-      && gst_buffer_get_n_mobile_one_classifications (buf) == 0)
+      && n_classes == 0)
     return GST_FLOW_OK;
 
   GST_OBJECT_LOCK (self);
@@ -786,8 +788,7 @@ gst_mobile_one_overlay_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   /* Whole-frame classifications (frame-level metadata): text in the top
    * left corner, one line each. */
   self->n_labels = 0;
-  for (guint i = 0; draw_labels
-      && i < gst_buffer_get_n_mobile_one_classifications (buf); i++) {
+  for (guint i = 0; draw_labels && i < n_classes; i++) {
     const GstStructure *s = gst_buffer_nth_mobile_one_classification (buf, i);
     const gchar *label = gst_structure_get_string (s, "label");
     gdouble conf = 0;

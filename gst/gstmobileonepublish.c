@@ -839,6 +839,20 @@ add_tensor (JsonBuilder * b, const GstStructure * s)
   json_builder_end_object (b);
 }
 
+/* An object's box in pixels: "x", "y", "w", "h". */
+static void
+add_box (JsonBuilder * b, gint64 x, gint64 y, gint64 w, gint64 h)
+{
+  json_builder_set_member_name (b, "x");
+  json_builder_add_int_value (b, x);
+  json_builder_set_member_name (b, "y");
+  json_builder_add_int_value (b, y);
+  json_builder_set_member_name (b, "w");
+  json_builder_add_int_value (b, w);
+  json_builder_set_member_name (b, "h");
+  json_builder_add_int_value (b, h);
+}
+
 static void
 add_object (GstMobileOnePublish * self, JsonBuilder * b,
     const GstVideoRegionOfInterestMeta * roi, gboolean tensors)
@@ -852,14 +866,7 @@ add_object (GstMobileOnePublish * self, JsonBuilder * b,
   gst_mobile_one_roi_read ((GstVideoRegionOfInterestMeta *) roi, &r);
   tracking = r.tracking;
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "x");
-  json_builder_add_int_value (b, roi->x);
-  json_builder_set_member_name (b, "y");
-  json_builder_add_int_value (b, roi->y);
-  json_builder_set_member_name (b, "w");
-  json_builder_add_int_value (b, roi->w);
-  json_builder_set_member_name (b, "h");
-  json_builder_add_int_value (b, roi->h);
+  add_box (b, roi->x, roi->y, roi->w, roi->h);
 
   /* Detectors number their regions per frame; only a tracker's id lasts. */
   if (tracking) {
@@ -908,14 +915,7 @@ add_region (GstMobileOnePublish * self, JsonBuilder * b,
   const gchar *label = r->label ? g_quark_to_string (r->label) : NULL;
 
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "x");
-  json_builder_add_int_value (b, r->x);
-  json_builder_set_member_name (b, "y");
-  json_builder_add_int_value (b, r->y);
-  json_builder_set_member_name (b, "w");
-  json_builder_add_int_value (b, r->w);
-  json_builder_set_member_name (b, "h");
-  json_builder_add_int_value (b, r->h);
+  add_box (b, r->x, r->y, r->w, r->h);
   if (r->has_track) {
     json_builder_set_member_name (b, "id");
     json_builder_add_int_value (b, (gint64) r->track_id);
@@ -1095,13 +1095,13 @@ make_document (GstMobileOnePublish * self, GstBuffer * buf)
   JsonNode *root;
   guint n_rois = gst_buffer_get_n_meta (buf,
       GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE);
+  guint n_classes = gst_buffer_get_n_mobile_one_classifications (buf);
 
   /* Our own metas first; GstAnalytics (an upstream element's) otherwise. */
   if (mask == NULL && gst_mobile_one_analytics_get_mask (buf, &seg_mask))
     mask = &seg_mask;
   regions = n_rois == 0 && gst_mobile_one_analytics_has_regions (buf);
-  empty = mask == NULL && n_rois == 0 && !regions
-      && gst_buffer_get_n_mobile_one_classifications (buf) == 0;
+  empty = mask == NULL && n_rois == 0 && !regions && n_classes == 0;
 
   GST_OBJECT_LOCK (self);
   if (empty && !self->add_empty_results) {
@@ -1147,11 +1147,10 @@ make_document (GstMobileOnePublish * self, GstBuffer * buf)
   }
   json_builder_end_array (b);
   /* Whole-frame classifications, under their names. */
-  if (gst_buffer_get_n_mobile_one_classifications (buf) > 0) {
+  if (n_classes > 0) {
     json_builder_set_member_name (b, "classifications");
     json_builder_begin_object (b);
-    for (guint i = 0; i < gst_buffer_get_n_mobile_one_classifications (buf);
-        i++) {
+    for (guint i = 0; i < n_classes; i++) {
       const GstStructure *s = gst_buffer_nth_mobile_one_classification (buf,
           i);
 
