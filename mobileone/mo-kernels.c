@@ -1,7 +1,9 @@
 /* mobileone-gst engine: CPU feature detection and the kernel table.
  *
- * MO_HAVE_AVX2, MO_HAVE_AVX512 and MO_HAVE_NEON say which SIMD kernel
- * libraries the build linked (mobileone/meson.build). MO_KERNELS_STANDALONE
+ * MO_HAVE_AVX2, MO_HAVE_AVX512, MO_HAVE_NEON, and the int8 GEMM's
+ * MO_HAVE_AVXVNNI, MO_HAVE_AVX512VNNI, MO_HAVE_NEONDOT and
+ * MO_HAVE_NEONI8MM say which SIMD kernel libraries the build linked
+ * (mobileone/meson.build). MO_KERNELS_STANDALONE
  * leaves out the GLib-based environment parsing, for the GLib-free
  * cross-compiled kernel test (tools/cross/run-aarch64-tests.sh). */
 #include "mo-kernels.h"
@@ -10,6 +12,9 @@
 #include <string.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
+#endif
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
 #endif
 #ifndef MO_KERNELS_STANDALONE
 #include <glib.h>
@@ -29,6 +34,12 @@
 #endif
 #ifndef MO_HAVE_NEON
 #define MO_HAVE_NEON 0
+#endif
+#ifndef MO_HAVE_NEONDOT
+#define MO_HAVE_NEONDOT 0
+#endif
+#ifndef MO_HAVE_NEONI8MM
+#define MO_HAVE_NEONI8MM 0
 #endif
 
 unsigned
@@ -58,6 +69,17 @@ mo_cpu_flags (void)
 #elif defined(__aarch64__)
   if (MO_HAVE_NEON)
     flags |= MO_ISA_NEON;
+#if defined(__linux__)
+  /* The kernel's hwcaps (the bit values of <asm/hwcap.h>, which older C
+   * libraries may not name). */
+  {
+    unsigned long hwcap = getauxval (AT_HWCAP), hwcap2 = getauxval (AT_HWCAP2);
+    if (MO_HAVE_NEONDOT && (flags & MO_ISA_NEON) && (hwcap & (1ul << 20)))
+      flags |= MO_ISA_NEONDOT;        /* HWCAP_ASIMDDP */
+    if (MO_HAVE_NEONI8MM && (flags & MO_ISA_NEON) && (hwcap2 & (1ul << 13)))
+      flags |= MO_ISA_NEONI8MM;       /* HWCAP2_I8MM */
+  }
+#endif
 #endif
   return flags;
 }
@@ -73,16 +95,22 @@ mo_isa_from_env (void)
     return flags;
   if (g_ascii_strcasecmp (env, "ref") == 0 || g_ascii_strcasecmp (env, "c") == 0)
     return 0;
-  /* A level includes its dot-product extension (the int8 GEMM). */
+  /* A level includes its dot-product extensions (the int8 GEMM); the
+   * -novnni / -nodot names leave them out, which runs the int8 GEMM of
+   * the CPUs without them. */
   if (g_ascii_strcasecmp (env, "avx2") == 0)
     return flags & (MO_ISA_AVX2 | MO_ISA_AVXVNNI);
+  if (g_ascii_strcasecmp (env, "avx2-novnni") == 0)
+    return flags & MO_ISA_AVX2;
   if (g_ascii_strcasecmp (env, "avx512") == 0)
     return flags & (MO_ISA_AVX2 | MO_ISA_AVXVNNI | MO_ISA_AVX512
         | MO_ISA_AVX512VNNI);
   if (g_ascii_strcasecmp (env, "neon") == 0)
+    return flags & (MO_ISA_NEON | MO_ISA_NEONDOT | MO_ISA_NEONI8MM);
+  if (g_ascii_strcasecmp (env, "neon-nodot") == 0)
     return flags & MO_ISA_NEON;
-  g_warning ("MOBILEONE_ISA=%s is not one of ref, avx2, avx512, neon; "
-      "using the best level this CPU supports", env);
+  g_warning ("MOBILEONE_ISA=%s is not one of ref, avx2, avx2-novnni, avx512, "
+      "neon, neon-nodot; using the best level this CPU supports", env);
   return flags;
 }
 #endif
@@ -115,6 +143,23 @@ mo_kernels_init (MoKernels *k, unsigned flags)
   k->pwconv = mo_f32_pwconv__neon;
   k->gap = mo_f32_gap__neon;
   k->scale = mo_f32_scale__neon;
+  k->isa_q8 = "neon";
+  k->pwconv_q8 = mo_q8_pwconv__neon;
+  k->dwconv3x3_q8 = mo_q8_dwconv3x3__neon;
+  k->quantize = mo_q8_quantize__neon;
+  k->dequantize = mo_q8_dequantize__neon;
+#endif
+#if MO_HAVE_NEONDOT
+  if (flags & MO_ISA_NEONDOT) {
+    k->isa_q8 = "neondot";
+    k->pwconv_q8 = mo_q8_pwconv__neondot;
+  }
+#endif
+#if MO_HAVE_NEONI8MM
+  if (flags & MO_ISA_NEONI8MM) {
+    k->isa_q8 = "neoni8mm";
+    k->pwconv_q8 = mo_q8_pwconv__neoni8mm;
+  }
 #endif
 
 #if MO_HAVE_AVX2
@@ -127,13 +172,15 @@ mo_kernels_init (MoKernels *k, unsigned flags)
   k->gap = mo_f32_gap__avx2;
   k->scale = mo_f32_scale__avx2;
   k->isa_q8 = "avx2";
+  k->pwconv_q8 = mo_q8_pwconv__avx2;
   k->dwconv3x3_q8 = mo_q8_dwconv3x3__avx2;
   k->quantize = mo_q8_quantize__avx2;
   k->dequantize = mo_q8_dequantize__avx2;
 #endif
 #if MO_HAVE_AVXVNNI
-  /* Without a dot product the int8 GEMM stays the reference: maddubs
-   * saturates u8 x s8 pairs at 16 bits, which exact results forbid. */
+  /* Without a dot product the int8 GEMM is AVX2's vpmaddwd on widened
+   * bytes (vpmaddubsw saturates u8 x s8 pairs at 16 bits, which exact
+   * results forbid). */
   if (flags & MO_ISA_AVXVNNI) {
     k->isa_q8 = "avxvnni";
     k->pwconv_q8 = mo_q8_pwconv__avxvnni;

@@ -271,7 +271,9 @@ typedef enum
   MO_ISA_AVX512 = 1 << 1,       /* AVX-512F */
   MO_ISA_NEON = 1 << 2,
   MO_ISA_AVXVNNI = 1 << 3,      /* AVX-VNNI (vpdpbusd on ymm), with AVX2 */
-  MO_ISA_AVX512VNNI = 1 << 4    /* AVX512-VNNI + BW, with AVX-512F */
+  MO_ISA_AVX512VNNI = 1 << 4,   /* AVX512-VNNI + BW, with AVX-512F */
+  MO_ISA_NEONDOT = 1 << 5,      /* sdot (FEAT_DotProd), with NEON */
+  MO_ISA_NEONI8MM = 1 << 6      /* usdot (FEAT_I8MM), with NEON */
 } MoIsaFlags;
 
 /** mo_cpu_flags: the ISA levels this CPU and build support. */
@@ -279,7 +281,9 @@ unsigned mo_cpu_flags (void);
 
 /**
  * mo_isa_from_env: mo_cpu_flags() limited by the MOBILEONE_ISA environment
- * variable (ref, avx2, avx512, neon), for tests and benchmarks.
+ * variable (ref, avx2, avx512, neon; each includes its dot-product
+ * extensions, which only the int8 GEMM uses; avx2-novnni and neon-nodot
+ * leave them out), for tests and benchmarks.
  */
 unsigned mo_isa_from_env (void);
 

@@ -110,6 +110,8 @@ run_copy (MoModel *m, int threads, int *n)
   MoSession *s = mo_session_new (m, d->input_width, d->input_height, threads,
       &error);
   g_assert_no_error (error);
+  if (threads == 1)             /* which kernels MOBILEONE_ISA picked */
+    g_test_message ("kernels: %s", mo_session_isa (s));
   fill_input (s, 7);
   mo_session_run (s);
   mo_session_run (s);           /* a second run must not differ either */

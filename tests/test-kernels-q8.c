@@ -9,9 +9,14 @@
  * around and inside the outputs must survive wherever a kernel must not
  * write, and the work split as threads split it must give the same bytes.
  *
- * Plain C without GLib, like test-kernels.c.
+ * Plain C without GLib, like test-kernels.c (tools/cross/run-aarch64-
+ * tests.sh runs it under QEMU for the NEON variants).
  *
- *   test-kernels-q8 [--cases N] [--seed S] [--bench]
+ *   test-kernels-q8 [--cases N] [--seed S] [--require L1,L2] [--bench]
+ *
+ * --require fails when one of the named levels is not supported here (so
+ * that a run meant to cover them cannot pass by skipping them). --bench
+ * times the pointwise GEMM of every level against the best float one.
  */
 #include "mo-kernels.h"
 
@@ -385,9 +390,11 @@ now_s (void)
   return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* A pointwise layer of S0 and its float twin, hot caches. */
+/* The pointwise layers of S0, in int8 at every level in @ks (the first
+ * @n_ks, distinct GEMMs) and in float at the best level (@fk), hot caches;
+ * the variants alternate within each of 15 rounds, best round kept. */
 static void
-bench (const MoKernels *k)
+bench (const MoKernels *ks, int n_ks, const MoKernels *fk)
 {
   static const int shapes[][3] = { {784, 128, 128}, {196, 256, 256},
   {49, 1024, 1024}, {3136, 64, 64}
@@ -399,27 +406,36 @@ bench (const MoKernels *k)
     float *mul, *add, *fw = calloc ((size_t) kk * n, 4), *fb = calloc (n, 4);
     float *fi = calloc ((size_t) m * kk, 4), *fo = calloc ((size_t) m * n, 4);
     requant_new (n, n, 1e5, &mul, &add);
+    for (size_t i = 0; i < mo_pw8_size (kk, n); i++)
+      w[i] = (int8_t) rnd ();
     MoPwConvQ8Params p = { in, out, w, mul, add, kk, n, kk, n, 0, m, 0, n };
     MoPwConvParams fp = { fi, fo, fw, fb, kk, n, kk, n, MO_ACT_RELU, 0, m, 0,
       n
     };
-    double macs = (double) m * kk * n, bq = 1e9, bf = 1e9;
+    double macs = (double) m * kk * n, bq[16], bf = 1e9;
     int reps = (int) (2e7 / macs) + 1;
+    for (int v = 0; v < n_ks; v++)
+      bq[v] = 1e9;
     for (int r = 0; r < 15; r++) {
-      double t0 = now_s ();
-      for (int i = 0; i < reps; i++)
-        k->pwconv_q8 (&p);
+      for (int v = 0; v < n_ks; v++) {
+        double t0 = now_s ();
+        for (int i = 0; i < reps; i++)
+          ks[v].pwconv_q8 (&p);
+        double t = (now_s () - t0) / reps;
+        bq[v] = t < bq[v] ? t : bq[v];
+      }
       double t1 = now_s ();
       for (int i = 0; i < reps; i++)
-        k->pwconv (&fp);
+        fk->pwconv (&fp);
       double t2 = now_s ();
-      bq = (t1 - t0) / reps < bq ? (t1 - t0) / reps : bq;
       bf = (t2 - t1) / reps < bf ? (t2 - t1) / reps : bf;
     }
-    printf ("  pwconv %4dx%4d->%4d  int8 %-10s %8.1f us %7.1f GMAC/s   "
-        "float %-6s %8.1f us %7.1f GMAC/s   x%.2f\n", m, kk, n, k->isa_q8,
-        bq * 1e6, macs / bq / 1e9, k->isa, bf * 1e6, macs / bf / 1e9,
-        bf / bq);
+    printf ("  pwconv %4dx%4d->%4d  float %-6s %8.1f us %7.1f GMAC/s\n", m,
+        kk, n, fk->isa, bf * 1e6, macs / bf / 1e9);
+    for (int v = 0; v < n_ks; v++)
+      printf ("  %21s int8  %-10s %8.1f us %7.1f GMAC/s   x%.2f of float, "
+          "x%.2f of %s\n", "", ks[v].isa_q8, bq[v] * 1e6, macs / bq[v] / 1e9,
+          bf / bq[v], bq[n_ks - 1] / bq[v], ks[n_ks - 1].isa_q8);
     free (w);
     free (in);
     free (out);
@@ -447,6 +463,8 @@ static const Level levels[] = {
   {"avx512", MO_ISA_AVX2 | MO_ISA_AVX512},
   {"avx512vnni", MO_ISA_AVX2 | MO_ISA_AVX512 | MO_ISA_AVX512VNNI},
   {"neon", MO_ISA_NEON},
+  {"neondot", MO_ISA_NEON | MO_ISA_NEONDOT},
+  {"neoni8mm", MO_ISA_NEON | MO_ISA_NEONI8MM},
 };
 
 #define N_LEVELS (int) (sizeof levels / sizeof levels[0])
@@ -455,6 +473,7 @@ int
 main (int argc, char **argv)
 {
   int cases = 300, do_bench = 0, passed = 0, failed = 0;
+  const char *require = "";
   uint64_t seed = (uint64_t) time (NULL);
   unsigned cpu = mo_cpu_flags ();
   void *seen[N_LEVELS * 3];
@@ -468,9 +487,11 @@ main (int argc, char **argv)
       cases = atoi (argv[++i]);
     else if (strcmp (argv[i], "--seed") == 0 && i + 1 < argc)
       seed = strtoull (argv[++i], NULL, 0);
+    else if (strcmp (argv[i], "--require") == 0 && i + 1 < argc)
+      require = argv[++i];
     else {
-      fprintf (stderr, "usage: %s [--cases N] [--seed S] [--bench]\n",
-          argv[0]);
+      fprintf (stderr, "usage: %s [--cases N] [--seed S] [--require L1,L2] "
+          "[--bench]\n", argv[0]);
       return 2;
     }
   }
@@ -481,7 +502,15 @@ main (int argc, char **argv)
   for (int li = 0; li < N_LEVELS; li++) {
     MoKernels k;
     if ((levels[li].flags & ~cpu) != 0) {
-      printf ("%-10s skipped (not supported here)\n", levels[li].name);
+      size_t len = strlen (levels[li].name);
+      const char *r = require;
+      int required = 0;
+      for (; *r; r += strcspn (r, ",") + (r[strcspn (r, ",")] == ','))
+        required |= strcspn (r, ",") == len
+            && strncmp (r, levels[li].name, len) == 0;
+      printf ("%-10s skipped (not supported here)%s\n", levels[li].name,
+          required ? ": FAILED, --require names it" : "");
+      failed += required;
       continue;
     }
     mo_kernels_init (&k, levels[li].flags);
@@ -520,10 +549,20 @@ main (int argc, char **argv)
     }
   }
   if (do_bench) {
-    MoKernels k;
-    mo_kernels_init (&k, cpu);
-    printf ("bench (best of 15, hot caches):\n");
-    bench (&k);
+    MoKernels ks[N_LEVELS], best;
+    int n_ks = 0;
+    mo_kernels_init (&best, cpu);
+    for (int li = 0; li < N_LEVELS; li++) {
+      if ((levels[li].flags & ~cpu) != 0)
+        continue;
+      mo_kernels_init (&ks[n_ks], levels[li].flags);
+      int dup = 0;
+      for (int i = 0; i < n_ks; i++)
+        dup |= ks[i].pwconv_q8 == ks[n_ks].pwconv_q8;
+      n_ks += !dup;
+    }
+    printf ("bench (best of 15 alternating rounds, hot caches):\n");
+    bench (ks, n_ks, &best);
   }
   printf ("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;

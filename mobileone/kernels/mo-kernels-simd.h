@@ -47,11 +47,12 @@ void mo_f32_gap__avx512 (const MoGapParams * p);
 void mo_f32_scale__avx512 (const MoScaleParams * p);
 
 /* int8 (mo-q8-*): depthwise and the float <-> uint8 conversions on
- * AVX2 and AVX-512F; the pointwise GEMM needs a dot-product instruction:
- * AVX-VNNI (ymm) or AVX512-VNNI (zmm). */
+ * AVX2 and AVX-512F; the pointwise GEMM on AVX2 (vpmaddwd on widened
+ * bytes), AVX-VNNI (vpdpbusd, ymm) or AVX512-VNNI (zmm). */
 void mo_q8_dwconv3x3__avx2 (const MoDwConvQ8Params * p);
 void mo_q8_quantize__avx2 (const MoQuantizeParams * p);
 void mo_q8_dequantize__avx2 (const MoDequantizeParams * p);
+void mo_q8_pwconv__avx2 (const MoPwConvQ8Params * p);
 void mo_q8_pwconv__avxvnni (const MoPwConvQ8Params * p);
 void mo_q8_dwconv3x3__avx512 (const MoDwConvQ8Params * p);
 void mo_q8_quantize__avx512 (const MoQuantizeParams * p);
@@ -64,6 +65,16 @@ void mo_f32_dwconv3x3__neon (const MoDwConvParams * p);
 void mo_f32_pwconv__neon (const MoPwConvParams * p);
 void mo_f32_gap__neon (const MoGapParams * p);
 void mo_f32_scale__neon (const MoScaleParams * p);
+
+/* AArch64 int8: depthwise and the conversions on NEON; the pointwise GEMM
+ * on NEON (smull / sadalp), the dot-product extension (sdot, Armv8.2+) or
+ * the int8 matrix multiply extension (usdot, Armv8.6+). */
+void mo_q8_dwconv3x3__neon (const MoDwConvQ8Params * p);
+void mo_q8_quantize__neon (const MoQuantizeParams * p);
+void mo_q8_dequantize__neon (const MoDequantizeParams * p);
+void mo_q8_pwconv__neon (const MoPwConvQ8Params * p);
+void mo_q8_pwconv__neondot (const MoPwConvQ8Params * p);
+void mo_q8_pwconv__neoni8mm (const MoPwConvQ8Params * p);
 
 /* The taps of a depthwise 3x3 output pixel (@oy, @ox) that fall inside the
  * input, for the tap rows [@ky0, ...) its caller found valid: columns

@@ -7,8 +7,6 @@
 
 #include <string.h>
 
-typedef __m512i MoVecI;
-
 /* MO_VW bytes, zero-extended to floats. */
 MO_INLINE MoVec
 mo_q8_load_u8 (const uint8_t *p)
@@ -44,14 +42,31 @@ mo_q8_requant_store (uint8_t *o, MoVec acc, const float *mul,
           _mm512_loadu_ps (add)));
 }
 
-MO_INLINE MoVecI
-mo_q8_zero (void)
+#ifdef MO_Q8_VNNI
+/* ---- the GEMM's operands (mo-q8-pwconv-tmpl.h): AVX512-VNNI's vpdpbusd
+ * adds the 4 products u8 (a) x s8 (w) of each 32-bit lane to it,
+ * exactly. ---- */
+#define MO_Q8_GEMM 1
+
+typedef __m512i MoQ8Acc;
+typedef __m512i MoQ8W;
+typedef __m512i MoQ8A;
+
+MO_INLINE MoQ8Acc
+mo_q8_acc_zero (void)
 {
   return _mm512_setzero_si512 ();
 }
 
+/* 16 channels x 4 inputs. */
+MO_INLINE MoQ8W
+mo_q8_loadw (const int8_t *p)
+{
+  return _mm512_loadu_si512 ((const void *) p);
+}
+
 /* 4 bytes at @p in every 32-bit lane. */
-MO_INLINE MoVecI
+MO_INLINE MoQ8A
 mo_q8_bcast4 (const uint8_t *p)
 {
   int32_t v;
@@ -59,25 +74,16 @@ mo_q8_bcast4 (const uint8_t *p)
   return _mm512_set1_epi32 (v);
 }
 
-MO_INLINE MoVecI
-mo_q8_loadi (const int8_t *p)
-{
-  return _mm512_loadu_si512 ((const void *) p);
-}
-
-#ifdef MO_Q8_VNNI
-/* acc + the sums of 4 products u8 (a) x s8 (w) per 32-bit lane. */
-MO_INLINE MoVecI
-mo_q8_dot (MoVecI acc, MoVecI a, MoVecI w)
+MO_INLINE MoQ8Acc
+mo_q8_dot (MoQ8Acc acc, MoQ8A a, MoQ8W w)
 {
   return _mm512_dpbusd_epi32 (acc, a, w);
 }
-#endif
 
-/* mo_requant of MO_VW int32 sums. */
+/* mo_requant of 16 int32 sums. */
 MO_INLINE void
-mo_q8_requant_store_i (uint8_t *o, MoVecI acc, const float *mul,
-    const float *add)
+mo_q8_acc_store (uint8_t *o, MoQ8Acc acc, const float *mul, const float *add)
 {
   mo_q8_requant_store (o, _mm512_cvtepi32_ps (acc), mul, add);
 }
+#endif

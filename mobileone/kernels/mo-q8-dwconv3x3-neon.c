@@ -1,0 +1,9 @@
+/* mobileone-gst engine: depthwise 3x3 int8 convolution and the float <->
+ * uint8 conversions, AArch64 NEON (q registers: 4 channels per vector;
+ * mo-q8-dwconv3x3-tmpl.h). */
+#include "mo-q8-vec-neon.h"
+
+#define MO_KERNEL mo_q8_dwconv3x3__neon
+#define MO_KERNEL_QUANTIZE mo_q8_quantize__neon
+#define MO_KERNEL_DEQUANTIZE mo_q8_dequantize__neon
+#include "mo-q8-dwconv3x3-tmpl.h"
