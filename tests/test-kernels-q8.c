@@ -16,7 +16,7 @@
  *
  * --require fails when one of the named levels is not supported here (so
  * that a run meant to cover them cannot pass by skipping them). --bench
- * times the pointwise GEMM of every level against the best float one.
+ * times the pointwise GEMMs of every SIMD level, int8 and float.
  */
 #include "mo-kernels.h"
 
@@ -391,10 +391,11 @@ now_s (void)
 }
 
 /* The pointwise layers of S0, in int8 at every level in @ks (the first
- * @n_ks, distinct GEMMs) and in float at the best level (@fk), hot caches;
- * the variants alternate within each of 15 rounds, best round kept. */
+ * @n_ks, distinct GEMMs) and in float at every level in @fks (@n_fks),
+ * hot caches; the variants alternate within each of 15 rounds, best
+ * round kept; ratios against the last (best) float and int8 levels. */
 static void
-bench (const MoKernels *ks, int n_ks, const MoKernels *fk)
+bench (const MoKernels *ks, int n_ks, const MoKernels *fks, int n_fks)
 {
   static const int shapes[][3] = { {784, 128, 128}, {196, 256, 256},
   {49, 1024, 1024}, {3136, 64, 64}
@@ -412,30 +413,29 @@ bench (const MoKernels *ks, int n_ks, const MoKernels *fk)
     MoPwConvParams fp = { fi, fo, fw, fb, kk, n, kk, n, MO_ACT_RELU, 0, m, 0,
       n
     };
-    double macs = (double) m * kk * n, bq[16], bf = 1e9;
-    int reps = (int) (2e7 / macs) + 1;
-    for (int v = 0; v < n_ks; v++)
-      bq[v] = 1e9;
-    for (int r = 0; r < 15; r++) {
-      for (int v = 0; v < n_ks; v++) {
+    double macs = (double) m * kk * n, t[32];
+    int reps = (int) (2e7 / macs) + 1, nv = n_ks + n_fks;
+    for (int v = 0; v < nv; v++)
+      t[v] = 1e9;
+    for (int r = 0; r < 15; r++)
+      for (int v = 0; v < nv; v++) {
         double t0 = now_s ();
-        for (int i = 0; i < reps; i++)
-          ks[v].pwconv_q8 (&p);
-        double t = (now_s () - t0) / reps;
-        bq[v] = t < bq[v] ? t : bq[v];
+        for (int i = 0; i < reps; i++) {
+          if (v < n_ks)
+            ks[v].pwconv_q8 (&p);
+          else
+            fks[v - n_ks].pwconv (&fp);
+        }
+        double dt = (now_s () - t0) / reps;
+        t[v] = dt < t[v] ? dt : t[v];
       }
-      double t1 = now_s ();
-      for (int i = 0; i < reps; i++)
-        fk->pwconv (&fp);
-      double t2 = now_s ();
-      bf = (t2 - t1) / reps < bf ? (t2 - t1) / reps : bf;
-    }
-    printf ("  pwconv %4dx%4d->%4d  float %-6s %8.1f us %7.1f GMAC/s\n", m,
-        kk, n, fk->isa, bf * 1e6, macs / bf / 1e9);
-    for (int v = 0; v < n_ks; v++)
-      printf ("  %21s int8  %-10s %8.1f us %7.1f GMAC/s   x%.2f of float, "
-          "x%.2f of %s\n", "", ks[v].isa_q8, bq[v] * 1e6, macs / bq[v] / 1e9,
-          bf / bq[v], bq[n_ks - 1] / bq[v], ks[n_ks - 1].isa_q8);
+    printf ("  pwconv %dx%d->%d:\n", m, kk, n);
+    for (int v = 0; v < nv; v++)
+      printf ("    %-5s %-10s %8.1f us %7.1f GMAC/s   x%.2f of float %s, "
+          "x%.2f of int8 %s\n", v < n_ks ? "int8" : "float",
+          v < n_ks ? ks[v].isa_q8 : fks[v - n_ks].isa, t[v] * 1e6,
+          macs / t[v] / 1e9, t[nv - 1] / t[v], fks[n_fks - 1].isa,
+          t[n_ks - 1] / t[v], ks[n_ks - 1].isa_q8);
     free (w);
     free (in);
     free (out);
@@ -549,20 +549,30 @@ main (int argc, char **argv)
     }
   }
   if (do_bench) {
-    MoKernels ks[N_LEVELS], best;
-    int n_ks = 0;
-    mo_kernels_init (&best, cpu);
-    for (int li = 0; li < N_LEVELS; li++) {
+    /* Every distinct GEMM of the levels this CPU has, the reference's
+     * left out (too slow to matter). */
+    MoKernels ks[N_LEVELS], fks[N_LEVELS];
+    int n_ks = 0, n_fks = 0;
+    for (int li = 1; li < N_LEVELS; li++) {
       if ((levels[li].flags & ~cpu) != 0)
         continue;
       mo_kernels_init (&ks[n_ks], levels[li].flags);
-      int dup = 0;
+      fks[n_fks] = ks[n_ks];
+      int dup = 0, fdup = 0;
       for (int i = 0; i < n_ks; i++)
         dup |= ks[i].pwconv_q8 == ks[n_ks].pwconv_q8;
+      for (int i = 0; i < n_fks; i++)
+        fdup |= fks[i].pwconv == fks[n_fks].pwconv;
       n_ks += !dup;
+      n_fks += !fdup;
+    }
+    if (n_ks == 0 || n_fks == 0) {
+      mo_kernels_init (&ks[0], 0);
+      fks[0] = ks[0];
+      n_ks = n_fks = 1;
     }
     printf ("bench (best of 15 alternating rounds, hot caches):\n");
-    bench (ks, n_ks, &best);
+    bench (ks, n_ks, fks, n_fks);
   }
   printf ("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
