@@ -10,9 +10,14 @@ speed does not depend on the weights), calibrated with `mobileone-cli
 calibrate` on a few synthetic pictures (scales only set ranges; they do
 not change the work).
 
+--isa L1,L2 runs ours (fp32 and int8) at each of these MOBILEONE_ISA
+levels in the same alternation, one row per level (e.g. avx2-novnni,avx2 to
+compare the int8 GEMM without and with AVX-VNNI); the default is the best
+level this CPU has.
+
 usage (from the top of the tree):
   PYTHONPATH=tools /usr/bin/python3 benchmarks/bench_int8.py [--variants s0,s1]
-      [--threads 1,2] [--iterations 30] [--rounds 5]
+      [--threads 1,2] [--iterations 30] [--rounds 5] [--isa avx2-novnni,avx2]
 """
 import argparse
 import os
@@ -34,7 +39,10 @@ def main():
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--iterations", type=int, default=30)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--isa", default="",
+                    help="MOBILEONE_ISA levels, comma-separated (default: the CPU's best)")
     a = ap.parse_args()
+    levels = [x for x in a.isa.split(",") if x] or [None]
     bv.torch.set_num_threads(1)
     cli = a.cli
     mo_cli.check_executable(cli)
@@ -59,19 +67,39 @@ def main():
         y8 = os.path.join(os.path.dirname(yaml), v + "-int8.yaml")
         with open(yaml) as f, open(y8, "w") as g:
             g.write(f.read() + "\nprecision: int8\nint8_scales: int8-scales.safetensors\n")
-        isa = [line for line in mo_cli.run(cli, ["bench", y8, "--iterations", "1"]).stdout.splitlines()
-               if line.startswith("model:")][0].split("kernels:")[1].split()[0]
+        isa = {lv: with_isa(lv, lambda: [
+            line for line in mo_cli.run(cli, ["bench", y8, "--iterations", "1"]).stdout.splitlines()
+            if line.startswith("model:")][0].split("kernels:")[1].split()[0]) for lv in levels}
         ort_out = os.path.join(d, "ort.f32")
         for t in (int(s) for s in a.threads.split(",")):
-            o, f32, i8 = [], [], []
+            o = []
+            f32 = {lv: [] for lv in levels}
+            i8 = {lv: [] for lv in levels}
             for _ in range(a.rounds):
                 o.append(bv.peer(onnx_path, t, a.iterations, raw, w, h, ort_out)[0])
-                f32.append(bv.ours(cli, yaml, t, a.iterations, "224x224")[0])
-                i8.append(bv.ours(cli, y8, t, a.iterations, "224x224")[0])
-            mo, mf, mi = statistics.median(o), statistics.median(f32), statistics.median(i8)
-            print(f"{v:6} {t:>3} {mo:11.3f} {mf:8.3f} {mi:8.3f} {mo / mi:10.2f}x "
-                  f"{mf / mi:10.2f}x {isa}", flush=True)
+                for lv in levels:
+                    f32[lv].append(with_isa(lv, lambda: bv.ours(cli, yaml, t, a.iterations,
+                                                               "224x224")[0]))
+                    i8[lv].append(with_isa(lv, lambda: bv.ours(cli, y8, t, a.iterations,
+                                                              "224x224")[0]))
+            mo = statistics.median(o)
+            for lv in levels:
+                mf, mi = statistics.median(f32[lv]), statistics.median(i8[lv])
+                print(f"{v:6} {t:>3} {mo:11.3f} {mf:8.3f} {mi:8.3f} {mo / mi:10.2f}x "
+                      f"{mf / mi:10.2f}x {isa[lv]}", flush=True)
 
+
+def with_isa(level, fn):
+    """fn() with MOBILEONE_ISA=level (None: unset, the CPU's best)."""
+    old = os.environ.pop("MOBILEONE_ISA", None)
+    if level is not None:
+        os.environ["MOBILEONE_ISA"] = level
+    try:
+        return fn()
+    finally:
+        os.environ.pop("MOBILEONE_ISA", None)
+        if old is not None:
+            os.environ["MOBILEONE_ISA"] = old
 
 if __name__ == "__main__":
     main()

@@ -712,7 +712,8 @@ usage (void)
       "                                              activation scales for 'precision: int8'\n\n"
       "Every command takes --precision fp32 (float32 even for an int8 model) and\n"
       "--allow-external-paths.\n"
-      "Environment: MOBILEONE_ISA=ref|avx2|avx512|neon limits the kernels.\n"
+      "Environment: MOBILEONE_ISA=ref|avx2|avx512|neon limits the kernels\n"
+      "(avx2-novnni, neon-nodot: without the int8 dot-product instructions).\n"
       "Run 'mobileone-cli COMMAND --help' for a command's options.\n");
 }
 

@@ -49,8 +49,9 @@ mo_q8_store_clamped (uint8_t *o, MoVec v)
 {
   v = vminq_f32 (vmaxq_f32 (v, vdupq_n_f32 (0.0f)), vdupq_n_f32 (255.0f));
   uint16x4_t h = vmovn_u32 (vreinterpretq_u32_s32 (vcvtnq_s32_f32 (v)));
-  uint8x8_t b = vmovn_u16 (vcombine_u16 (h, h));
-  vst1_lane_u32 ((uint32_t *) (void *) o, vreinterpret_u32_u8 (b), 0);
+  uint32_t b = vget_lane_u32 (vreinterpret_u32_u8 (vmovn_u16 (vcombine_u16
+              (h, h))), 0);
+  memcpy (o, &b, 4);            /* o need not be 4-byte aligned */
 }
 
 /* mo_requant of MO_VW float sums @acc (exact integers). */
