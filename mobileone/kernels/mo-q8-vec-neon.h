@@ -84,13 +84,13 @@ mo_q8_acc_zero (void)
   return vdupq_n_s32 (0);
 }
 
-/* 4 bytes at @p in every 32-bit lane. */
+/* 4 bytes at @p (4-byte aligned: a pixel starts on a multiple of
+ * MO_CALIGN bytes) in every 32-bit lane (ld1r). */
 MO_INLINE MoQ8A
 mo_q8_bcast4 (const uint8_t *p)
 {
-  uint32_t v;
-  memcpy (&v, p, 4);
-  return vreinterpretq_u8_u32 (vdupq_n_u32 (v));
+  return vreinterpretq_u8_u32 (vld1q_dup_u32 ((const uint32_t *) (const void *)
+          p));
 }
 
 MO_INLINE MoQ8Acc
@@ -113,9 +113,8 @@ typedef int8x16_t MoQ8A;
 MO_INLINE MoQ8A
 mo_q8_bcast4 (const uint8_t *p)
 {
-  uint32_t v;
-  memcpy (&v, p, 4);
-  return vreinterpretq_s8_u32 (vdupq_n_u32 (v ^ 0x80808080u));
+  return veorq_s8 (vreinterpretq_s8_u32 (vld1q_dup_u32 ((const uint32_t *)
+              (const void *) p)), vdupq_n_s8 (-128));
 }
 
 /* Each channel's weight sum: pairs to 16 bits, then to 32. */
