@@ -495,6 +495,20 @@ main (int argc, char **argv)
       return 2;
     }
   }
+  /* Every name of --require must be a level (a typo would require
+   * nothing). */
+  for (const char *r = require; *r; r += strcspn (r, ",") + (r[strcspn (r,
+              ",")] == ',')) {
+    size_t len = strcspn (r, ",");
+    int known = 0;
+    for (int li = 0; li < N_LEVELS; li++)
+      known |= strlen (levels[li].name) == len
+          && strncmp (r, levels[li].name, len) == 0;
+    if (!known) {
+      fprintf (stderr, "--require: %.*s is not a level\n", (int) len, r);
+      return 2;
+    }
+  }
   printf ("seed %llu, %d cases per variant, CPU flags 0x%x\n",
       (unsigned long long) seed, cases, cpu);
   mo_kernels_init (&ref, 0);
