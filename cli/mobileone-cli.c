@@ -602,14 +602,15 @@ cmp_str (const void *a, const void *b)
   return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
-/* What calibration runs on: one picture or video frame. */
+/* What calibration runs on: one picture or video frame (unused in a build
+ * with neither gdk-pixbuf nor GStreamer). */
 typedef struct
 {
   MoSession *s;
   MoFit fit;
 } CalibFeed;
 
-static gboolean
+G_GNUC_UNUSED static gboolean
 calibrate_on (const MoImage * img, gpointer user_data, GError ** error)
 {
   CalibFeed *f = user_data;
