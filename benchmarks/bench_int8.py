@@ -15,9 +15,14 @@ levels in the same alternation, one row per level (e.g. avx2-novnni,avx2 to
 compare the int8 GEMM without and with AVX-VNNI); the default is the best
 level this CPU has.
 
+With --shapes, the shipped models instead: models/shapes-detect.yaml and
+models/shapes-segment.yaml (float32) against their int8 descriptions
+models/shapes-*-int8.yaml (the shipped scales), alternating, at 320x320;
+no ORT column (there is no ONNX export of these heads here).
+
 usage (from the top of the tree):
   PYTHONPATH=tools /usr/bin/python3 benchmarks/bench_int8.py [--variants s0,s1]
-      [--threads 1,2] [--iterations 30] [--rounds 5] [--isa avx2-novnni,avx2]
+      [--threads 1,2] [--iterations 30] [--rounds 5] [--isa avx2-novnni,avx2] [--shapes]
 """
 import argparse
 import os
@@ -41,7 +46,11 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--isa", default="",
                     help="MOBILEONE_ISA levels, comma-separated (default: the CPU's best)")
+    ap.add_argument("--shapes", action="store_true",
+                    help="the shipped shapes models, fp32 against int8")
     a = ap.parse_args()
+    if a.shapes:
+        return shapes(a)
     levels = [x for x in a.isa.split(",") if x] or [None]
     bv.torch.set_num_threads(1)
     cli = a.cli
@@ -100,6 +109,29 @@ def with_isa(level, fn):
         os.environ.pop("MOBILEONE_ISA", None)
         if old is not None:
             os.environ["MOBILEONE_ISA"] = old
+
+
+def shapes(a):
+    cli = a.cli
+    mo_cli.check_executable(cli)
+    models = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          "models")
+    print(f"# {a.rounds} rounds x {a.iterations} iterations, alternating ours fp32 and "
+          "ours int8; 320x320")
+    print(f"{'model':15} {'thr':>3} {'fp32 ms':>8} {'int8 ms':>8} {'fp32 / int8':>11} kernels")
+    for name in ("shapes-detect", "shapes-segment"):
+        y32 = os.path.join(models, name + ".yaml")
+        y8 = os.path.join(models, name + "-int8.yaml")
+        isa = [line for line in mo_cli.run(cli, ["bench", y8, "--iterations", "1"]).stdout.splitlines()
+               if line.startswith("model:")][0].split("kernels:")[1].split()[0]
+        for t in (int(s) for s in a.threads.split(",")):
+            f32, i8 = [], []
+            for _ in range(a.rounds):
+                f32.append(bv.ours(cli, y32, t, a.iterations, "320x320")[0])
+                i8.append(bv.ours(cli, y8, t, a.iterations, "320x320")[0])
+            mf, mi = statistics.median(f32), statistics.median(i8)
+            print(f"{name:15} {t:>3} {mf:8.3f} {mi:8.3f} {mf / mi:10.2f}x {isa}", flush=True)
+
 
 if __name__ == "__main__":
     main()

@@ -8,11 +8,15 @@
  *   mobileone-cli image MODEL.yaml PICTURE [--output OUT.png] [--threads N]
  *   mobileone-cli calibrate MODEL.yaml --images DIR [--output SCALES.safetensors]
  *                           [--statistic mean-max|max] [--no-bias-correction]
+ *   mobileone-cli calibrate MODEL.yaml --video FILE [--frames N | --every N] ...
  *
  * Every command that loads a model takes --allow-external-paths and
  * --precision fp32 (run an int8 description in float32).
  */
 #include "cli-heads.h"
+#ifdef HAVE_GSTREAMER
+#include "cli-video.h"
+#endif
 #include "mo-heads.h"
 #include "mo-npy.h"
 
@@ -58,6 +62,9 @@ static gchar *opt_precision = NULL;
 static gchar *opt_images = NULL;
 static gchar *opt_statistic = NULL;
 static gboolean opt_no_bias_correction = FALSE;
+static gchar *opt_video = NULL;
+static int opt_frames = 0;
+static int opt_every = 0;
 
 /* Every command that loads a model takes this one. */
 static const GOptionEntry load_entries[] = {
@@ -132,6 +139,16 @@ static const GOptionEntry calibrate_entries[] = {
   {"images", 'i', 0, G_OPTION_ARG_FILENAME, &opt_images,
         "Folder of calibration pictures (.png, .jpg, .jpeg), pre-processed "
         "like 'image' does", "DIR"},
+  {"video", 0, 0, G_OPTION_ARG_FILENAME, &opt_video,
+        "A video file instead of --images, decoded by GStreamer (any "
+        "container and codec its plugins read); --frames or --every choose "
+        "the frames", "FILE"},
+  {"frames", 0, 0, G_OPTION_ARG_INT, &opt_frames,
+        "With --video: N frames evenly spaced over the video, the middle "
+        "frame of each of N equal runs (default 64; every frame of a "
+        "shorter video)", "N"},
+  {"every", 0, 0, G_OPTION_ARG_INT, &opt_every,
+        "With --video: frames 0, N, 2N, ... instead of --frames", "N"},
   {"output", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output,
         "Scales file (default: MODEL-int8-scales.safetensors beside the "
         "description)", "OUT"},
@@ -585,20 +602,66 @@ cmp_str (const void *a, const void *b)
   return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
+/* What calibration runs on: one picture or video frame (unused in a build
+ * with neither gdk-pixbuf nor GStreamer). */
+typedef struct
+{
+  MoSession *s;
+  MoFit fit;
+} CalibFeed;
+
+G_GNUC_UNUSED static gboolean
+calibrate_on (const MoImage * img, gpointer user_data, GError ** error)
+{
+  CalibFeed *f = user_data;
+  mo_session_set_input_image (f->s, img, NULL, f->fit, NULL);
+  mo_session_run (f->s);
+  return TRUE;
+}
+
+/* Feeds the frames of --video to @feed; *@n: the frames used. */
+static gboolean
+calibrate_video (CalibFeed * feed, guint * n, GError ** error)
+{
+#ifdef HAVE_GSTREAMER
+  guint total;
+  if (!mo_cli_video_frames (opt_video, opt_every > 0 ? 0 : opt_frames,
+          opt_every, calibrate_on, feed, n, &total, error))
+    return FALSE;
+  printf ("%s: %u of %u frames\n", opt_video, *n, total);
+  return TRUE;
+#else
+  g_set_error (error, MO_ERROR, MO_ERROR_UNSUPPORTED, "%s: this build "
+      "cannot decode videos (install libgstreamer-plugins-base1.0-dev and "
+      "rebuild)", opt_video);
+  return FALSE;
+#endif
+}
+
 /* The activation scales of an int8 model (docs/int8.md): the float model
- * on every picture of --images, pre-processed as 'image' does. */
+ * on every picture of --images, pre-processed as 'image' does, or on frames
+ * of --video. */
 static int
 cmd_calibrate (int argc, char **argv)
 {
   GError *error = NULL;
 
   if (!parse_args (&argc, &argv, calibrate_entries,
-          "calibrate MODEL.yaml --images DIR", 1))
+          "calibrate MODEL.yaml --images DIR|--video FILE", 1))
     return 2;
-  if (opt_images == NULL) {
-    g_printerr ("mobileone-cli: calibrate needs --images DIR\n");
+  if ((opt_images == NULL) == (opt_video == NULL)) {
+    g_printerr ("mobileone-cli: calibrate needs --images DIR or --video "
+        "FILE (one of them)\n");
     return 2;
   }
+  if (opt_frames < 0 || opt_every < 0 || (opt_frames > 0 && opt_every > 0)
+      || (opt_video == NULL && (opt_frames > 0 || opt_every > 0))) {
+    g_printerr ("mobileone-cli: --frames N or --every N (N >= 1, not both) "
+        "go with --video\n");
+    return 2;
+  }
+  if (opt_video != NULL && opt_frames == 0 && opt_every == 0)
+    opt_frames = 64;
   MoCalibStatistic stat = MO_CALIB_MEAN_MAX;
   if (opt_statistic != NULL && g_str_equal (opt_statistic, "max"))
     stat = MO_CALIB_MAX;
@@ -608,11 +671,13 @@ cmd_calibrate (int argc, char **argv)
     return 2;
   }
 #ifndef HAVE_GDK_PIXBUF
-  g_set_error (&error, MO_ERROR, MO_ERROR_UNSUPPORTED,
-      "this build has no image decoder (install libgdk-pixbuf-2.0-dev and "
-      "rebuild)");
-  return fail (error);
-#else
+  if (opt_images != NULL) {
+    g_set_error (&error, MO_ERROR, MO_ERROR_UNSUPPORTED,
+        "this build has no image decoder (install libgdk-pixbuf-2.0-dev and "
+        "rebuild)");
+    return fail (error);
+  }
+#endif
   MoModel *m = NULL;
   MoSession *s = NULL;
   MoCalibration *cal = NULL;
@@ -622,23 +687,27 @@ cmd_calibrate (int argc, char **argv)
   char *out = NULL;
   const MoCliHead *head;
   int rc = 1;
+  guint n_used = 0;
+  CalibFeed feed;
 
   /* Calibration observes the float model, whatever the description says. */
   g_free (opt_precision);
   opt_precision = g_strdup ("fp32");
   if ((m = load_model (argv[1], &error)) == NULL)
     goto out;
-  if ((dir = g_dir_open (opt_images, 0, &error)) == NULL)
-    goto out;
-  while ((name = g_dir_read_name (dir)) != NULL)
-    if (is_picture (name))
-      g_ptr_array_add (files, g_build_filename (opt_images, name, NULL));
-  if (files->len == 0) {
-    g_set_error (&error, MO_ERROR, MO_ERROR_INPUT, "%s: no .png or .jpg "
-        "picture", opt_images);
-    goto out;
+  if (opt_images != NULL) {
+    if ((dir = g_dir_open (opt_images, 0, &error)) == NULL)
+      goto out;
+    while ((name = g_dir_read_name (dir)) != NULL)
+      if (is_picture (name))
+        g_ptr_array_add (files, g_build_filename (opt_images, name, NULL));
+    if (files->len == 0) {
+      g_set_error (&error, MO_ERROR, MO_ERROR_INPUT, "%s: no .png or .jpg "
+          "picture", opt_images);
+      goto out;
+    }
+    qsort (files->pdata, files->len, sizeof (gpointer), cmp_str);
   }
-  qsort (files->pdata, files->len, sizeof (gpointer), cmp_str);
 
   const MoDesc *d = mo_model_desc (m);
   head = cli_head (m);
@@ -649,15 +718,21 @@ cmd_calibrate (int argc, char **argv)
     goto out;
   mo_calibration_set_statistic (cal, stat);
   mo_calibration_set_bias_correction (cal, !opt_no_bias_correction);
+  feed.s = s;
+  feed.fit = fit;
+#ifdef HAVE_GDK_PIXBUF
   for (guint i = 0; i < files->len; i++) {
     MoImage img;
     GdkPixbuf *pb = decode_picture (files->pdata[i], &img, &error);
     if (pb == NULL)
       goto out;
-    mo_session_set_input_image (s, &img, NULL, fit, NULL);
-    mo_session_run (s);
+    calibrate_on (&img, &feed, NULL);
     g_object_unref (pb);
+    n_used++;
   }
+#endif
+  if (opt_video != NULL && !calibrate_video (&feed, &n_used, &error))
+    goto out;
   if (opt_output != NULL)
     out = g_strdup (opt_output);
   else {
@@ -673,9 +748,10 @@ cmd_calibrate (int argc, char **argv)
   if (!mo_calibration_write (cal, out, &error))
     goto out;
   char *rel = g_path_get_basename (out);
-  printf ("%s: %d activation scales from %u pictures; to run in int8, add "
+  printf ("%s: %d activation scales from %u %s; to run in int8, add "
       "to %s:\n  precision: int8\n  int8_scales: %s\n", out,
-      mo_calibration_n_scales (cal), files->len, argv[1], rel);
+      mo_calibration_n_scales (cal), n_used, opt_video ? "frames" :
+      "pictures", argv[1], rel);
   g_free (rel);
   rc = 0;
 
@@ -690,7 +766,6 @@ out:
   mo_session_free (s);
   mo_model_unref (m);
   return rc;
-#endif
 }
 
 static void
@@ -708,7 +783,7 @@ usage (void)
       "  fuse   MODEL.yaml OUT.safetensors           write the folded (fused) weights\n"
       "  image  MODEL.yaml PICTURE [--output OUT] [--fit FIT] [--threads N]\n"
       "                                              run on a JPEG/PNG: top-5, detections or a mask\n"
-      "  calibrate MODEL.yaml --images DIR [--output SCALES.safetensors]\n"
+      "  calibrate MODEL.yaml --images DIR|--video FILE [--output SCALES.safetensors]\n"
       "                                              activation scales for 'precision: int8'\n\n"
       "Every command takes --precision fp32 (float32 even for an int8 model) and\n"
       "--allow-external-paths.\n"

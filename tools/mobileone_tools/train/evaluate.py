@@ -184,8 +184,9 @@ def engine_yaml(model_yaml, tmp, kind):
         desc = yaml.safe_load(f)
     base = os.path.dirname(os.path.abspath(model_yaml))
     desc["weights"] = os.path.join(base, desc["weights"])
-    if desc.get("labels"):
-        desc["labels"] = os.path.join(base, desc["labels"])
+    for key in ("labels", "int8_scales"):
+        if desc.get(key):
+            desc[key] = os.path.join(base, desc[key])
     if kind == "detect":
         desc["head"]["score_threshold"] = EVAL_SCORE_THRESHOLD
         desc["head"]["max_detections"] = EVAL_MAX_DETECTIONS
@@ -195,7 +196,7 @@ def engine_yaml(model_yaml, tmp, kind):
     return path
 
 
-def run_engine(path, yaml_path, image_u8, tmp, threads):
+def run_engine(path, yaml_path, image_u8, tmp, threads, precision=None):
     x = datasets.to_nchw_numpy(image_u8)
     inp = os.path.join(tmp, "x.npy")
     np.save(inp, x)
@@ -205,11 +206,15 @@ def run_engine(path, yaml_path, image_u8, tmp, threads):
             "--allow-external-paths"]
     if threads:
         args += ["--threads", str(threads)]
+    if precision:
+        args += ["--precision", precision]
     cli.run(path, args, timeout=300)
     return out
 
 
-def eval_engine(path, model_yaml, kind, dataset, limit, threads=0):
+def eval_engine(path, model_yaml, kind, dataset, limit, threads=0, precision=None):
+    """The engine's figures on the first @limit items of @dataset; @precision
+    is mobileone-cli's --precision (None: the description's)."""
     n = len(dataset) if limit is None else min(limit, len(dataset))
     with tempfile.TemporaryDirectory() as tmp:
         y = engine_yaml(model_yaml, tmp, kind)
@@ -217,7 +222,7 @@ def eval_engine(path, model_yaml, kind, dataset, limit, threads=0):
             preds, gts = [], []
             for i in range(n):
                 s = dataset.raw(i)
-                out = run_engine(path, y, s["image"], tmp, threads)
+                out = run_engine(path, y, s["image"], tmp, threads, precision)
                 preds.append(parse_detections_json(os.path.join(out, "detections.json")))
                 gts.append((s["boxes"], s["labels"]))
             return metrics.detection_map(preds, gts, dataset.num_classes), preds
@@ -225,7 +230,7 @@ def eval_engine(path, model_yaml, kind, dataset, limit, threads=0):
         masks = []
         for i in range(n):
             s = dataset.raw(i)
-            out = run_engine(path, y, s["image"], tmp, threads)
+            out = run_engine(path, y, s["image"], tmp, threads, precision)
             m = np.load(os.path.join(out, "mask.npy"))[0]
             cm.update(s["classes"], m)
             masks.append(m)
