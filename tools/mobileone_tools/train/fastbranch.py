@@ -96,6 +96,25 @@ def _bn_stacked(y, bns, training):
     return out
 
 
+def _depthwise_multi(x, w, n, stride, padding, dilation):
+    """F.conv2d(x, w, groups=C) for a depthwise weight with @n outputs per
+    input channel (w: [C * n, 1, kh, kw]), computed as unfold + one batched
+    matmul per channel. Same function (only the float summation order
+    differs): torch 1.13's CPU convolution has no fast path for a channel
+    multiplier above 1 (oneDNN falls back to a generic kernel), and its
+    backward was the largest item of a training step; unfold's and
+    matmul's backward are plain copies and GEMMs (docs/models.md, "Faster
+    training on the CPU")."""
+    nb, c, h, wd = x.shape
+    kh, kw = w.shape[2], w.shape[3]
+    ho = (h + 2 * padding[0] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+    wo = (wd + 2 * padding[1] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    cols = F.unfold(x, (kh, kw), dilation=dilation, padding=padding, stride=stride)
+    cols = cols.view(nb, c, kh * kw, ho * wo)
+    y = torch.matmul(w.view(c, n, kh * kw), cols)          # [N, C, n, L]
+    return y.view(nb, c * n, ho, wo)
+
+
 def _forward_fast(self, x):
     training = self.training
     c0 = self.rbr_conv[0].conv
@@ -117,7 +136,10 @@ def _forward_fast(self, x):
         n = len(kernels)
         # Group c's outputs are channels c * n .. c * n + n - 1.
         w = torch.stack(kernels, dim=1).reshape(cout * n, 1, kh, kw)
-        y = F.conv2d(x, w, None, c0.stride, c0.padding, c0.dilation, cout)
+        if getattr(self, "_fast_dw_unfold", True):
+            y = _depthwise_multi(x, w, n, c0.stride, c0.padding, c0.dilation)
+        else:
+            y = F.conv2d(x, w, None, c0.stride, c0.padding, c0.dilation, cout)
         y = _bn_stacked(y, bns, training)
         nb, _, h, wd = y.shape
         out = y.view(nb, cout, n, h, wd).sum(dim=2)
@@ -144,9 +166,12 @@ def _forward_fast(self, x):
     return F.relu(out)
 
 
-def use_fast_branches(model, enable=True):
+def use_fast_branches(model, enable=True, depthwise_unfold=True):
     """Switches @model's training-form MobileOne blocks to the merged
-    forward (or back). Returns how many blocks use it."""
+    forward (or back). @depthwise_unfold False computes the depthwise
+    blocks' merged convolution with F.conv2d (groups=C, n outputs per
+    group) instead of _depthwise_multi(), for benchmarks. Returns how many
+    blocks use it."""
     count = 0
     for m in model.modules():
         if not isinstance(m, mobileone_ref.MobileOneBlock):
@@ -155,5 +180,6 @@ def use_fast_branches(model, enable=True):
             del m.forward
         if enable and _eligible(m):
             m.forward = types.MethodType(_forward_fast, m)
+            m._fast_dw_unfold = depthwise_unfold
             count += 1
     return count
