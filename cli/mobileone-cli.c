@@ -8,6 +8,7 @@
  *   mobileone-cli image MODEL.yaml PICTURE [--output OUT.png] [--threads N]
  *   mobileone-cli calibrate MODEL.yaml --images DIR [--output SCALES.safetensors]
  *                           [--statistic mean-max|max] [--no-bias-correction]
+ *                           [--no-equalisation]
  *
  * Every command that loads a model takes --allow-external-paths and
  * --precision fp32 (run an int8 description in float32).
@@ -58,6 +59,7 @@ static gchar *opt_precision = NULL;
 static gchar *opt_images = NULL;
 static gchar *opt_statistic = NULL;
 static gboolean opt_no_bias_correction = FALSE;
+static gboolean opt_no_equalisation = FALSE;
 
 /* Every command that loads a model takes this one. */
 static const GOptionEntry load_entries[] = {
@@ -142,6 +144,9 @@ static const GOptionEntry calibrate_entries[] = {
   {"no-bias-correction", 0, 0, G_OPTION_ARG_NONE, &opt_no_bias_correction,
         "Write no LAYER.bias_correction tensors (the expected error of "
         "each int8 layer's weights, subtracted from its bias)", NULL},
+  {"no-equalisation", 0, 0, G_OPTION_ARG_NONE, &opt_no_equalisation,
+        "Write no LAYER.channel_scale tensors (per-channel rescaling of "
+        "the weights that balances activation and weight ranges)", NULL},
   {"threads", 't', 0, G_OPTION_ARG_INT, &opt_threads,
       "Threads, the caller included (0 = one per core; default 1)", "N"},
   {NULL}
@@ -649,6 +654,7 @@ cmd_calibrate (int argc, char **argv)
     goto out;
   mo_calibration_set_statistic (cal, stat);
   mo_calibration_set_bias_correction (cal, !opt_no_bias_correction);
+  mo_calibration_set_equalisation (cal, !opt_no_equalisation);
   for (guint i = 0; i < files->len; i++) {
     MoImage img;
     GdkPixbuf *pb = decode_picture (files->pdata[i], &img, &error);
