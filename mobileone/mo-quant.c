@@ -3,7 +3,10 @@
  * Calibration runs the float model on pictures and records, for the output
  * of every named ReLU layer, the largest value of each picture; its scale
  * is the mean of those maxima (or the largest of them) / 255 (uint8, zero
- * point 0). The loader then turns each depthwise
+ * point 0), after channel equalisation: per-channel factors of each ReLU
+ * layer's outputs (LAYER.channel_scale) that the loader multiplies into
+ * its weights and divides out of its readers' before quantising (the
+ * float function is unchanged). The loader then turns each depthwise
  * or pointwise ReLU layer whose input and output both have a scale into
  * an int8 layer (weights symmetric per output channel, requantisation in
  * the kernel) and inserts a conversion wherever a float layer meets a

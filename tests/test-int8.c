@@ -373,6 +373,10 @@ main (int argc, char **argv)
 {
   static const char *const k1[] = { "k1-fused.yaml", "k1-fused.safetensors" };
   static const char *const k3[] = { "k3-fused.yaml", "k3-fused.safetensors" };
+  /* Squeeze-excite: its gated outputs are not rescaled. */
+  static const char *const k2se[] = { "k2se-fused.yaml",
+    "k2se-fused.safetensors"
+  };
   static const char *const ssd[] = { "ssd/ssd-fused.yaml",
     "ssd/ssd-fused.safetensors"
   };
@@ -380,6 +384,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_data_func ("/int8/k1", k1, test_threads_and_accuracy);
   g_test_add_data_func ("/int8/k3", k3, test_threads_and_accuracy);
+  g_test_add_data_func ("/int8/k2se", k2se, test_threads_and_accuracy);
   g_test_add_data_func ("/int8/ssdlite", ssd, test_threads_and_accuracy);
   g_test_add_func ("/int8/bad-scales", test_bad_scales);
   return g_test_run ();

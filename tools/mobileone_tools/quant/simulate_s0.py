@@ -12,10 +12,19 @@ agreement, top-5 overlap and the logits' cosine with the float model for
 each configuration of --configs.
 
   PYTHONPATH=tools /usr/bin/python3 -m mobileone_tools.quant.simulate_s0 \\
-      --shared ../shared
+      --shared ../shared [--configs baseline,alpha,...]
+
+With --engine CLI --model S0-INT8.yaml (a description with precision: int8
+and its int8_scales, as check_int8.py writes it in its workdir), it instead
+checks the simulation against the engine: the first --engine-photos
+held-out photos through `mobileone-cli run` (fp32 and int8) and through the
+simulation with the same scales file, printing the cosines.
 """
 import argparse
+import glob
 import os
+import subprocess
+import tempfile
 
 import numpy as np
 import torch
@@ -230,11 +239,57 @@ def compare(ref, out):
     return top1, ov, cos
 
 
+def engine_check(args, layers, lin, pictures):
+    """The simulation with the scales file of args.model against the
+    engine's int8 and fp32 logits on the same input arrays."""
+    mdir = os.path.dirname(os.path.abspath(args.model))
+    spath = None
+    for line in open(args.model):
+        if line.split(":")[0] == "int8_scales":
+            spath = os.path.join(mdir, line.split(":", 1)[1].strip())
+    sc, _ = st_io.load_file(spath, to_float32=True)
+    ts = [torch.from_numpy(sc[l["name"] + ".channel_scale"])
+          if l["name"] + ".channel_scale" in sc else torch.ones(l["w"].shape[0])
+          for l in layers]
+    ls, ln = apply_scales(layers, lin, ts)
+    q = []
+    for l in ls:
+        corr = sc.get(l["name"] + ".bias_correction")
+        if l["kind"] == "stem":
+            q.append((l["w"], l["b"]))
+        else:
+            q.append((qweights(l["w"]), l["b"] - (torch.from_numpy(corr) if corr is not None else 0)))
+    scales = [float(sc[l["name"] + ".output_scale"][0]) for l in ls]
+    cos = lambda a, b: F.cosine_similarity(a, b).item()
+    with tempfile.TemporaryDirectory() as tmp:
+        xpath = os.path.join(tmp, "x.npy")
+        for pic in pictures:
+            x = load_picture(pic)[None]
+            np.save(xpath, x.numpy())
+            out = {}
+            for prec in ("fp32", "auto"):
+                d = os.path.join(tmp, prec)
+                subprocess.run([args.engine, "run", args.model, "--input", xpath, "--output-dir", d,
+                                "--precision", prec, "--allow-external-paths"],
+                               check=True, capture_output=True)
+                out[prec] = torch.from_numpy(np.load(glob.glob(d + "/*.npy")[0]).reshape(1, -1))
+            ref = forward_float(x, layers, lin)
+            sim = forward_quant(x, ls, ln, q, scales)
+            print("%s: cosine with the float logits: engine fp32 %.6f, engine int8 %.4f, "
+                  "simulated int8 %.4f; engine int8 vs simulated %.4f"
+                  % (os.path.basename(pic), cos(out["fp32"], ref), cos(out["auto"], ref),
+                     cos(sim, ref), cos(out["auto"], sim)), flush=True)
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--shared", required=True)
     ap.add_argument("--calibrate", type=int, default=32)
     ap.add_argument("--configs", default="all")
+    ap.add_argument("--engine", help="mobileone-cli: compare with the engine")
+    ap.add_argument("--model", help="with --engine: the int8 description")
+    ap.add_argument("--engine-photos", type=int, default=8)
     args = ap.parse_args()
     torch.set_num_threads(2)
     wdir = os.path.join(args.shared, "weights-ref")
@@ -253,6 +308,8 @@ def main():
     print("pictures: %d calibration, %d evaluated" % (len(cal), len(ev)))
 
     torch.set_grad_enabled(False)
+    if args.engine:
+        return engine_check(args, layers, lin, evs[:args.engine_photos])
     ref_logits = forward_float(ev, layers, lin)
 
     def calibrate(ls, ln):
@@ -269,6 +326,13 @@ def main():
             return [float(p.amax(1).mean()) for p in st.pmax]
         if how == "max":
             return [float(p.max()) for p in st.pmax]
+        if how.startswith("chan-mean-max"):
+            # The largest of the channels' mean-max, times a factor.
+            f = float(how.split("*")[1]) if "*" in how else 1.0
+            return [f * float(p.mean(0).max()) for p in st.pmax]
+        if how.startswith("mean-max*"):
+            f = float(how.split("*")[1])
+            return [f * float(p.amax(1).mean()) for p in st.pmax]
         if how == "mse":
             return [mse_range(s) for s in st.samples]
         raise ValueError(how)
@@ -298,8 +362,13 @@ def main():
         "alpha": lambda: [run("equalise alpha %.2f, mean-max" % a, alpha=a) for a in (1.0, 0.75, 0.5, 0.25)],
         "free": lambda: [run("equalise alpha %.2f (1 before dw/linear), mean-max" % a, alpha=a, alpha_free=1.0)
                          for a in (0.6, 0.5, 0.4)],
-        "best-parts": lambda: (run("equalise alpha 0.5, weights only", alpha=0.5, acts_exact=True),
-                               run("equalise alpha 0.5, activations only", alpha=0.5, weights_exact=True)),
+        "best-parts": lambda: (
+            run("equalise alpha 0.5 (1), weights only", alpha=0.5, alpha_free=1.0, acts_exact=True),
+            run("equalise alpha 0.5 (1), activations only", alpha=0.5, alpha_free=1.0, weights_exact=True)),
+        "best-chan": lambda: [run("equalise alpha 0.5 (1), %s" % h, alpha=0.5, alpha_free=1.0, how=h)
+                              for h in ("chan-mean-max", "chan-mean-max*1.25", "mean-max*0.8", "mean-max*1.25")],
+        "best-max": lambda: run("equalise alpha 0.5 (1), max", alpha=0.5, alpha_free=1.0, how="max"),
+        "best-mse": lambda: run("equalise alpha 0.5 (1), mse", alpha=0.5, alpha_free=1.0, how="mse"),
     }
     for c in (configs if args.configs == "all" else args.configs.split(",")):
         configs[c]()
