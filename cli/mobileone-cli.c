@@ -8,6 +8,7 @@
  *   mobileone-cli image MODEL.yaml PICTURE [--output OUT.png] [--threads N]
  *   mobileone-cli calibrate MODEL.yaml --images DIR [--output SCALES.safetensors]
  *                           [--statistic mean-max|max] [--no-bias-correction]
+ *                           [--no-equalisation]
  *   mobileone-cli calibrate MODEL.yaml --video FILE [--frames N | --every N] ...
  *
  * Every command that loads a model takes --allow-external-paths and
@@ -62,6 +63,7 @@ static gchar *opt_precision = NULL;
 static gchar *opt_images = NULL;
 static gchar *opt_statistic = NULL;
 static gboolean opt_no_bias_correction = FALSE;
+static gboolean opt_no_equalisation = FALSE;
 static gchar *opt_video = NULL;
 static int opt_frames = 0;
 static int opt_every = 0;
@@ -159,6 +161,9 @@ static const GOptionEntry calibrate_entries[] = {
   {"no-bias-correction", 0, 0, G_OPTION_ARG_NONE, &opt_no_bias_correction,
         "Write no LAYER.bias_correction tensors (the expected error of "
         "each int8 layer's weights, subtracted from its bias)", NULL},
+  {"no-equalisation", 0, 0, G_OPTION_ARG_NONE, &opt_no_equalisation,
+        "Write no LAYER.channel_scale tensors (per-channel rescaling of "
+        "the weights that balances activation and weight ranges)", NULL},
   {"threads", 't', 0, G_OPTION_ARG_INT, &opt_threads,
       "Threads, the caller included (0 = one per core; default 1)", "N"},
   {NULL}
@@ -718,6 +723,7 @@ cmd_calibrate (int argc, char **argv)
     goto out;
   mo_calibration_set_statistic (cal, stat);
   mo_calibration_set_bias_correction (cal, !opt_no_bias_correction);
+  mo_calibration_set_equalisation (cal, !opt_no_equalisation);
   feed.s = s;
   feed.fit = fit;
 #ifdef HAVE_GDK_PIXBUF

@@ -3,7 +3,10 @@
  * Calibration runs the float model on pictures and records, for the output
  * of every named ReLU layer, the largest value of each picture; its scale
  * is the mean of those maxima (or the largest of them) / 255 (uint8, zero
- * point 0). The loader then turns each depthwise
+ * point 0), after channel equalisation: per-channel factors of each ReLU
+ * layer's outputs (LAYER.channel_scale) that the loader multiplies into
+ * its weights and divides out of its readers' before quantising (the
+ * float function is unchanged). The loader then turns each depthwise
  * or pointwise ReLU layer whose input and output both have a scale into
  * an int8 layer (weights symmetric per output channel, requantisation in
  * the kernel) and inserts a conversion wherever a float layer meets a
@@ -16,6 +19,7 @@
 
 #define SCALE_SUFFIX ".output_scale"
 #define CORR_SUFFIX ".bias_correction"
+#define CHS_SUFFIX ".channel_scale"
 
 /* Whether tensor @t may hold uint8: not the input, not a view or the
  * parent of views (concatenations stay float), not an output. */
@@ -44,19 +48,127 @@ layer_has_scale_slot (const MoModel *m, const MoLayer *l)
       || l->type == MO_OP_PWCONV) && tensor_can_be_u8 (m, l->out);
 }
 
+/* Whether tensor @t is read by a layer's second input (a gate, an add). */
+static gboolean
+tensor_is_in2 (const MoModel *m, int t)
+{
+  for (guint i = 0; i < m->layers->len; i++)
+    if (((const MoLayer *) g_ptr_array_index (m->layers, i))->in2 == t)
+      return TRUE;
+  return FALSE;
+}
+
+/* Whether the output channels of layer @l may be rescaled by positive
+ * factors t (channel equalisation, docs/int8.md): a named ReLU convolution
+ * (ReLU (t x) = t ReLU (x)) whose plain output (not an output of the
+ * model, not a concatenation) is read only by convolutions, whose input
+ * channels then take 1 / t, or by a global pool read only by pointwise
+ * layers (the classifier). Squeeze-excite gates, adds and resizes are
+ * not. */
+static gboolean
+layer_can_equalise (const MoModel *m, const MoLayer *l)
+{
+  gboolean read = FALSE;
+
+  if (!layer_has_scale_slot (m, l) || l->in2 >= 0 || tensor_is_in2 (m, l->out))
+    return FALSE;
+  for (guint i = 0; i < m->layers->len; i++) {
+    const MoLayer *c = g_ptr_array_index (m->layers, i);
+    if (c->in != l->out)
+      continue;
+    read = TRUE;
+    if (c->type == MO_OP_CONV || c->type == MO_OP_DWCONV
+        || c->type == MO_OP_PWCONV)
+      continue;
+    if (c->type != MO_OP_GAP || tensor_is_in2 (m, c->out))
+      return FALSE;
+    for (guint j = 0; j < m->outputs->len; j++)
+      if (g_array_index (m->outputs, MoOutputDef, j).tensor == c->out)
+        return FALSE;
+    for (guint j = 0; j < m->layers->len; j++) {
+      const MoLayer *d = g_ptr_array_index (m->layers, j);
+      if (d->in == c->out && d->type != MO_OP_PWCONV)
+        return FALSE;
+    }
+  }
+  return read;
+}
+
+/* The layer whose rescaled output channels are the input channels of
+ * layer @l: the writer of its input, or of the input of the global pool
+ * it reads; NULL if none. */
+static const MoLayer *
+scaled_producer (const MoModel *m, const MoLayer *l)
+{
+  int t = l->in;
+
+  for (int pass = 0; pass < 2; pass++) {
+    const MoLayer *w = NULL;
+    for (guint i = 0; i < m->layers->len; i++) {
+      const MoLayer *p = g_ptr_array_index (m->layers, i);
+      if (p->out == t)
+        w = p;
+    }
+    if (w == NULL || w->type != MO_OP_GAP)
+      return w;
+    t = w->in;
+  }
+  return NULL;
+}
+
+/* Weight (@n output, @k input channel) of a layer whose outputs are
+ * rescaled by @tout and inputs by @tin (NULL: 1): the loader stores it,
+ * calibration computes the bias correction of exactly this value. */
+static inline float
+rescaled (float w, const float *tout, int n, const float *tin, int k)
+{
+  return (float) ((double) w * (tout != NULL ? tout[n] : 1.0)
+      / (tin != NULL ? tin[k] : 1.0));
+}
+
+/* Applies channel scales @tout (outputs) and @tin (inputs) to layer @l's
+ * packed float weights and bias. */
+static void
+rescale_layer (MoLayer *l, const float *tout, const float *tin)
+{
+  const int ldw = l->ldw;
+
+  if (tout == NULL && tin == NULL)
+    return;
+  for (int n = 0; n < l->cout; n++) {
+    if (l->type == MO_OP_DWCONV)
+      for (int t = 0; t < 9; t++)
+        l->w[(size_t) t * ldw + n] = rescaled (l->w[(size_t) t * ldw + n],
+            tout, n, tin, n);
+    else if (l->type == MO_OP_PWCONV)
+      for (int k = 0; k < l->cin; k++) {
+        size_t i = mo_pw_index (l->cin, ldw, k, n);
+        l->w[i] = rescaled (l->w[i], tout, n, tin, k);
+      }
+    else                        /* dense: w[kh][kw][cin][ldw] */
+      for (int t = 0; t < l->k * l->k; t++)
+        for (int k = 0; k < l->cin; k++) {
+          size_t i = ((size_t) t * l->cin + k) * ldw + n;
+          l->w[i] = rescaled (l->w[i], tout, n, tin, k);
+        }
+    if (tout != NULL)
+      l->b[n] = (float) ((double) l->b[n] * tout[n]);
+  }
+}
+
 /* The int8 weights of output channel @n of depthwise or pointwise layer
- * @l (symmetric, max |w| / 127) into @q (taps bytes, NULL: not stored);
- * returns their scale. Calibration and the loader share it, so that the
+ * @l (symmetric, max |w| / 127) into @q (taps bytes, NULL: not stored),
+ * its weights rescaled by @tout and @tin (rescaled ()); returns their scale. Calibration and the loader share it, so that the
  * bias correction is computed for the weights that run. */
 static double
 quantize_channel (const MoLayer *l, int n, gint8 *q, double *err_sum,
-    const double *in_mean)
+    const double *in_mean, const float *tout, const float *tin)
 {
   const int ldw = l->ldw, dw = l->type == MO_OP_DWCONV;
   const int taps = dw ? 9 : l->cin;
   double amax = 0.0, sw, e = 0.0;
-#define WF(t) (dw ? l->w[(size_t) (t) * ldw + n] \
-    : l->w[mo_pw_index (l->cin, ldw, (t), n)])
+#define WF(t) rescaled (dw ? l->w[(size_t) (t) * ldw + n] \
+    : l->w[mo_pw_index (l->cin, ldw, (t), n)], tout, n, tin, dw ? n : (t))
   for (int t = 0; t < taps; t++)
     amax = MAX (amax, fabs (WF (t)));
   sw = amax > 0.0 ? amax / 127.0 : 1.0;
@@ -87,7 +199,7 @@ quantize_weights (MoLayer *l, float s_in, float s_out, const float *corr)
   l->qmul = g_aligned_alloc0 (ldw, sizeof (float), 64);
   l->qadd = g_aligned_alloc0 (ldw, sizeof (float), 64);
   for (int n = 0; n < l->cout; n++) {
-    double sw = quantize_channel (l, n, l->wq, NULL, NULL);
+    double sw = quantize_channel (l, n, l->wq, NULL, NULL, NULL, NULL);
     double b = l->b[n] - (corr != NULL ? corr[n] : 0.0);
     l->qmul[n] = (float) ((double) s_in * sw / s_out);
     l->qadd[n] = (float) (b / s_out);
@@ -126,7 +238,7 @@ gboolean
 mo_model_quantize (MoModel *m, const char *path, GError **error)
 {
   MoSafetensors *st = mo_safetensors_open (path, error);
-  GHashTable *by_name, *corr_of;
+  GHashTable *by_name, *corr_of, *chs_of;
   int nt = m->tensors->len;
   float *tscale;
   int *qcopy, *fcopy;
@@ -136,6 +248,7 @@ mo_model_quantize (MoModel *m, const char *path, GError **error)
     return FALSE;
   by_name = g_hash_table_new (g_str_hash, g_str_equal);
   corr_of = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  chs_of = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   tscale = g_new0 (float, nt);
   qcopy = g_new (int, nt);
   fcopy = g_new (int, nt);
@@ -148,20 +261,24 @@ mo_model_quantize (MoModel *m, const char *path, GError **error)
   }
 
   /* Every tensor of the file names a layer of this model: a scale, finite
-   * and positive, or a bias correction, finite, one per output channel; a
-   * file calibrated for another model is an error. */
+   * and positive, a bias correction, finite, one per output channel, or
+   * channel scales, finite and positive, one per output channel; a file
+   * calibrated for another model is an error. */
   for (guint i = 0; i < mo_safetensors_n_tensors (st); i++) {
     const MoStTensor *t = mo_safetensors_nth (st, i);
     gboolean is_corr = g_str_has_suffix (t->name, CORR_SUFFIX);
-    const char *suffix = is_corr ? CORR_SUFFIX : SCALE_SUFFIX;
+    gboolean is_chs = g_str_has_suffix (t->name, CHS_SUFFIX);
+    const char *suffix = is_corr ? CORR_SUFFIX
+        : is_chs ? CHS_SUFFIX : SCALE_SUFFIX;
     char *lname;
     MoLayer *l;
     float v;
 
-    if (!is_corr && !g_str_has_suffix (t->name, SCALE_SUFFIX)) {
+    if (!is_corr && !is_chs && !g_str_has_suffix (t->name, SCALE_SUFFIX)) {
       g_set_error (error, MO_ERROR, MO_ERROR_MODEL, "%s: tensor '%s' is not "
-          "an activation scale (LAYER" SCALE_SUFFIX ") nor a bias correction "
-          "(LAYER" CORR_SUFFIX ", docs/int8.md)", path, t->name);
+          "an activation scale (LAYER" SCALE_SUFFIX "), a bias correction "
+          "(LAYER" CORR_SUFFIX ") nor channel scales (LAYER" CHS_SUFFIX
+          ", docs/int8.md)", path, t->name);
       goto out;
     }
     lname = g_strndup (t->name, strlen (t->name) - strlen (suffix));
@@ -173,23 +290,38 @@ mo_model_quantize (MoModel *m, const char *path, GError **error)
           t->name, m->desc->path);
       goto out;
     }
-    if (is_corr) {
+    if (is_corr || is_chs) {
       const int64_t cshape[1] = { l->cout };
-      float *corr;
+      float *vec;
 
-      if (!layer_can_be_int8 (l)) {
+      if (is_corr && !layer_can_be_int8 (l)) {
         g_set_error (error, MO_ERROR, MO_ERROR_MODEL, "%s: tensor '%s': "
             "layer '%s' is not a depthwise 3x3 or pointwise ReLU layer "
             "(no int8 weights to correct)", path, t->name, l->name);
         goto out;
       }
-      corr = g_new (float, l->cout);
-      /* Checks the dtype, the shape [cout] and finiteness, naming both. */
-      if (!mo_safetensors_read_f32 (st, t->name, 1, cshape, corr, error)) {
-        g_free (corr);
+      if (is_chs && !layer_can_equalise (m, l)) {
+        g_set_error (error, MO_ERROR, MO_ERROR_MODEL, "%s: tensor '%s': "
+            "the output channels of layer '%s' cannot be rescaled (not a "
+            "ReLU convolution read only by convolutions or a pooled "
+            "classifier)", path, t->name, l->name);
         goto out;
       }
-      g_hash_table_replace (corr_of, l, corr);
+      vec = g_new (float, l->cout);
+      /* Checks the dtype, the shape [cout] and finiteness, naming both. */
+      if (!mo_safetensors_read_f32 (st, t->name, 1, cshape, vec, error)) {
+        g_free (vec);
+        goto out;
+      }
+      for (int n = 0; is_chs && n < l->cout; n++)
+        if (!(vec[n] > 0.0f) || vec[n] > 1e30f) {
+          g_set_error (error, MO_ERROR, MO_ERROR_MODEL, "%s: tensor '%s': "
+              "channel scale %g (channel %d) is not a positive finite "
+              "number", path, t->name, vec[n], n);
+          g_free (vec);
+          goto out;
+        }
+      g_hash_table_replace (is_corr ? corr_of : chs_of, l, vec);
       continue;
     }
     const int64_t shape[1] = { 1 };
@@ -206,6 +338,23 @@ mo_model_quantize (MoModel *m, const char *path, GError **error)
       g_debug ("%s: '%s': layer '%s' keeps float outputs", path, t->name,
           l->name);
   }
+
+  /* Channel equalisation: the float weights of every layer take its own
+   * channel scales on their outputs and its producer's on their inputs
+   * (the float function is unchanged), before they are quantised. The
+   * model is not yet shared: its weights may change. */
+  if (g_hash_table_size (chs_of) > 0)
+    for (guint li = 0; li < m->layers->len; li++) {
+      MoLayer *l = g_ptr_array_index (m->layers, li);
+      const MoLayer *p;
+
+      if (l->type != MO_OP_CONV && l->type != MO_OP_DWCONV
+          && l->type != MO_OP_PWCONV)
+        continue;
+      p = scaled_producer (m, l);
+      rescale_layer (l, g_hash_table_lookup (chs_of, l),
+          p != NULL ? g_hash_table_lookup (chs_of, p) : NULL);
+    }
 
   /* The int8 layers, their uint8 outputs and their weights. */
   m->n_int8 = 0;
@@ -263,6 +412,7 @@ out:
   g_free (fcopy);
   g_hash_table_unref (by_name);
   g_hash_table_unref (corr_of);
+  g_hash_table_unref (chs_of);
   mo_safetensors_close (st);
   return ok;
 }
@@ -277,16 +427,23 @@ struct _MoCalibration
   int runs;
   MoCalibStatistic stat;
   gboolean bias_correction;
+  gboolean equalise;
 };
 
 typedef struct
 {
   const MoLayer *l;
-  double max;                   /* over all runs */
-  double sum_max;               /* sum over runs of each run's maximum */
   double *sum;                  /* per channel: sum over runs and pixels */
   double pixels;                /* pixels summed */
+  GArray *cmax;                 /* float [runs][cout]: each run's channel
+                                 * maxima */
 } Slot;
+
+/* The alpha of channel equalisation where the rescaled channels feed
+ * weights that are quantised per output channel (docs/int8.md). */
+#define EQ_ALPHA 0.5
+/* Channel scales stay within [1 / EQ_TMAX, EQ_TMAX]. */
+#define EQ_TMAX 1e3
 
 static void
 observe (gpointer data, guint li)
@@ -295,7 +452,7 @@ observe (gpointer data, guint li)
   Slot *sl;
   int h, w, cs;
   const float *d;
-  float mx = 0.0f;
+  float *mx;
 
   if (li == 0)
     c->runs++;
@@ -303,14 +460,14 @@ observe (gpointer data, guint li)
     return;
   sl = &g_array_index (c->slots, Slot, c->slot_of[li]);
   d = mo_session_tensor (c->s, sl->l->out, &h, &w, &cs);
+  g_array_set_size (sl->cmax, sl->cmax->len + sl->l->cout);
+  mx = &g_array_index (sl->cmax, float, sl->cmax->len - sl->l->cout);
   for (gsize p = 0; p < (gsize) h * w; p++)
     for (int k = 0; k < sl->l->cout; k++) {
-      mx = MAX (mx, d[p * cs + k]);
+      mx[k] = MAX (mx[k], d[p * cs + k]);
       sl->sum[k] += d[p * cs + k];
     }
   sl->pixels += (double) h * w;
-  sl->max = MAX (sl->max, mx);
-  sl->sum_max += mx;
 }
 
 MoCalibration *
@@ -328,13 +485,16 @@ mo_calibration_new (MoSession *s, GError **error)
   c = g_new0 (MoCalibration, 1);
   c->s = s;
   c->bias_correction = TRUE;
+  c->equalise = TRUE;
   c->slots = g_array_new (FALSE, TRUE, sizeof (Slot));
   c->slot_of = g_new (int, m->layers->len);
   for (guint li = 0; li < m->layers->len; li++) {
     const MoLayer *l = g_ptr_array_index (m->layers, li);
     c->slot_of[li] = -1;
     if (layer_has_scale_slot (m, l)) {
-      Slot sl = { l, 0.0, 0.0, g_new0 (double, l->cout), 0.0 };
+      Slot sl = { l, g_new0 (double, l->cout), 0.0,
+        g_array_new (FALSE, TRUE, sizeof (float))
+      };
       c->slot_of[li] = c->slots->len;
       g_array_append_val (c->slots, sl);
     }
@@ -343,12 +503,86 @@ mo_calibration_new (MoSession *s, GError **error)
   return c;
 }
 
+/* The slot of the layer writing tensor @t, or NULL. */
+static const Slot *
+slot_writing (const MoCalibration *c, int t)
+{
+  for (guint j = 0; j < c->slots->len; j++)
+    if (g_array_index (c->slots, Slot, j).l->out == t)
+      return &g_array_index (c->slots, Slot, j);
+  return NULL;
+}
+
+/* The channel scales t of slot @sl's layer (docs/int8.md), or NULL when
+ * its channels are not rescaled. a[k] is the channel's range (the mean
+ * over runs of each run's maximum). Where the channels feed a dense or
+ * pointwise layer, whose weights are quantised per output channel over
+ * the input channels, t[k] = wr[k]^(1 - alpha) / a[k]^alpha balances the
+ * activation range against wr[k], the largest |weight| of input channel k
+ * in those layers (SmoothQuant's rule); where they feed only depthwise
+ * layers or the pooled classifier (rescaling there changes no
+ * quantised weight), t[k] = 1 / a[k] equalises the ranges. Dead channels
+ * keep 1; the geometric mean of the others is 1. */
+static float *
+channel_scales (const MoCalibration *c, const Slot *sl)
+{
+  const MoModel *m = mo_session_model (c->s);
+  const MoLayer *l = sl->l;
+  const int cout = l->cout, runs = sl->cmax->len / cout;
+  double *a, *wr, logsum = 0.0;
+  gboolean weights = FALSE;
+  float *t;
+  int live = 0;
+
+  if (!c->equalise || runs == 0 || !layer_can_equalise (m, l))
+    return NULL;
+  a = g_new0 (double, cout);
+  wr = g_new0 (double, cout);
+  for (int r = 0; r < runs; r++)
+    for (int k = 0; k < cout; k++)
+      a[k] += g_array_index (sl->cmax, float, (gsize) r * cout + k);
+  for (guint i = 0; i < m->layers->len; i++) {
+    const MoLayer *d = g_ptr_array_index (m->layers, i);
+    if (d->in != l->out || (d->type != MO_OP_PWCONV && d->type != MO_OP_CONV))
+      continue;
+    weights = TRUE;
+    for (int n = 0; n < d->cout; n++)
+      for (int k = 0; k < d->cin; k++) {
+        if (d->type == MO_OP_PWCONV)
+          wr[k] = MAX (wr[k], fabs (d->w[mo_pw_index (d->cin, d->ldw, k,
+                          n)]));
+        else
+          for (int tp = 0; tp < d->k * d->k; tp++)
+            wr[k] = MAX (wr[k], fabs (d->w[((size_t) tp * d->cin + k)
+                        * d->ldw + n]));
+      }
+  }
+  t = g_new (float, cout);
+  for (int k = 0; k < cout; k++) {
+    double alpha = weights ? EQ_ALPHA : 1.0;
+    a[k] /= runs;
+    if (a[k] > 0.0 && (!weights || wr[k] > 0.0)) {
+      a[k] = (weights ? pow (wr[k], 1.0 - alpha) : 1.0) / pow (a[k], alpha);
+      logsum += log (a[k]);
+      live++;
+    } else
+      a[k] = 0.0;
+  }
+  for (int k = 0; k < cout; k++)
+    t[k] = a[k] > 0.0 ? (float) CLAMP (a[k] / exp (logsum / live),
+        1.0 / EQ_TMAX, EQ_TMAX) : 1.0f;
+  g_free (a);
+  g_free (wr);
+  return t;
+}
+
 gboolean
 mo_calibration_write (const MoCalibration *c, const char *path,
     GError **error)
 {
   MoStWriter *w;
   gboolean ok;
+  float **ts;
 
   if (c->runs == 0) {
     g_set_error (error, MO_ERROR, MO_ERROR_INPUT, "%s: no calibration run "
@@ -356,42 +590,67 @@ mo_calibration_write (const MoCalibration *c, const char *path,
     return FALSE;
   }
   w = mo_st_writer_new ();
+  ts = g_new0 (float *, c->slots->len);
+  for (guint i = 0; i < c->slots->len; i++)
+    ts[i] = channel_scales (c, &g_array_index (c->slots, Slot, i));
+  /* The range of each output of the (equalised) network: each run's
+   * maximum is the largest of its channels' maxima times their scales. */
   for (guint i = 0; i < c->slots->len; i++) {
     const Slot *sl = &g_array_index (c->slots, Slot, i);
     const int64_t shape[1] = { 1 };
-    double range = c->stat == MO_CALIB_MAX ? sl->max : sl->sum_max / c->runs;
+    const int cout = sl->l->cout, runs = sl->cmax->len / cout;
+    double max = 0.0, sum_max = 0.0, range;
+    float v;
+    char *name;
+
+    for (int r = 0; r < runs; r++) {
+      double mx = 0.0;
+      for (int k = 0; k < cout; k++)
+        mx = MAX (mx, g_array_index (sl->cmax, float, (gsize) r * cout + k)
+            * (ts[i] != NULL ? (double) ts[i][k] : 1.0));
+      max = MAX (max, mx);
+      sum_max += mx;
+    }
+    range = c->stat == MO_CALIB_MAX ? max : sum_max / MAX (runs, 1);
     /* An output that stayed 0 everywhere keeps a harmless scale. */
-    float v = range > 0.0 ? (float) (range / 255.0) : 1.0f / 255.0f;
-    char *name = g_strconcat (sl->l->name, SCALE_SUFFIX, NULL);
+    v = range > 0.0 ? (float) (range / 255.0) : 1.0f / 255.0f;
+    name = g_strconcat (sl->l->name, SCALE_SUFFIX, NULL);
     mo_st_writer_add_f32 (w, name, 1, shape, &v);
     g_free (name);
+    if (ts[i] != NULL) {
+      const int64_t cshape[1] = { cout };
+      name = g_strconcat (sl->l->name, CHS_SUFFIX, NULL);
+      mo_st_writer_add_f32 (w, name, 1, cshape, ts[i]);
+      g_free (name);
+    }
   }
   /* Bias corrections (docs/int8.md): for every layer that will run in int8
    * (its input and output calibrated), the expected error its int8
-   * weights add to each output channel, from the calibration means of its
-   * input channels; the loader subtracts it from the bias. */
+   * weights (rescaled as the loader will) add to each output channel, from
+   * the calibration means of its input channels (rescaled too); the loader
+   * subtracts it from the bias. */
   for (guint i = 0; c->bias_correction && i < c->slots->len; i++) {
-    const Slot *sl = &g_array_index (c->slots, Slot, i), *in = NULL;
+    const Slot *sl = &g_array_index (c->slots, Slot, i), *in;
     const MoLayer *l = sl->l;
     const int64_t shape[1] = { l->cout };
+    const float *tin;
     double *mean;
     float *corr;
     char *name;
 
     if (!layer_can_be_int8 (l))
       continue;
-    for (guint j = 0; j < c->slots->len && in == NULL; j++)
-      if (g_array_index (c->slots, Slot, j).l->out == l->in)
-        in = &g_array_index (c->slots, Slot, j);
+    in = slot_writing (c, l->in);
     if (in == NULL || in->pixels <= 0.0)
       continue;
+    tin = ts[in - &g_array_index (c->slots, Slot, 0)];
     mean = g_new (double, in->l->cout);
     for (int k = 0; k < in->l->cout; k++)
-      mean[k] = in->sum[k] / in->pixels;
+      mean[k] = in->sum[k] / in->pixels * (tin != NULL ? tin[k] : 1.0);
     corr = g_new (float, l->cout);
     for (int n = 0; n < l->cout; n++) {
       double e;
-      quantize_channel (l, n, NULL, &e, mean);
+      quantize_channel (l, n, NULL, &e, mean, ts[i], tin);
       corr[n] = (float) e;
     }
     name = g_strconcat (l->name, CORR_SUFFIX, NULL);
@@ -400,9 +659,18 @@ mo_calibration_write (const MoCalibration *c, const char *path,
     g_free (corr);
     g_free (mean);
   }
+  for (guint i = 0; i < c->slots->len; i++)
+    g_free (ts[i]);
+  g_free (ts);
   ok = mo_st_writer_write (w, path, error);
   mo_st_writer_free (w);
   return ok;
+}
+
+void
+mo_calibration_set_equalisation (MoCalibration *c, gboolean on)
+{
+  c->equalise = on;
 }
 
 void
@@ -429,8 +697,10 @@ mo_calibration_free (MoCalibration *c)
   if (c == NULL)
     return;
   mo_session_set_observer (c->s, NULL, NULL);
-  for (guint i = 0; i < c->slots->len; i++)
+  for (guint i = 0; i < c->slots->len; i++) {
     g_free (g_array_index (c->slots, Slot, i).sum);
+    g_array_free (g_array_index (c->slots, Slot, i).cmax, TRUE);
+  }
   g_array_free (c->slots, TRUE);
   g_free (c->slot_of);
   g_free (c);

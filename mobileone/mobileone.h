@@ -200,6 +200,19 @@ MO_API void mo_calibration_set_statistic (MoCalibration * c,
 MO_API void mo_calibration_set_bias_correction (MoCalibration * c,
     gboolean on);
 
+/**
+ * mo_calibration_set_equalisation: whether mo_calibration_write() also
+ * writes LAYER.channel_scale tensors (default TRUE): per output channel of
+ * each ReLU layer that allows it, a positive factor that the loader
+ * multiplies into that channel's weights and bias and divides out of the
+ * next layers' input channels (the float function is unchanged), chosen
+ * to balance the channels' activation ranges against those layers'
+ * weights (docs/int8.md); scales and bias corrections are then those of
+ * the rescaled network.
+ */
+MO_API void mo_calibration_set_equalisation (MoCalibration * c,
+    gboolean on);
+
 /** mo_calibration_n_scales: how many activation scales it writes. */
 MO_API int mo_calibration_n_scales (const MoCalibration * c);
 

@@ -31,7 +31,8 @@ fill_input (MoSession *s, guint32 seed)
 /* @name (a fused model of tests/data) copied to a temporary folder with
  * its weights, calibrated on random inputs, and an int8 description. */
 static void
-fixture_make (Fixture *f, const char *name, const char *weights)
+fixture_make_full (Fixture *f, const char *name, const char *weights,
+    gboolean equalise)
 {
   GError *error = NULL;
   char *src = g_build_filename (MOBILEONE_TEST_DATA, name, NULL);
@@ -63,6 +64,7 @@ fixture_make (Fixture *f, const char *name, const char *weights)
   g_assert_no_error (error);
   MoCalibration *c = mo_calibration_new (s, &error);
   g_assert_no_error (error);
+  mo_calibration_set_equalisation (c, equalise);
   for (guint32 i = 0; i < 4; i++) {
     fill_input (s, 100 + i);
     mo_session_run (s);
@@ -79,6 +81,27 @@ fixture_make (Fixture *f, const char *name, const char *weights)
   g_free (wdata);
   g_free (src);
   g_free (wsrc);
+}
+
+static void
+fixture_make (Fixture *f, const char *name, const char *weights)
+{
+  fixture_make_full (f, name, weights, TRUE);
+}
+
+/* How many tensors of @path end with @suffix. */
+static int
+count_suffix (const char *path, const char *suffix)
+{
+  GError *error = NULL;
+  MoSafetensors *st = mo_safetensors_open (path, &error);
+  int n = 0;
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < mo_safetensors_n_tensors (st); i++)
+    n += g_str_has_suffix (mo_safetensors_nth (st, i)->name, suffix);
+  mo_safetensors_close (st);
+  return n;
 }
 
 static void
@@ -125,15 +148,19 @@ run_copy (MoModel *m, int threads, int *n)
   return copy;
 }
 
+/* Calibrated with channel equalisation or without (@equalise). */
 static void
-test_threads_and_accuracy (gconstpointer data)
+check_threads_and_accuracy (const char *const *names, gboolean equalise)
 {
-  const char *const *names = data;
   GError *error = NULL;
   Fixture f;
   int n, n2;
 
-  fixture_make (&f, names[0], names[1]);
+  fixture_make_full (&f, names[0], names[1], equalise);
+  if (equalise)
+    g_assert_cmpint (count_suffix (f.scales, ".channel_scale"), >, 0);
+  else
+    g_assert_cmpint (count_suffix (f.scales, ".channel_scale"), ==, 0);
   MoModel *m8 = mo_model_load (f.yaml_i8, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (mo_model_n_int8_layers (m8), >, 0);
@@ -165,8 +192,9 @@ test_threads_and_accuracy (gconstpointer data)
     b2 += (double) f32[i] * f32[i];
   }
   double cosine = dot / sqrt (a2 * b2 + 1e-30);
-  g_test_message ("%s: %u int8 layers, cosine similarity with fp32 %.5f",
-      names[0], mo_model_n_int8_layers (m8), cosine);
+  g_test_message ("%s: %u int8 layers, %s, cosine similarity with fp32 "
+      "%.5f", names[0], mo_model_n_int8_layers (m8), equalise ?
+      "channel equalisation" : "no equalisation", cosine);
   g_assert_cmpfloat (cosine, >, 0.97);
   g_free (ref);
   g_free (f32);
@@ -175,6 +203,13 @@ test_threads_and_accuracy (gconstpointer data)
   mo_model_unref (m32);
   mo_model_unref (forced);
   fixture_free (&f);
+}
+
+static void
+test_threads_and_accuracy (gconstpointer data)
+{
+  check_threads_and_accuracy (data, TRUE);
+  check_threads_and_accuracy (data, FALSE);
 }
 
 /* A scales file with one tensor @name = @value must fail to load with a
@@ -266,6 +301,29 @@ test_bad_scales (void)
     expect_bad_correction (&f, good, "stage0.reparam_conv.bias_correction",
         48, 0.0f, "no int8 weights");
     g_free (cname);
+    /* Channel scales: shape [cout], positive finite values, a layer whose
+     * channels can be rescaled (a ReLU convolution read by convolutions or
+     * a pooled classifier; not a layer without ReLU). */
+    cname = g_strconcat (pw->name, ".channel_scale", NULL);
+    expect_bad_correction (&f, good, cname, pw->cout + 1, 1.0f, cname);
+    expect_bad_correction (&f, good, cname, pw->cout, 0.0f, "not a positive");
+    expect_bad_correction (&f, good, cname, pw->cout, -2.0f, "not a positive");
+    expect_bad_correction (&f, good, cname, pw->cout, NAN, cname);
+    expect_bad_correction (&f, good, cname, pw->cout, INFINITY, cname);
+    expect_bad_correction (&f, good, "nosuchlayer.channel_scale", 1, 1.0f,
+        "nosuchlayer");
+    g_free (cname);
+    const MoLayer *lin = NULL;
+    for (guint i = 0; i < m32->layers->len && lin == NULL; i++) {
+      const MoLayer *l = g_ptr_array_index (m32->layers, i);
+      if (l->name != NULL && l->act != MO_ACT_RELU)
+        lin = l;
+    }
+    g_assert_nonnull (lin);
+    cname = g_strconcat (lin->name, ".channel_scale", NULL);
+    expect_bad_correction (&f, good, cname, lin->cout, 1.0f,
+        "cannot be rescaled");
+    g_free (cname);
     mo_model_unref (m32);
   }
   g_free (good);
@@ -317,6 +375,10 @@ main (int argc, char **argv)
 {
   static const char *const k1[] = { "k1-fused.yaml", "k1-fused.safetensors" };
   static const char *const k3[] = { "k3-fused.yaml", "k3-fused.safetensors" };
+  /* Squeeze-excite: its gated outputs are not rescaled. */
+  static const char *const k2se[] = { "k2se-fused.yaml",
+    "k2se-fused.safetensors"
+  };
   static const char *const ssd[] = { "ssd/ssd-fused.yaml",
     "ssd/ssd-fused.safetensors"
   };
@@ -324,6 +386,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_data_func ("/int8/k1", k1, test_threads_and_accuracy);
   g_test_add_data_func ("/int8/k3", k3, test_threads_and_accuracy);
+  g_test_add_data_func ("/int8/k2se", k2se, test_threads_and_accuracy);
   g_test_add_data_func ("/int8/ssdlite", ssd, test_threads_and_accuracy);
   g_test_add_func ("/int8/bad-scales", test_bad_scales);
   return g_test_run ();

@@ -47,6 +47,8 @@ def main():
                     help="calibrate's --statistic (default: its default)")
     ap.add_argument("--no-bias-correction", action="store_true",
                     help="calibrate with --no-bias-correction")
+    ap.add_argument("--no-equalisation", action="store_true",
+                    help="calibrate with --no-equalisation")
     ap.add_argument("--min-top1", type=float, default=0.0)
     ap.add_argument("--min-top5", type=float, default=0.0)
     args = ap.parse_args()
@@ -92,6 +94,8 @@ def main():
         cal_args += ["--statistic", args.statistic]
     if args.no_bias_correction:
         cal_args += ["--no-bias-correction"]
+    if args.no_equalisation:
+        cal_args += ["--no-equalisation"]
     p = mo_cli.run(args.cli, cal_args, timeout=600)
     print(p.stdout.strip().splitlines()[0])
 
