@@ -23,13 +23,23 @@ classes, 320x320, up to the raw head outputs); speed does not depend on
 the weights. Calibrated with `mobileone-cli calibrate` on 4 synthetic
 pictures (scales set ranges, not the work).
 
+--cpu-time N adds, for 1 thread, the CPU time (user + system, from the
+process's rusage) per inference: the difference between a run of N + 5 and
+one of 5 inferences, divided by N, median of --rounds rounds, alternating
+as above. On a shared, overloaded machine it does not count the time a
+process waits for a core, which inflates the wall-clock medians of every
+runtime; it still counts what other processes do to the caches (and to a
+shared physical core).
+
 usage (from benchmarks/, onnxruntime-node in node_modules, python3-onnx):
   PYTHONPATH=../tools /usr/bin/python3 bench_int8.py [--variants s0,...,ssdlite-s0]
       [--threads 1,2] [--iterations 20] [--rounds 5] [--no-our-fp32]
+      [--cpu-time 40] [--no-wall]
 """
 import argparse
 import os
 import statistics
+import subprocess
 import tempfile
 
 import numpy as np
@@ -52,6 +62,21 @@ def ort_op_counts(path):
     return counts
 
 
+def cpu_seconds(cmd):
+    """CPU time (user + system) of one run of @cmd, from its rusage."""
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)}: exit status {p.returncode}")
+    return ru.ru_utime + ru.ru_stime
+
+
+def cpu_ms_per_inference(make_cmd, n):
+    """CPU ms per inference: (run of n + 5) - (run of 5), over n."""
+    return 1e3 * (cpu_seconds(make_cmd(n + 5)) - cpu_seconds(make_cmd(5))) / n
+
+
 def engine_int8_layers(cli, yaml):
     for line in mo_cli.run(cli, ["info", yaml]).stdout.splitlines():
         if line.startswith("precision:"):
@@ -70,6 +95,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--no-our-fp32", action="store_true",
                     help="leave our float32 network out of the alternation")
+    ap.add_argument("--cpu-time", type=int, default=0, metavar="N",
+                    help="also CPU ms per inference at 1 thread over N inferences")
+    ap.add_argument("--no-wall", action="store_true", help="no wall-clock timing")
     a = ap.parse_args()
     bv.torch.set_num_threads(1)
     cli = a.cli
@@ -132,7 +160,7 @@ def main():
         isa = [line for line in mo_cli.run(cli, ["bench", y8, "--iterations", "1",
                                                   "--size", size]).stdout.splitlines()
                if line.startswith("model:")][0].split("kernels:")[1].split()[0]
-        for t in (int(s) for s in a.threads.split(",")):
+        for t in ([] if a.no_wall else (int(s) for s in a.threads.split(","))):
             i8, of, oi, f32 = [], [], [], []
             for _ in range(a.rounds):
                 i8.append(bv.ours(cli, y8, t, a.iterations, size)[0])
@@ -147,6 +175,30 @@ def main():
                 extra = f" {mf:8.3f} {mf / mi:7.2f}x"
             print(f"{v:10} {t:>3} {mi:8.3f} {mof:9.3f} {moi:9.3f} {mof / mi:9.2f}x "
                   f"{moi / mi:9.2f}x{extra}  {agree}; {isa}", flush=True)
+        if a.cpu_time > 0:
+            js = os.path.join(bv.HERE, "ort_bench.js")
+
+            def ours_cmd(y):
+                return lambda n: [cli, "bench", y, "--threads", "1", "--iterations", str(n),
+                                  "--size", size]
+
+            def ort_cmd(m, out):
+                return lambda n: ["node", js, m, "1", str(n), raw, str(w), str(h), out]
+            i8, of, oi, f32 = [], [], [], []
+            for _ in range(a.rounds):
+                i8.append(cpu_ms_per_inference(ours_cmd(y8), a.cpu_time))
+                of.append(cpu_ms_per_inference(ort_cmd(onnx_path, ort_out), a.cpu_time))
+                oi.append(cpu_ms_per_inference(ort_cmd(qdq, ort8_out), a.cpu_time))
+                if fp32_col:
+                    f32.append(cpu_ms_per_inference(ours_cmd(yaml), a.cpu_time))
+            mi, mof, moi = statistics.median(i8), statistics.median(of), statistics.median(oi)
+            extra = ""
+            if fp32_col:
+                mf = statistics.median(f32)
+                extra = f" {mf:8.3f} {mf / mi:7.2f}x"
+            print(f"{v:10} {'cpu':>3} {mi:8.3f} {mof:9.3f} {moi:9.3f} {mof / mi:9.2f}x "
+                  f"{moi / mi:9.2f}x{extra}  {agree}; {isa}; CPU ms/inference, 1 thread",
+                  flush=True)
     print(f"# load at the end {os.getloadavg()[0]:.2f}")
 
 

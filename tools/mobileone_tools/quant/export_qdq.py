@@ -216,14 +216,15 @@ def quantize_model(model, scales, corr, where="scales"):
     """Rewrites a float32 ONNX model (torch-exported, Conv weights named
     LAYER.weight) in place into the QDQ network; returns the int8 layer
     names in graph order."""
-    from onnx import helper, numpy_helper, TensorProto
+    from onnx import helper, numpy_helper
 
     g = model.graph
     inits = {t.name: t for t in g.initializer}
-    producer, consumers = {}, {}
-    for n in g.node:
-        for o in n.output:
-            producer[o] = n
+    # One list of the node objects, held for the whole rewrite: nodes are
+    # keyed by id() below, which stays unique while they are alive.
+    nodes = list(g.node)
+    consumers = {}
+    for n in nodes:
         for i, name in enumerate(n.input):
             consumers.setdefault(name, []).append((n, i))
     graph_outputs = {o.name for o in g.output}
@@ -233,7 +234,7 @@ def quantize_model(model, scales, corr, where="scales"):
     layer_of_conv = {}      # id(Conv node) -> layer name
     conv_act = {}           # id(Conv node) -> Relu output tensor
     matched = set()
-    for n in g.node:
+    for n in nodes:
         if n.op_type != "Conv" or len(n.input) < 2:
             continue
         lname = _layer_name(n.input[1], scales.keys() | corr.keys())
@@ -255,12 +256,13 @@ def quantize_model(model, scales, corr, where="scales"):
         matched.add(lname)
     unmatched = sorted((scales.keys() | corr.keys()) - matched)
     if unmatched:
-        raise ExportError(f"{where}: tensor '{unmatched[0]}{SCALE_SUFFIX}' names no "
+        suffix = SCALE_SUFFIX if unmatched[0] in scales else CORR_SUFFIX
+        raise ExportError(f"{where}: tensor '{unmatched[0]}{suffix}' names no "
                           "convolution of the model (scales calibrated for another model?)")
 
     # The int8 layers (mo-quant.c: layer_can_be_int8 and both scales).
-    int8 = {}               # id(Conv) -> (layer, s_in, s_out, kind)
-    for n in g.node:
+    int8 = {}               # id(Conv) -> (layer, s_in)
+    for n in nodes:
         if id(n) not in conv_act:
             continue
         w = inits.get(n.input[1])
@@ -273,10 +275,8 @@ def quantize_model(model, scales, corr, where="scales"):
         dw = kshape[2:] == [3, 3] and group == kshape[0] and kshape[1] == 1
         s_in = act_scale.get(n.input[0])
         if (pw or dw) and s_in is not None:
-            int8[id(n)] = (layer_of_conv[id(n)], s_in, act_scale[conv_act[id(n)]],
-                           "pw" if pw else "dw")
+            int8[id(n)] = (layer_of_conv[id(n)], s_in)
 
-    int8_inputs = {id(c) for c in g.node if id(c) in int8}
     new_inits = []
     zp_u8 = "qdq.zero_point.u8"
     new_inits.append(numpy_helper.from_array(np.array(0, dtype=np.uint8), zp_u8))
@@ -291,12 +291,12 @@ def quantize_model(model, scales, corr, where="scales"):
 
     # Which scaled tensors get a QuantizeLinear, and which consumers read
     # it through a DequantizeLinear.
-    prod_int8 = {conv_act[k]: True for k in int8}
+    prod_int8 = {conv_act[k] for k in int8}
     q_of = {}
     for t in act_scale:
         cons = consumers.get(t, [])
         from_int8 = t in prod_int8
-        readers = [(c, i) for (c, i) in cons if from_int8 or (id(c) in int8_inputs and i == 0)]
+        readers = [(c, i) for (c, i) in cons if from_int8 or (id(c) in int8 and i == 0)]
         if readers:
             q_of[t] = (t + "_quantized", readers)
     read_dq = {}            # (id(node), input index) -> quantized tensor
@@ -307,7 +307,7 @@ def quantize_model(model, scales, corr, where="scales"):
     out_nodes = []
     layers = []
     dq_count = 0
-    for n in g.node:
+    for n in nodes:
         # DequantizeLinear of the node's quantised inputs.
         for i, name in enumerate(list(n.input)):
             if (id(n), i) in read_dq:
@@ -319,7 +319,7 @@ def quantize_model(model, scales, corr, where="scales"):
                     name=f"DequantizeLinear_{dq_count}"))
                 n.input[i] = dqt
         if id(n) in int8:
-            lname, s_in, _, _ = int8[id(n)]
+            lname, s_in = int8[id(n)]
             layers.append(lname)
             w = numpy_helper.to_array(inits[n.input[1]]).astype(np.float64)
             cout = w.shape[0]
