@@ -63,8 +63,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cli", default=mo_cli.default_path())
     ap.add_argument("--workdir", required=True)
-    ap.add_argument("--variant", default="s0")
-    ap.add_argument("--size", default="224x224")
+    ap.add_argument("--variant", default="s0",
+                    help="s0..s4 (classifier, 224x224) or ssdlite-s0 (91 classes, 320x320)")
+    ap.add_argument("--size", default=None, help="WxH (default: the variant's)")
     ap.add_argument("--inputs", type=int, default=8)
     ap.add_argument("--max-ratio", type=float, default=1.4)
     a = ap.parse_args()
@@ -93,11 +94,19 @@ def main():
 
     torch.set_num_threads(1)
     mo_cli.check_executable(a.cli)
-    w, h = (int(v) for v in a.size.split("x"))
+    ssd = a.variant.startswith("ssdlite-")
+    w, h = (int(v) for v in (a.size or ("320x320" if ssd else "224x224")).split("x"))
     wd = os.path.abspath(a.workdir)
     os.makedirs(wd, exist_ok=True)
-    case = make_case.make_case(wd, a.variant, variant=a.variant, sizes=((w, h),), seed=3,
-                               verbose=False)
+    if ssd:
+        from mobileone_tools.reference import make_ssd_case
+        case = make_ssd_case.make_ssd_case(wd, "ssd", 91, variant=a.variant[len("ssdlite-"):],
+                                           sizes=((w, h),), seed=3, verbose=False)
+        out_name, n_cls = "cls_logits.npy", 91      # ORT's first output too
+    else:
+        case = make_case.make_case(wd, a.variant, variant=a.variant, sizes=((w, h),), seed=3,
+                                   verbose=False)
+        out_name, n_cls = "logits.npy", 1000
     yaml = case["yaml"]["fused"]
     pics = os.path.join(wd, "pictures")
     os.makedirs(pics, exist_ok=True)
@@ -135,7 +144,7 @@ def main():
     jitter = os.path.join(wd, "qdq-bias-jitter.onnx")
     onnx_mod.save(jm, jitter)
 
-    ort1, pert1, fp1, top = [], [], [], [0, 0, 0]
+    ort1, pert1, fp1, top, mx = [], [], [], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]
     for i in range(a.inputs):
         # Smooth random pictures (8x8 blocks) with some noise, normalised-like.
         x = rng.standard_normal((1, 3, h // 8, w // 8))
@@ -147,8 +156,8 @@ def main():
         o8, o32 = os.path.join(wd, "ours8"), os.path.join(wd, "ours32")
         mo_cli.run(a.cli, ["run", y8, "--input", xn, "--output-dir", o8], timeout=300)
         mo_cli.run(a.cli, ["run", yaml, "--input", xn, "--output-dir", o32], timeout=300)
-        ours = np.load(os.path.join(o8, "logits.npy")).ravel().astype(np.float64)
-        fp = np.load(os.path.join(o32, "logits.npy")).ravel().astype(np.float64)
+        ours = np.load(os.path.join(o8, out_name)).ravel().astype(np.float64)
+        fp = np.load(os.path.join(o32, out_name)).ravel().astype(np.float64)
         optimized = os.path.join(wd, "qdq-ort-optimized.onnx") if i == 0 else None
         ort_run(qdq, xf, w, h, os.path.join(wd, "ort8.f32"), optimized)
         ort_run(jitter, xf, w, h, os.path.join(wd, "ort8p.f32"))
@@ -157,12 +166,16 @@ def main():
 
         def d(u, v):
             return 1.0 - u @ v / (np.linalg.norm(u) * np.linalg.norm(v))
+
+        def agree(u, v):
+            """Share of rows (the image, or SSD's anchors) with the same arg-max class."""
+            return float(np.mean(u.reshape(-1, n_cls).argmax(1) == v.reshape(-1, n_cls).argmax(1)))
         ort1.append(d(ours, o))
         pert1.append(d(o, op))
         fp1.append(d(ours, fp))
-        top[0] += int(ours.argmax() == o.argmax())
-        top[1] += int(o.argmax() == op.argmax())
-        top[2] += int(ours.argmax() == fp.argmax())
+        for j, (u, v) in enumerate(((ours, o), (o, op), (ours, fp))):
+            top[j] += agree(u, v)
+            mx[j] = max(mx[j], np.abs(u - v).max() / np.abs(fp).max())
         if optimized:
             n_q = sum(n.op_type == "QLinearConv" for n in onnx_mod.load(optimized).graph.node)
             print(f"ORT's optimised graph: {n_q} QLinearConv")
@@ -173,8 +186,11 @@ def main():
     print(f"1 - cos, mean over {n} inputs: ours int8 vs ORT int8 {m_ort:.2e}; ORT int8 vs "
           f"itself with jittered biases {m_pert:.2e} (ratio {m_ort / m_pert:.2f}, max "
           f"{a.max_ratio}); ours int8 vs float32 {m_fp:.2e}")
-    print(f"top-1 agreement: ours int8 / ORT int8 {top[0]}/{n}, ORT int8 / ORT int8 "
-          f"jittered {top[1]}/{n}, ours int8 / float32 {top[2]}/{n}")
+    what = "anchors' arg-max class" if ssd else "top-1"
+    print(f"{what} agreement: ours int8 / ORT int8 {top[0] / n:.1%}, ORT int8 / ORT int8 "
+          f"jittered {top[1] / n:.1%}, ours int8 / float32 {top[2] / n:.1%}")
+    print(f"max |difference| / max |float32 output|: ours int8 vs ORT int8 {mx[0]:.3f}, ORT "
+          f"int8 vs jittered {mx[1]:.3f}, ours int8 vs float32 {mx[2]:.3f}")
     if m_ort > a.max_ratio * m_pert:
         ok = False
     print("OK" if ok else "FAILED")
