@@ -69,9 +69,11 @@ def ours(cli, yaml, threads, iterations, size):
     raise RuntimeError(out)
 
 
-def peer(model, threads, iterations, raw_input, w, h, out_path):
+def peer(model, threads, iterations, raw_input, w, h, out_path, optimized=None):
+    """ORT's median and min ms; @optimized: where ORT writes the graph it runs."""
     r = json.loads(sh(["node", os.path.join(HERE, "ort_bench.js"), model, str(threads),
-                       str(iterations), raw_input, str(w), str(h), out_path]))
+                       str(iterations), raw_input, str(w), str(h), out_path]
+                      + ([optimized] if optimized else [])))
     return r["median_ms"], r["min_ms"]
 
 

@@ -1,17 +1,21 @@
 // ONNX Runtime side of bench_vs_ort.py: times one model, writes its output.
-// usage: node ort_bench.js MODEL.onnx THREADS ITERATIONS INPUT.f32 W H OUT.f32
+// usage: node ort_bench.js MODEL.onnx THREADS ITERATIONS INPUT.f32 W H OUT.f32 [OPTIMIZED.onnx]
+// OPTIMIZED.onnx: where ORT writes the graph it runs after its optimisations
+// (level 'all'), e.g. to see that a QDQ model became QLinearConv nodes.
 'use strict';
 const ort = require('onnxruntime-node');
 const fs = require('fs');
 
 async function main() {
-  const [model, threads, iterations, inputPath, w, h, outPath] = process.argv.slice(2);
-  const session = await ort.InferenceSession.create(model, {
+  const [model, threads, iterations, inputPath, w, h, outPath, optimized] = process.argv.slice(2);
+  const options = {
     intraOpNumThreads: Number(threads),
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
-  });
+  };
+  if (optimized) options.optimizedModelFilePath = optimized;
+  const session = await ort.InferenceSession.create(model, options);
   const raw = fs.readFileSync(inputPath);
   const data = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length));
   const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', data, [1, 3, Number(h), Number(w)]) };
