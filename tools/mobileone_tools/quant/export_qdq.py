@@ -55,6 +55,7 @@ from mobileone_tools.reference import st_io
 
 SCALE_SUFFIX = ".output_scale"
 CORR_SUFFIX = ".bias_correction"
+CHS_SUFFIX = ".channel_scale"
 
 
 class ExportError(RuntimeError):
@@ -167,10 +168,12 @@ def export_fp32(desc_path, out_path):
 
 # ---- the scales ----------------------------------------------------------
 
-def read_scales(path):
-    """{layer: scale}, {layer: correction array} from a scales file."""
+def read_scales(path, chs=None):
+    """{layer: scale}, {layer: correction array} from a scales file; its
+    channel scales go into the dict @chs ({layer: factors}) when given."""
     arrays, _ = st_io.load_file(path, to_float32=True)
     scales, corr = {}, {}
+    chs = {} if chs is None else chs
     for name, v in arrays.items():
         v = np.asarray(v, dtype=np.float32)
         if name.endswith(SCALE_SUFFIX):
@@ -182,9 +185,14 @@ def read_scales(path):
             if v.ndim != 1 or not np.all(np.isfinite(v)):
                 raise ExportError(f"{path}: tensor '{name}': not a finite [C] correction")
             corr[name[:-len(CORR_SUFFIX)]] = v
+        elif name.endswith(CHS_SUFFIX):
+            if v.ndim != 1 or not np.all(np.isfinite(v)) or not np.all(v > 0.0):
+                raise ExportError(f"{path}: tensor '{name}': not positive finite [C] "
+                                  "channel scales")
+            chs[name[:-len(CHS_SUFFIX)]] = v
         else:
-            raise ExportError(f"{path}: tensor '{name}' is neither LAYER{SCALE_SUFFIX} "
-                              f"nor LAYER{CORR_SUFFIX} (docs/int8.md)")
+            raise ExportError(f"{path}: tensor '{name}' is neither LAYER{SCALE_SUFFIX}, "
+                              f"LAYER{CORR_SUFFIX} nor LAYER{CHS_SUFFIX} (docs/int8.md)")
     return scales, corr
 
 
@@ -210,6 +218,86 @@ def _attr(node, name, default):
         if a.name == name:
             return helper.get_attribute_value(a)
     return default
+
+
+def equalise_model(model, chs, where="scales"):
+    """Channel equalisation as the C loader does it (mo-quant.c:
+    rescale_layer): a layer with channel scales t (LAYER.channel_scale)
+    has output channel n's weights and bias multiplied by t[n]; every
+    reader of its ReLU output (a Conv: input channel k, for a depthwise
+    Conv its channel k; or, through GlobalAveragePool, the classifier's
+    Gemm) has input channel k's weights divided by t[k]. Each weight is
+    computed once in double, (w * tout[n]) / tin[k], as the loader does, so
+    that the quantised weights are the engine's."""
+    from onnx import numpy_helper
+
+    if not chs:
+        return
+    g = model.graph
+    inits = {t.name: t for t in g.initializer}
+    nodes = list(g.node)
+    consumers = {}
+    for n in nodes:
+        for i, name in enumerate(n.input):
+            consumers.setdefault(name, []).append(n)
+    tout, tin = {}, {}      # id(node) -> factors
+    found = set()
+    for n in nodes:
+        if n.op_type != "Conv" or len(n.input) < 2:
+            continue
+        lname = _layer_name(n.input[1], chs.keys())
+        if lname is None:
+            continue
+        t = chs[lname].astype(np.float64)
+        w = inits.get(n.input[1])
+        if w is None or w.dims[0] != t.shape[0]:
+            raise ExportError(f"{where}: tensor '{lname}{CHS_SUFFIX}': shape {list(t.shape)}, "
+                              "the layer has another number of output channels")
+        cons = consumers.get(n.output[0], [])
+        if len(cons) != 1 or cons[0].op_type != "Relu":
+            raise ExportError(f"{where}: tensor '{lname}{CHS_SUFFIX}': the layer has no ReLU")
+        found.add(lname)
+        tout[id(n)] = t
+        todo = list(consumers.get(cons[0].output[0], []))
+        while todo:
+            c = todo.pop()
+            if c.op_type in ("Conv", "Gemm"):
+                tin[id(c)] = t
+            elif c.op_type in ("GlobalAveragePool", "Flatten", "Reshape", "Squeeze"):
+                todo += consumers.get(c.output[0], [])
+            else:
+                raise ExportError(f"{where}: tensor '{lname}{CHS_SUFFIX}': its output is read "
+                                  f"by {c.op_type}, which cannot take channel scales")
+    missing = sorted(set(chs) - found)
+    if missing:
+        raise ExportError(f"{where}: tensor '{missing[0]}{CHS_SUFFIX}' names no convolution "
+                          "of the model")
+    for n in nodes:
+        to, ti = tout.get(id(n)), tin.get(id(n))
+        if to is None and ti is None:
+            continue
+        wi = inits[n.input[1]]
+        w = numpy_helper.to_array(wi).astype(np.float64)
+        if n.op_type == "Gemm":
+            if _attr(n, "transB", 0) != 1:
+                raise ExportError("a Gemm reading channel scales must have transB=1")
+            w = w / ti[None, :]
+        else:
+            group = _attr(n, "group", 1)
+            if to is not None:
+                w = w * to[:, None, None, None]
+            if ti is not None:
+                if group == 1:
+                    w = w / ti[None, :, None, None]
+                elif group == w.shape[0] and w.shape[1] == 1:
+                    w = w / ti[:, None, None, None]
+                else:
+                    raise ExportError("a grouped Conv cannot read channel scales")
+            if to is not None and len(n.input) > 2 and n.input[2]:
+                bi = inits[n.input[2]]
+                b = numpy_helper.to_array(bi).astype(np.float64) * to
+                bi.CopyFrom(numpy_helper.from_array(b.astype(np.float32), bi.name))
+        wi.CopyFrom(numpy_helper.from_array(w.astype(np.float32), wi.name))
 
 
 def quantize_model(model, scales, corr, where="scales"):
@@ -379,13 +467,15 @@ def export(desc_path, scales_path, out_path, fp32_path=None):
     """Writes the QDQ model of @desc_path with @scales_path to @out_path (and
     the float32 one to @fp32_path when given); returns the int8 layers."""
     import onnx
-    scales, corr = read_scales(scales_path)
+    chs = {}
+    scales, corr = read_scales(scales_path, chs)
     tmp = None
     if fp32_path is None:
         tmp = tempfile.mkdtemp(prefix="mobileone-qdq-")
         fp32_path = os.path.join(tmp, "fp32.onnx")
     export_fp32(desc_path, fp32_path)
     model = onnx.load(fp32_path)
+    equalise_model(model, chs, where=scales_path)
     layers = quantize_model(model, scales, corr, where=scales_path)
     if not layers:
         raise ExportError(f"{scales_path}: no layer of {desc_path} can run in int8 with these "
