@@ -80,7 +80,14 @@ mo_q8_bcast4 (const uint8_t *p)
 MO_INLINE MoQ8Acc
 mo_q8_dot (MoQ8Acc acc, MoQ8A a, MoQ8W w)
 {
+#if defined(__GNUC__) && !defined(__clang__)
+  /* As mo-q8-vec-avx512.h: the accumulator tied in place keeps gcc 12
+   * from copying it out and storing it to the stack per multiply. */
+  __asm__ ("%{vex%} vpdpbusd %2, %1, %0" : "+x" (acc) : "x" (a), "x" (w));
+  return acc;
+#else
   return _mm256_dpbusd_avx_epi32 (acc, a, w);
+#endif
 }
 
 /* mo_requant of 8 int32 sums. */

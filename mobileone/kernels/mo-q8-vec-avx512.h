@@ -77,7 +77,16 @@ mo_q8_bcast4 (const uint8_t *p)
 MO_INLINE MoQ8Acc
 mo_q8_dot (MoQ8Acc acc, MoQ8A a, MoQ8W w)
 {
+#if defined(__GNUC__) && !defined(__clang__)
+  /* gcc 12 gives _mm512_dpbusd_epi32's accumulator a register of its own:
+   * a copy in, a copy out and a 64-byte stack store per multiply in the
+   * GEMM's inner loop. The same instruction with the accumulator tied
+   * in place ("+v") keeps it in its register (the bytes are the same). */
+  __asm__ ("vpdpbusd %2, %1, %0" : "+v" (acc) : "v" (a), "v" (w));
+  return acc;
+#else
   return _mm512_dpbusd_epi32 (acc, a, w);
+#endif
 }
 
 /* mo_requant of 16 int32 sums. */
