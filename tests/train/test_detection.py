@@ -34,7 +34,7 @@ def check_anchors():
     # the shipped model's ratios included: feature_map_sizes rounds as the
     # network does.
     for (h, w), ratios in (((320, 320), (0.2, 0.95)), ((300, 400), (0.1, 0.95)),
-                           ((97, 130), (0.2, 0.9))):
+                           ((97, 130), (0.2, 0.9)), ((320, 320), (0.05, 0.95))):
         m = models.build_detector(5, {"size": h, "min_ratio": ratios[0],
                                       "max_ratio": ratios[1]}).eval()
         x = torch.zeros(1, 3, h, w)
@@ -212,6 +212,92 @@ def check_init_from_safetensors(tmp):
         raise AssertionError("a file without a tensor was accepted")
 
 
+def _random_bn(model, seed):
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.copy_(torch.rand(m.running_mean.shape, generator=g) * 2 - 1)
+                m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) * 1.5 + 0.5)
+                m.weight.copy_(torch.rand(m.weight.shape, generator=g) + 0.5)
+                m.bias.copy_(torch.rand(m.bias.shape, generator=g) - 0.5)
+
+
+def check_reanchor():
+    """reanchor_regression: weights trained for one set of anchors, re-expressed
+    for another, decode every anchor to the same box (random weights, random
+    BatchNorm statistics, random regression biases); the class scores do not
+    change. Done on a copy of the weights, not on the code's own output."""
+    from torchvision.models.detection._utils import BoxCoder
+    from mobileone_tools.train import train_detect  # noqa: F401 (imports cleanly)
+    torch.manual_seed(5)
+    size, old, new = 160, (0.1, 0.95), (0.05, 0.9)
+    a = models.build_detector(5, {"size": size, "min_ratio": old[0], "max_ratio": old[1]})
+    _random_bn(a, 6)
+    a.eval()
+    x = torch.rand(2, 3, size, size)
+    with torch.no_grad():
+        # Random BN statistics make the features huge: scale each map's last
+        # regression conv so its outputs are O(1), as a trained head's are
+        # (decoding clamps log-sizes beyond log(1000 / 16)).
+        for head, f in zip(a.reg_head, a.features(x)):
+            y = torch.nn.functional.conv2d(head[0](f), head[1].weight)
+            head[1].weight /= y.abs().max()
+            head[1].bias.uniform_(-2, 2)
+    b = models.build_detector(5, {"size": size, "min_ratio": new[0], "max_ratio": new[1]})
+    b.load_state_dict(a.state_dict())
+    ratios = detection.reanchor_regression(b, size, [2, 3], old, new)
+    assert abs(ratios[0][0] - 2.0) < 1e-6, ratios[0]  # 0.1 / 0.05
+    b.eval()
+    with torch.no_grad():
+        ca, ra = a(x)
+        cb, rb = b(x)
+    assert torch.equal(ca, cb)
+    assert (ra - rb).abs().max() > 0.1  # the encoding did change
+    coder = BoxCoder((10.0, 10.0, 5.0, 5.0))
+    for i in range(2):
+        ba = coder.decode_single(ra[i], ssd.default_boxes((size, size), [2, 3], *old))
+        bb = coder.decode_single(rb[i], ssd.default_boxes((size, size), [2, 3], *new))
+        err = float((ba - bb).abs().max())
+        assert err < 1e-3, f"boxes differ by {err} px"
+
+
+def check_freeze_backbone():
+    """--freeze-backbone: in train mode the backbone computes what the unfused
+    backbone computes in eval mode (its fused form, within 1e-4 relative),
+    its BatchNorm statistics do not move, it gets no gradient, and the heads
+    and extras still do."""
+    from mobileone_tools.train import train_detect
+    torch.manual_seed(7)
+    m = models.build_detector(5, {"size": 96})
+    _random_bn(m, 8)
+    ref_model = models.build_detector(5, {"size": 96})
+    ref_model.load_state_dict(m.state_dict())
+    ref_model.eval()
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    train_detect.freeze_backbone(m)
+    m.train()
+    assert m.cls_head.training and not m.backbone.training
+    x = torch.rand(2, 3, 96, 96)
+    got = m.features(x)
+    with torch.no_grad():
+        want = ref_model.features(x)
+    for g, w in zip(got[:2], want[:2]):
+        err = float((g - w).abs().max() / w.abs().max())
+        assert err < 1e-4, err
+    cls, reg = m(x)
+    (cls.square().mean() + reg.square().mean()).backward()
+    for k, p in m.named_parameters():
+        if k.startswith("backbone."):
+            assert not p.requires_grad and p.grad is None, k
+        else:
+            assert p.grad is not None, k
+    for k, v in m.state_dict().items():
+        if k.startswith("backbone."):
+            assert torch.equal(v, before[k]), k
+    assert set(m.state_dict()) == set(before)  # saved and exported unfused
+
+
 def check_segment_ceiling():
     """segment_ceiling.py: at stride 1 the ideal head is the ground truth;
     coarser strides can only lose (small shapes and edges blur)."""
@@ -227,6 +313,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         check_init_from_safetensors(tmp)
     check_anchors()
+    check_reanchor()
+    check_freeze_backbone()
     check_model_outputs()
     check_matching_and_loss()
     check_postprocess_vs_torchvision()

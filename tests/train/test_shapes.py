@@ -35,8 +35,8 @@ def check_determinism():
     assert not np.array_equal(a[3]["image"], other[3]["image"])
 
 
-def check_consistency(split, width, height):
-    scenes = shapes.ShapesScenes(split, N, width, height)
+def check_consistency(split, width, height, **options):
+    scenes = shapes.ShapesScenes(split, N, width, height, **options)
     nboxes, seen_labels, balls = 0, set(), 0
     for i in range(N):
         s = scenes[i]
@@ -78,6 +78,25 @@ def check_sizes():
     assert sides.min() <= 14 and sides.max() >= 120, (sides.min(), sides.max())
 
 
+def check_small_objects():
+    """--small-ball-prob / --small-prob at 1: every ball 5..15 px in radius,
+    every other object 8..32 px across; at 0 the options draw the same scenes
+    as before they existed (the splits the shipped models saw are unchanged)."""
+    plain = shapes.ShapesScenes("train", 6)
+    zero = shapes.ShapesScenes("train", 6, small_ball_prob=0.0, small_prob=0.0)
+    for i in range(6):
+        for k, v in plain[i].items():
+            assert np.array_equal(v, zero[i][k]), (i, k)
+    small = shapes.ShapesScenes("train", N, ball_prob=1.0, small_ball_prob=1.0,
+                                small_prob=1.0)
+    sides = np.concatenate([np.maximum(s["boxes"][:, 2] - s["boxes"][:, 0],
+                                       s["boxes"][:, 3] - s["boxes"][:, 1])
+                            for s in (small[i] for i in range(N))])
+    # balls: 2 x 15 x sqrt(16/9) x 1.05 + the 2 px ramp on both sides = 46;
+    # other objects: 32 x e^0.3 (their aspect) + anti-aliasing = 45.
+    assert len(sides) > N and sides.max() <= 46, (len(sides), sides.max())
+
+
 def check_labels_and_cache(tmp):
     text = shapes.labels_text()
     assert text.splitlines()[0] == "background"
@@ -95,6 +114,8 @@ def main():
     check_consistency("train", 320, 320)
     check_consistency("val", 200, 120)
     check_sizes()
+    check_small_objects()
+    check_consistency("train", 320, 320, ball_prob=0.8, small_ball_prob=0.5, small_prob=0.5)
     with tempfile.TemporaryDirectory() as tmp:
         check_labels_and_cache(tmp)
     print("test_shapes: OK")

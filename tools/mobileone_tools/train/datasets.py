@@ -65,10 +65,13 @@ class ShapesDetection(torch.utils.data.Dataset):
     them) and costs half as much as training at 320."""
 
     def __init__(self, split="train", length=10000, size=320, seed=None, cache_dir=None,
-                 hflip=False, scene_size=None):
+                 hflip=False, scene_size=None, ball_prob=0.35, small_ball_prob=0.0,
+                 small_prob=0.0):
         scene_size = scene_size or size
         self.scenes = shapes.ShapesScenes(split, length, scene_size, scene_size, seed=seed,
-                                          cache_dir=cache_dir)
+                                          cache_dir=cache_dir, ball_prob=ball_prob,
+                                          small_ball_prob=small_ball_prob,
+                                          small_prob=small_prob)
         self.size, self.scene_size = size, scene_size
         self.hflip = hflip
         self.num_classes = len(shapes.CLASSES)

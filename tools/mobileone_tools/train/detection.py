@@ -75,3 +75,41 @@ class SSDTargets:
         bg_mask = rank < num_neg
         cls_loss = (ce[fg_mask].sum() + ce[bg_mask].sum()) / denom
         return bbox_loss, cls_loss
+
+
+def reanchor_regression(model, size, aspect_ratios, old_ratios, new_ratios,
+                        box_coder_weights=(10.0, 10.0, 5.0, 5.0)):
+    """Re-expresses @model's box regression, trained for the anchors of
+    (min_ratio, max_ratio) @old_ratios, for the anchors of @new_ratios, so that
+    every anchor decodes to the same box as before: for an anchor whose width
+    goes from w_o to w_n, the x offset (encoded relative to the width) is
+    scaled by w_o / w_n and the log-width gains (wx_w) * ln(w_o / w_n); the same
+    for y and the height. The anchors' centres do not depend on the scales, so
+    this is exact up to float rounding (tested). Each map's last regression conv
+    is 1x1 with a bias, its outputs ordered (anchor, dx dy dw dh) as
+    ssdlite_ref's _flatten reads them. Returns the width ratios per map."""
+    from mobileone_tools.reference import ssdlite_ref
+    old = ssdlite_ref.default_boxes((size, size), aspect_ratios, *old_ratios).double()
+    new = ssdlite_ref.default_boxes((size, size), aspect_ratios, *new_ratios).double()
+    a = model.num_anchors
+    _, _, ww, wh = (float(w) for w in box_coder_weights)
+    start, ratios = 0, []
+    for j, (fh, fw) in enumerate(ssdlite_ref.feature_map_sizes(size, size)):
+        o, n = old[start:start + a], new[start:start + a]  # the first location
+        rw = (o[:, 2] - o[:, 0]) / (n[:, 2] - n[:, 0])
+        rh = (o[:, 3] - o[:, 1]) / (n[:, 3] - n[:, 1])
+        conv = model.reg_head[j][1]
+        with torch.no_grad():
+            w = conv.weight.double().view(a, 4, -1)
+            b = conv.bias.double().view(a, 4)
+            w[:, 0] *= rw[:, None]
+            b[:, 0] *= rw
+            w[:, 1] *= rh[:, None]
+            b[:, 1] *= rh
+            b[:, 2] += ww * torch.log(rw)
+            b[:, 3] += wh * torch.log(rh)
+            conv.weight.copy_(w.view_as(conv.weight))
+            conv.bias.copy_(b.view_as(conv.bias))
+        ratios.append(rw.tolist())
+        start += fh * fw * a
+    return ratios

@@ -296,8 +296,13 @@ def _degrade(rng, img):
     return out
 
 
-def make_scene(rng, width=320, height=320, ball_prob=0.35, max_objects=12):
-    """One scene. Returns a dict with
+def make_scene(rng, width=320, height=320, ball_prob=0.35, max_objects=12,
+               small_ball_prob=0.0, small_prob=0.0):
+    """One scene. With @small_ball_prob, that share of the balls has a radius
+    of 5..15 px (videotestsrc's ball in a 640x480..1280x720 frame scaled to a
+    320-pixel input), and @small_prob draws that share of the other objects
+    8..32 px across instead of 8..200. Both 0 (the default) draw exactly the
+    scenes they drew before these options existed. Returns a dict with
         image     uint8 [H, W, 3] RGB
         classes   uint8 [H, W], 0 background, else CLASSES index
         instances int32 [H, W], 0 background, else 1 + index into `objects`
@@ -322,8 +327,11 @@ def make_scene(rng, width=320, height=320, ball_prob=0.35, max_objects=12):
         if k == ball_slot:
             # videotestsrc: radius 20 px at any frame size (5..44 px once a
             # 1280x720..160x120 frame is scaled to the input), 2 px alpha ramp.
-            radius = 20 * rng.uniform(0.25, 2.2) if rng.random() < 0.7 else \
-                _sample_size(rng) / 2
+            if small_ball_prob > 0 and rng.random() < small_ball_prob:
+                radius = 20 * rng.uniform(0.25, 0.75)
+            else:
+                radius = 20 * rng.uniform(0.25, 2.2) if rng.random() < 0.7 else \
+                    _sample_size(rng) / 2
             aspect = math.sqrt(rng.choice([1.0, 0.75, 9 / 16, 4 / 3, 16 / 9])) * \
                 rng.uniform(0.95, 1.05)
             cx, cy = rng.uniform(radius * 0.5, w - radius * 0.5), \
@@ -335,7 +343,10 @@ def make_scene(rng, width=320, height=320, ball_prob=0.35, max_objects=12):
                 _VTS_COLOURS[rng.integers(len(_VTS_COLOURS))].copy()
         else:
             cls = int(rng.integers(1, len(CLASSES)))
-            size = _sample_size(rng)
+            if small_prob > 0 and rng.random() < small_prob:
+                size = _sample_size(rng, MIN_SIZE, 32)
+            else:
+                size = _sample_size(rng)
             aspect = math.exp(rng.uniform(-0.3, 0.3)) if rng.random() < 0.6 else 1.0
             angle = rng.uniform(0, 2 * math.pi)
             margin = size * 0.3
@@ -400,13 +411,14 @@ class ShapesScenes:
     is the bottleneck."""
 
     def __init__(self, split="train", length=10000, width=320, height=320, seed=None,
-                 cache_dir=None, ball_prob=0.35):
+                 cache_dir=None, ball_prob=0.35, small_ball_prob=0.0, small_prob=0.0):
         if seed is None:
             seed = SPLIT_SEEDS[split]
         self.seed, self.length = int(seed), int(length)
         self.width, self.height = int(width), int(height)
         self.cache_dir = cache_dir
         self.ball_prob = ball_prob
+        self.small_ball_prob, self.small_prob = small_ball_prob, small_prob
         if cache_dir:
             os.makedirs(cache_dir, exist_ok=True)
 
@@ -419,12 +431,14 @@ class ShapesScenes:
         path = None
         if self.cache_dir:
             path = os.path.join(self.cache_dir, f"s{self.seed}-{self.width}x{self.height}"
-                                f"-b{self.ball_prob:g}-{index:07d}.npz")
+                                f"-b{self.ball_prob:g}-sb{self.small_ball_prob:g}"
+                                f"-s{self.small_prob:g}-{index:07d}.npz")
             if os.path.exists(path):
                 with np.load(path) as z:
                     return {k: z[k] for k in z.files}
         scene = make_scene(scene_rng(self.seed, index), self.width, self.height,
-                           self.ball_prob)
+                           self.ball_prob, small_ball_prob=self.small_ball_prob,
+                           small_prob=self.small_prob)
         if path:
             tmp = path + f".{os.getpid()}.tmp.npz"
             np.savez_compressed(tmp, **scene)
@@ -461,9 +475,17 @@ def main():
     ap.add_argument("--count", type=int, default=8)
     ap.add_argument("--size", type=int, nargs=2, default=(320, 320), metavar=("W", "H"))
     ap.add_argument("--out", required=True, help="directory for PNG previews")
+    ap.add_argument("--ball-prob", type=float, default=0.35,
+                    help="share of the scenes with a videotestsrc-like ball")
+    ap.add_argument("--small-ball-prob", type=float, default=0.0,
+                    help="share of the balls with a radius of 5..15 px")
+    ap.add_argument("--small-prob", type=float, default=0.0,
+                    help="share of the other objects drawn 8..32 px across")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    scenes = ShapesScenes(args.split, args.start + args.count, *args.size, seed=args.seed)
+    scenes = ShapesScenes(args.split, args.start + args.count, *args.size, seed=args.seed,
+                          ball_prob=args.ball_prob, small_ball_prob=args.small_ball_prob,
+                          small_prob=args.small_prob)
     for i in range(args.start, args.start + args.count):
         s = scenes[i]
         preview(s).save(os.path.join(args.out, f"{args.split}-{i:05d}.png"))

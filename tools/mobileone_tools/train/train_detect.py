@@ -16,6 +16,7 @@ mobileone_tools.train.evaluate models/shapes-detect.yaml.
 """
 
 import argparse
+import os
 
 import torch
 
@@ -25,6 +26,35 @@ from mobileone_tools.train import detection
 from mobileone_tools.train import evaluate
 from mobileone_tools.train import models
 from mobileone_tools.train import trainer
+
+
+def freeze_backbone(model):
+    """Trains only @model's extras and heads from now on: the backbone's
+    parameters need no gradient and model.train() leaves the backbone in eval
+    mode (BatchNorm statistics frozen). A backbone in eval mode is a plain
+    function of its input, so it runs in its inference form (one conv per
+    block: the same outputs to float rounding), built at the first train()
+    call, i.e. after the trainer has loaded --init or --resume; the module
+    keeps the unfused weights, which are what is saved and exported."""
+    for p in model.backbone.parameters():
+        p.requires_grad_(False)
+    plain_train = model.train
+    fused = []
+
+    def train_keeping_backbone_frozen(mode=True):
+        plain_train(mode)
+        model.backbone.train(False)
+        if not fused:
+            fb = ssdlite_ref.fused_model(model).backbone.to(
+                next(model.parameters()).device)
+            for p in fb.parameters():
+                p.requires_grad_(False)
+            fused.append(fb)
+            for name in ("stage0", "stage1", "stage2", "stage3", "stage4"):
+                getattr(model.backbone, name).forward = getattr(fb, name).forward
+        return model
+    model.train = train_keeping_backbone_frozen
+    return model
 
 
 def main():
@@ -47,6 +77,26 @@ def main():
     ap.add_argument("--scene-size", type=int, default=320,
                     help="draw the shapes at this size and resize them to --size "
                          "(objects keep their size relative to the frame)")
+    # Small objects (issue 20): more, and smaller, videotestsrc-like balls and
+    # more objects under 32 px in the training scenes (validation unchanged).
+    ap.add_argument("--ball-prob", type=float, default=0.35,
+                    help="share of the training scenes with a videotestsrc-like ball")
+    ap.add_argument("--small-ball-prob", type=float, default=0.0,
+                    help="share of those balls with a radius of 5..15 px (the ball of a "
+                         "640x480..1280x720 frame at a 320 input)")
+    ap.add_argument("--small-prob", type=float, default=0.0,
+                    help="share of the other training objects drawn 8..32 px across "
+                         "instead of 8..200")
+    ap.add_argument("--init-anchors", type=float, nargs=2, metavar=("MIN", "MAX"),
+                    help="the min_ratio and max_ratio the --init weights were trained "
+                         "with, when they differ from --min-ratio/--max-ratio: their box "
+                         "regression is re-expressed for the new anchors first (the same "
+                         "boxes come out), e.g. --init models/shapes-detect.safetensors "
+                         "--init-anchors 0.1 0.95 --min-ratio 0.05")
+    ap.add_argument("--freeze-backbone", action="store_true",
+                    help="train only the extras and the heads: the backbone keeps its "
+                         "weights and runs in eval mode (BatchNorm statistics frozen), "
+                         "in its fused (inference) form")
     args = ap.parse_args()
     if args.smoke:
         trainer.smoke_overrides(args)
@@ -64,7 +114,10 @@ def main():
         if not args.train_scenes and args.steps is None:
             raise SystemExit("with fresh scenes (--train-scenes 0) give --steps")
         train_set = datasets.ShapesDetection("train", n, args.size, seed=args.train_seed,
-                                             scene_size=args.scene_size)
+                                             scene_size=args.scene_size,
+                                             ball_prob=args.ball_prob,
+                                             small_ball_prob=args.small_ball_prob,
+                                             small_prob=args.small_prob)
         val_set = datasets.ShapesDetection("val", args.val_scenes, args.size,
                                            seed=args.val_seed, scene_size=args.scene_size)
 
@@ -76,6 +129,21 @@ def main():
     model = models.build_detector(train_set.num_classes, cfg)
     if args.backbone:
         models.load_backbone(model, args.backbone)
+    if args.init_anchors:
+        if not args.init:
+            raise SystemExit("--init-anchors needs --init")
+        if not (args.resume and os.path.exists(os.path.join(args.out, "last.pt"))):
+            print(f"initialised from {args.init} ({trainer.load_init(model, args.init)})",
+                  flush=True)
+            r = detection.reanchor_regression(
+                model, args.size, cfg["aspect_ratios"], tuple(args.init_anchors),
+                (cfg["min_ratio"], cfg["max_ratio"]), cfg["box_coder_weights"])
+            print("box regression re-expressed for the new anchors (old/new widths of "
+                  "the first map's anchors: " + ", ".join(f"{x:.2f}" for x in r[0]) + ")",
+                  flush=True)
+        args.init = None  # loaded (or resumed below)
+    if args.freeze_backbone:
+        freeze_backbone(model)
     targets = detection.SSDTargets(
         ssdlite_ref.default_boxes((args.size, args.size), cfg["aspect_ratios"],
                                   cfg["min_ratio"], cfg["max_ratio"]),
