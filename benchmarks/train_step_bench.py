@@ -20,10 +20,10 @@ A variant is a '+'-joined list of settings:
   old      what the trainer did before: contiguous (NCHW) tensors, the
            reference branch forward, float32 (the baseline)
   cl       channels_last memory format for the model and the input
-  fast     the merged training-form branch forward (fastbranch.py; exact),
-           depthwise blocks' merged conv as unfold + matmul
-  gconv    fast, but the depthwise blocks' merged conv as one grouped
-           F.conv2d (n outputs per group; the first fast formulation)
+  fast     the merged training-form branch forward (fastbranch.py; exact)
+  unfold   fast, with the depthwise blocks' merged conv (n outputs per
+           channel) as unfold + batched matmul instead of one grouped
+           F.conv2d (an experiment; slower on a quiet machine)
   bf16     torch.autocast("cpu", torch.bfloat16) around forward and loss
   tN       N torch threads (default: --threads)
 
@@ -52,15 +52,15 @@ DEFAULT_VARIANTS = "old,cl,fast,cl+fast,cl+fast+bf16,cl+fast+t1"
 
 
 def parse_variant(text, default_threads):
-    v = {"name": text, "cl": False, "fast": False, "bf16": False, "gconv": False,
+    v = {"name": text, "cl": False, "fast": False, "bf16": False, "unfold": False,
          "threads": default_threads}
     for part in text.split("+"):
         if part == "old":
             continue
         if part in ("cl", "fast", "bf16"):
             v[part] = True
-        elif part == "gconv":
-            v["fast"] = v["gconv"] = True
+        elif part == "unfold":
+            v["fast"] = v["unfold"] = True
         elif part.startswith("t") and part[1:].isdigit():
             v["threads"] = int(part[1:])
         else:
@@ -118,7 +118,7 @@ class Runner:
         self.model = build()
         self.model.load_state_dict(state)
         if variant["fast"]:
-            fastbranch.use_fast_branches(self.model, depthwise_unfold=not variant["gconv"])
+            fastbranch.use_fast_branches(self.model, depthwise_unfold=variant["unfold"])
         fmt = torch.channels_last if variant["cl"] else torch.contiguous_format
         self.model = self.model.to(memory_format=fmt)
         self.images = images.contiguous(memory_format=fmt)

@@ -55,12 +55,12 @@ def outputs(model, x):
     return y.flatten()
 
 
-def check(name, build, size, memory_format):
+def check(name, build, size, memory_format, depthwise_unfold=False):
     torch.manual_seed(1)
     ref = build().double()
     randomise_bn(ref, 2)
     fast = copy.deepcopy(ref)
-    n = fastbranch.use_fast_branches(fast)
+    n = fastbranch.use_fast_branches(fast, depthwise_unfold=depthwise_unfold)
     total = sum(1 for m in fast.modules() if isinstance(m, mobileone_ref.MobileOneBlock))
     assert n == total, f"{name}: {n} of {total} blocks switched"
     ref = ref.to(memory_format=memory_format)
@@ -115,6 +115,13 @@ def main():
         check("segmenter os16", lambda: models.build_segmenter(5, {"size": 64}), 64, fmt)
     check("segmenter os8", lambda: models.build_segmenter(5, {"size": 64, "output_stride": 8}),
           64, torch.contiguous_format)
+    # The unfold + matmul form of the depthwise blocks (an option).
+    check("detector, depthwise unfold",
+          lambda: models.build_detector(5, {"size": 96, "min_ratio": 0.1}), 96,
+          torch.contiguous_format, depthwise_unfold=True)
+    check("segmenter os8, depthwise unfold",
+          lambda: models.build_segmenter(5, {"size": 64, "output_stride": 8}), 64,
+          torch.contiguous_format, depthwise_unfold=True)
     print("OK")
 
 

@@ -100,11 +100,11 @@ def _depthwise_multi(x, w, n, stride, padding, dilation):
     """F.conv2d(x, w, groups=C) for a depthwise weight with @n outputs per
     input channel (w: [C * n, 1, kh, kw]), computed as unfold + one batched
     matmul per channel. Same function (only the float summation order
-    differs): torch 1.13's CPU convolution has no fast path for a channel
-    multiplier above 1 (oneDNN falls back to a generic kernel), and its
-    backward was the largest item of a training step; unfold's and
-    matmul's backward are plain copies and GEMMs (docs/models.md, "Faster
-    training on the CPU")."""
+    differs). An experiment (use_fast_branches(depthwise_unfold=True)): on
+    a loaded machine the grouped conv's forward+backward took 3-5x longer
+    than this in a micro-benchmark, but whole training steps on a quiet
+    machine are slower with it (docs/models.md, "Faster training on the
+    CPU"), so it is off by default."""
     nb, c, h, wd = x.shape
     kh, kw = w.shape[2], w.shape[3]
     ho = (h + 2 * padding[0] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
@@ -136,7 +136,7 @@ def _forward_fast(self, x):
         n = len(kernels)
         # Group c's outputs are channels c * n .. c * n + n - 1.
         w = torch.stack(kernels, dim=1).reshape(cout * n, 1, kh, kw)
-        if getattr(self, "_fast_dw_unfold", True):
+        if getattr(self, "_fast_dw_unfold", False):
             y = _depthwise_multi(x, w, n, c0.stride, c0.padding, c0.dilation)
         else:
             y = F.conv2d(x, w, None, c0.stride, c0.padding, c0.dilation, cout)
@@ -166,12 +166,13 @@ def _forward_fast(self, x):
     return F.relu(out)
 
 
-def use_fast_branches(model, enable=True, depthwise_unfold=True):
+def use_fast_branches(model, enable=True, depthwise_unfold=False):
     """Switches @model's training-form MobileOne blocks to the merged
-    forward (or back). @depthwise_unfold False computes the depthwise
-    blocks' merged convolution with F.conv2d (groups=C, n outputs per
-    group) instead of _depthwise_multi(), for benchmarks. Returns how many
-    blocks use it."""
+    forward (or back). @depthwise_unfold computes the depthwise blocks'
+    merged convolution with _depthwise_multi() instead of one F.conv2d
+    (groups=C, n outputs per group): faster in a loaded micro-benchmark,
+    slower in whole steps on a quiet machine (docs/models.md), so off.
+    Returns how many blocks use it."""
     count = 0
     for m in model.modules():
         if not isinstance(m, mobileone_ref.MobileOneBlock):
