@@ -124,6 +124,7 @@ struct _GstMobileOnePublish
   gint mqtt_qos;
   guint in_flight;
   gboolean connected;
+  gboolean connecting;          /* CONNECT sent, no CONNACK or loss yet */
   gboolean loop_started;        /* libmosquitto's network thread runs */
   guint retry_delay;            /* seconds, until it does */
   guint retry_delay_max;
@@ -411,7 +412,8 @@ gst_mobile_one_publish_class_init (GstMobileOnePublishClass * klass)
    * GstMobileOnePublish:flush-timeout:
    *
    * At stop, how long (milliseconds) queued documents may take to reach a
-   * connected broker before they are dropped. 0 drops them at once.
+   * connected broker (or one whose connection is being set up) before
+   * they are dropped. 0 drops them at once.
    */
   g_object_class_install_property (gobject_class, PROP_FLUSH_TIMEOUT,
       g_param_spec_uint ("flush-timeout", "Flush timeout",
@@ -1294,6 +1296,8 @@ on_connect (struct mosquitto *mosq, void *user_data, int rc)
 
     /* Once per outage: the refusal repeats at every retry. */
     g_mutex_lock (&self->lock);
+    self->connecting = FALSE;
+    g_cond_broadcast (&self->cond);
     warn = !self->warned_down;
     self->warned_down = TRUE;
     g_mutex_unlock (&self->lock);
@@ -1308,6 +1312,7 @@ on_connect (struct mosquitto *mosq, void *user_data, int rc)
   }
   g_mutex_lock (&self->lock);
   self->connected = TRUE;
+  self->connecting = FALSE;
   self->warned_down = FALSE;
   dropped = self->dropped;
   g_cond_broadcast (&self->cond);
@@ -1325,6 +1330,7 @@ on_disconnect (struct mosquitto *mosq, void *user_data, int rc)
 
   g_mutex_lock (&self->lock);
   self->connected = FALSE;
+  self->connecting = FALSE;
   /* QoS 0 documents libmosquitto had not written yet are gone; QoS 1 and 2
    * ones it keeps and sends again after reconnecting. */
   if (self->mqtt_qos == 0) {
@@ -1389,6 +1395,7 @@ publisher_thread (gpointer data)
               until));
       if (self->stopping)
         break;
+      self->connecting = TRUE;
       g_mutex_unlock (&self->lock);
       rc = mosquitto_reconnect_async (self->mosq);
       if (rc == MOSQ_ERR_SUCCESS)
@@ -1397,6 +1404,7 @@ publisher_thread (gpointer data)
       if (rc == MOSQ_ERR_SUCCESS) {
         self->loop_started = TRUE;
       } else {
+        self->connecting = FALSE;
         GST_DEBUG_OBJECT (self, "connection attempt failed (%s), next in "
             "%u s", mosquitto_strerror (rc), self->retry_delay);
         self->retry_delay = MIN (self->retry_delay * 2,
@@ -1525,6 +1533,7 @@ mqtt_start (GstMobileOnePublish * self)
     goto tls_failed;
 
   self->connected = FALSE;
+  self->connecting = FALSE;
   self->stopping = FALSE;
   self->warned_down = FALSE;
   self->in_flight = 0;
@@ -1543,6 +1552,8 @@ mqtt_start (GstMobileOnePublish * self)
   self->retry_delay = MQTT_RECONNECT_DELAY;
   self->retry_delay_max = MAX (delay_max, MQTT_RECONNECT_DELAY);
   if (rc == MOSQ_ERR_SUCCESS) {
+    /* Before the network thread runs: its CONNACK callback clears it. */
+    self->connecting = TRUE;
     rc = mosquitto_loop_start (self->mosq);
     if (rc != MOSQ_ERR_SUCCESS)
       goto setup_failed;
@@ -1620,11 +1631,13 @@ mqtt_stop (GstMobileOnePublish * self)
   flush_ms = self->flush_timeout;
   GST_OBJECT_UNLOCK (self);
 
-  /* Give a connected broker a bounded time to take what is queued. */
+  /* Give a connected broker, or one whose CONNACK is still on its way
+   * (a short stream can end before it arrives), a bounded time to take
+   * what is queued. */
   deadline = g_get_monotonic_time () + (gint64) flush_ms * 1000;
   g_mutex_lock (&self->lock);
-  while (self->connected && (!g_queue_is_empty (&self->queue) ||
-          self->in_flight > 0))
+  while ((self->connected || self->connecting)
+      && (!g_queue_is_empty (&self->queue) || self->in_flight > 0))
     if (!g_cond_wait_until (&self->cond, &self->lock, deadline))
       break;
   self->stopping = TRUE;
