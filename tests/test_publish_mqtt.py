@@ -10,7 +10,10 @@ and against docs/mobileone-publish.schema.json:
 * a broker that is down at start: the pipeline never waits, the queue keeps
   the newest max-queue documents, the rest are counted as dropped, and the
   queued ones arrive once the broker is up;
-* a broker restarted mid-stream: the same, across the restart.
+* a broker restarted mid-stream: the same, across the restart;
+* a slow broker (a proxy on 127.0.0.1 holds its replies for 1 s): a stream
+  that ends before the CONNACK arrives still delivers every document, within
+  flush-timeout.
 
 Nothing goes to any other host than 127.0.0.1. Every wait has a timeout and
 a watchdog ends the test; exits 77 (skip) without mosquitto, paho-mqtt,
@@ -285,6 +288,83 @@ def check_documents(docs, frames, schema):
     if got != set(frames):
         fail(f"frames {sorted(set(frames) - got)} never arrived")
 
+class SlowProxy:
+    """127.0.0.1:port -> the broker; everything the broker sends is held
+    for @delay seconds (its CONNACK included)."""
+
+    def __init__(self, broker_port, delay):
+        self.broker_port, self.delay = broker_port, delay
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(4)
+        self.port = self.server.getsockname()[1]
+        self.socks = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.server.accept()
+            except OSError:
+                return
+            b = socket.create_connection(("127.0.0.1", self.broker_port), 5)
+            self.socks += [c, b]
+            threading.Thread(target=self._pipe, args=(c, b, 0), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(b, c, self.delay),
+                             daemon=True).start()
+
+    def _pipe(self, src, dst, delay):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                if delay:
+                    time.sleep(delay)
+                dst.sendall(data)
+        except OSError:
+            pass
+        for sk in (src, dst):
+            try:
+                sk.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self):
+        self.server.close()
+        for sk in self.socks:
+            sk.close()
+
+
+def slow_connack(workdir, schema):
+    """The stream ends (EOS, then stop) while the element still waits for
+    the broker's CONNACK: the queued documents must still go out."""
+    port = free_port()
+    broker = Broker(workdir, port)
+    broker.start()
+    sub = Subscriber(port, "cam/slow")
+    proxy = SlowProxy(port, 1.0)
+    try:
+        p = Pipeline(proxy.port, "cam/slow", add_empty_results="true",
+                     flush_timeout=5000)
+        for i in range(10):
+            p.push(i)
+        t0 = time.monotonic()
+        p.stop()
+        took = time.monotonic() - t0
+        wait_for(lambda: sub.count() >= 10, 10, "10 messages through a slow broker")
+        time.sleep(0.3)
+        docs = sub.documents()
+        if len(docs) != 10:
+            fail(f"{len(docs)} messages for 10 frames through a slow broker")
+        check_documents(docs, set(range(10)), schema)
+        print(f"slow broker: the stream ended before CONNACK; 10 of 10 documents "
+              f"arrived (stop took {took:.1f} s)")
+    finally:
+        proxy.close()
+        sub.close()
+        broker.stop()
+
 
 def running_broker(workdir, schema):
     port = free_port()
@@ -464,7 +544,8 @@ def main():
     try:
         for name, fn in [("running", running_broker),
                          ("down", broker_down_at_start),
-                         ("restart", broker_restart)]:
+                         ("restart", broker_restart),
+                         ("slow", slow_connack)]:
             d = os.path.join(top, name)
             os.mkdir(d)
             fn(d, schema)
