@@ -116,7 +116,6 @@ def _backbone_kw(desc_path, bb):
 def _ssdlite(desc_path, desc):
     """The folded float32 SSDLite of a description (as
     reference/export_ssd_onnx.load, also for explicit hyper-parameters)."""
-    import torch
     from mobileone_tools.reference import export_ssd_onnx
     from mobileone_tools.reference import ssdlite_ref as ssd
 
@@ -126,19 +125,10 @@ def _ssdlite(desc_path, desc):
           if k in head}
     model = ssd.SSDLiteMobileOne(int(head["num_classes"]), inference_mode=fused,
                                  **_backbone_kw(desc_path, bb), **kw).float()
-    weights = os.path.join(os.path.dirname(desc_path), desc["weights"])
-    arrays, _ = st_io.load_file(weights, to_float32=True)
-    prefix = bb.get("prefix", "backbone.")
-    if prefix != "backbone.":
-        arrays = {("backbone." + k[len(prefix):] if k.startswith(prefix) else k): v
-                  for k, v in arrays.items()}
-    missing, unexpected = model.load_state_dict(
-        {k: torch.from_numpy(np.asarray(v)) for k, v in arrays.items()}, strict=False)
-    missing = [m for m in missing if not m.endswith("num_batches_tracked")]
-    if missing or unexpected:
-        raise ExportError(f"{weights}: does not match the description {desc_path}: "
-                          f"missing {missing[:5]}, unexpected {unexpected[:5]}")
-    model.eval()
+    try:
+        export_ssd_onnx.load_weights(model, desc_path, desc)
+    except ValueError as e:
+        raise ExportError(str(e))
     if not fused:
         model = ssd.fused_model(model).float().eval()
     return export_ssd_onnx.Normalized(model).eval(), ["cls_logits", "bbox_regression"]
@@ -220,6 +210,19 @@ def _attr(node, name, default):
     return default
 
 
+def _graph_index(model):
+    """(initializers by name, the node list, {tensor: [(node, input index)]}).
+    The list holds the node objects for the whole rewrite: nodes are keyed
+    by id() below, which stays unique while they are alive."""
+    g = model.graph
+    nodes = list(g.node)
+    consumers = {}
+    for n in nodes:
+        for i, name in enumerate(n.input):
+            consumers.setdefault(name, []).append((n, i))
+    return {t.name: t for t in g.initializer}, nodes, consumers
+
+
 def equalise_model(model, chs, where="scales"):
     """Channel equalisation as the C loader does it (mo-quant.c:
     rescale_layer): a layer with channel scales t (LAYER.channel_scale)
@@ -233,13 +236,7 @@ def equalise_model(model, chs, where="scales"):
 
     if not chs:
         return
-    g = model.graph
-    inits = {t.name: t for t in g.initializer}
-    nodes = list(g.node)
-    consumers = {}
-    for n in nodes:
-        for i, name in enumerate(n.input):
-            consumers.setdefault(name, []).append(n)
+    inits, nodes, consumers = _graph_index(model)
     tout, tin = {}, {}      # id(node) -> factors
     found = set()
     for n in nodes:
@@ -254,17 +251,17 @@ def equalise_model(model, chs, where="scales"):
             raise ExportError(f"{where}: tensor '{lname}{CHS_SUFFIX}': shape {list(t.shape)}, "
                               "the layer has another number of output channels")
         cons = consumers.get(n.output[0], [])
-        if len(cons) != 1 or cons[0].op_type != "Relu":
+        if len(cons) != 1 or cons[0][0].op_type != "Relu":
             raise ExportError(f"{where}: tensor '{lname}{CHS_SUFFIX}': the layer has no ReLU")
         found.add(lname)
         tout[id(n)] = t
-        todo = list(consumers.get(cons[0].output[0], []))
+        todo = [c for c, _ in consumers.get(cons[0][0].output[0], [])]
         while todo:
             c = todo.pop()
             if c.op_type in ("Conv", "Gemm"):
                 tin[id(c)] = t
             elif c.op_type in ("GlobalAveragePool", "Flatten", "Reshape", "Squeeze"):
-                todo += consumers.get(c.output[0], [])
+                todo += [d for d, _ in consumers.get(c.output[0], [])]
             else:
                 raise ExportError(f"{where}: tensor '{lname}{CHS_SUFFIX}': its output is read "
                                   f"by {c.op_type}, which cannot take channel scales")
@@ -307,14 +304,7 @@ def quantize_model(model, scales, corr, where="scales"):
     from onnx import helper, numpy_helper
 
     g = model.graph
-    inits = {t.name: t for t in g.initializer}
-    # One list of the node objects, held for the whole rewrite: nodes are
-    # keyed by id() below, which stays unique while they are alive.
-    nodes = list(g.node)
-    consumers = {}
-    for n in nodes:
-        for i, name in enumerate(n.input):
-            consumers.setdefault(name, []).append((n, i))
+    inits, nodes, consumers = _graph_index(model)
     graph_outputs = {o.name for o in g.output}
 
     # The calibrated layers: Conv -> Relu, the Relu's output scaled.

@@ -87,6 +87,26 @@ def add_metadata(path, props):
         f.write(extra)
 
 
+def load_weights(model, desc_path, desc):
+    """Loads the weights a description names into the SSDLite @model (the
+    backbone's tensors under backbone.prefix) and puts it in eval mode;
+    ValueError, naming the file, when they do not match."""
+    bb = desc["backbone"]
+    weights = os.path.join(os.path.dirname(desc_path), desc["weights"])
+    arrays, _ = st_io.load_file(weights, to_float32=True)
+    prefix = bb.get("prefix", "backbone.")
+    if prefix != "backbone.":
+        arrays = {("backbone." + k[len(prefix):] if k.startswith(prefix) else k): v
+                  for k, v in arrays.items()}
+    missing, unexpected = model.load_state_dict(
+        {k: torch.from_numpy(np.asarray(v)) for k, v in arrays.items()}, strict=False)
+    missing = [m for m in missing if not m.endswith("num_batches_tracked")]
+    if missing or unexpected:
+        raise ValueError(f"{weights}: does not match the description {desc_path}: "
+                         f"missing {missing[:5]}, unexpected {unexpected[:5]}")
+    model.eval()
+
+
 def load(desc_path):
     """The folded float32 model of a description and the description."""
     with open(desc_path) as f:
@@ -103,19 +123,10 @@ def load(desc_path):
           if k in head}
     model = ssd.SSDLiteMobileOne(head["num_classes"], variant=bb["variant"],
                                  inference_mode=fused, **kw).float()
-    weights = os.path.join(os.path.dirname(desc_path), desc["weights"])
-    arrays, _ = st_io.load_file(weights, to_float32=True)
-    prefix = bb.get("prefix", "backbone.")
-    if prefix != "backbone.":
-        arrays = {("backbone." + k[len(prefix):] if k.startswith(prefix) else k): v
-                  for k, v in arrays.items()}
-    missing, unexpected = model.load_state_dict(
-        {k: torch.from_numpy(np.asarray(v)) for k, v in arrays.items()}, strict=False)
-    missing = [m for m in missing if not m.endswith("num_batches_tracked")]
-    if missing or unexpected:
-        raise SystemExit(f"{weights}: does not match the description: missing {missing[:5]}, "
-                         f"unexpected {unexpected[:5]}")
-    model.eval()
+    try:
+        load_weights(model, desc_path, desc)
+    except ValueError as e:
+        raise SystemExit(str(e))
     if not fused:
         model = ssd.fused_model(model).float()
     return model, desc
