@@ -469,6 +469,78 @@ static const Level levels[] = {
 
 #define N_LEVELS (int) (sizeof levels / sizeof levels[0])
 
+/* Depthwise 3x3 (the shapes of MobileOne-S2's stages, stride 1 and 2):
+ * every distinct int8 and float kernel of @ks, alternating. */
+static void
+bench_dw (const MoKernels *ks, int n_ks)
+{
+  static const int shapes[][3] = { {56, 96, 1}, {28, 256, 1}, {14, 640, 1},
+  {56, 96, 2}
+  };
+  for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+    int hw = shapes[si][0], c = shapes[si][1], s = shapes[si][2];
+    int ohw = conv_out (hw, 1, 1, s);
+    int8_t *w = calloc ((size_t) 9 * c, 1);
+    uint8_t *in = u8_input ((size_t) hw * hw, c);
+    uint8_t *out = xmalloc ((size_t) ohw * ohw * c);
+    float *mul, *add, *fw = calloc ((size_t) 9 * c, 4), *fb = calloc (c, 4);
+    float *fi = calloc ((size_t) hw * hw * c, 4);
+    float *fo = calloc ((size_t) ohw * ohw * c, 4);
+    requant_new (c, c, 1e4, &mul, &add);
+    for (int i = 0; i < 9 * c; i++)
+      w[i] = (int8_t) rnd ();
+    MoDwConvQ8Params p = { in, out, w, mul, add, hw, hw, c, ohw, ohw, c, c,
+      c, s, 1, 1, 0, ohw
+    };
+    MoDwConvParams fp = { fi, fo, fw, fb, hw, hw, c, ohw, ohw, c, c, c, s, 1,
+      1, MO_ACT_RELU, 0, ohw
+    };
+    double macs = (double) ohw * ohw * c * 9, t[2 * N_LEVELS];
+    int reps = (int) (2e7 / macs) + 1, nv = 0;
+    const MoKernels *kv[2 * N_LEVELS];
+    int is_q8[2 * N_LEVELS];
+    for (int q = 1; q >= 0; q--)
+      for (int v = 0; v < n_ks; v++) {
+        int dup = 0;
+        for (int u = 0; u < nv; u++)
+          dup |= is_q8[u] == q && (q ? kv[u]->dwconv3x3_q8 ==
+              ks[v].dwconv3x3_q8 : kv[u]->dwconv3x3 == ks[v].dwconv3x3);
+        if (!dup) {
+          kv[nv] = &ks[v];
+          is_q8[nv] = q;
+          t[nv++] = 1e9;
+        }
+      }
+    for (int r = 0; r < 15; r++)
+      for (int v = 0; v < nv; v++) {
+        double t0 = now_s ();
+        for (int i = 0; i < reps; i++) {
+          if (is_q8[v])
+            kv[v]->dwconv3x3_q8 (&p);
+          else
+            kv[v]->dwconv3x3 (&fp);
+        }
+        double dt = (now_s () - t0) / reps;
+        t[v] = dt < t[v] ? dt : t[v];
+      }
+    printf ("  dwconv3x3 %dx%dx%d stride %d:\n", hw, hw, c, s);
+    for (int v = 0; v < nv; v++)
+      printf ("    %-5s %-10s %8.1f us %7.1f GMAC/s\n",
+          is_q8[v] ? "int8" : "float", is_q8[v] ? kv[v]->isa_q8 :
+          kv[v]->isa, t[v] * 1e6, macs / t[v] / 1e9);
+    free (w);
+    free (in);
+    free (out);
+    free (mul);
+    free (add);
+    free (fw);
+    free (fb);
+    free (fi);
+    free (fo);
+  }
+}
+
+
 int
 main (int argc, char **argv)
 {
@@ -587,6 +659,7 @@ main (int argc, char **argv)
     }
     printf ("bench (best of 15 alternating rounds, hot caches):\n");
     bench (ks, n_ks, fks, n_fks);
+    bench_dw (ks, n_ks);
   }
   printf ("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;

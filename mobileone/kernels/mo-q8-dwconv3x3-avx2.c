@@ -3,6 +3,7 @@
  * mo-q8-dwconv3x3-tmpl.h). */
 #include "mo-q8-vec-avx2.h"
 
+#define MO_Q8_DW_NP 4
 #define MO_KERNEL mo_q8_dwconv3x3__avx2
 #define MO_KERNEL_QUANTIZE mo_q8_quantize__avx2
 #define MO_KERNEL_DEQUANTIZE mo_q8_dequantize__avx2

@@ -3,6 +3,7 @@
  * mo-q8-dwconv3x3-tmpl.h). */
 #include "mo-q8-vec-avx512.h"
 
+#define MO_Q8_DW_NP 8
 #define MO_KERNEL mo_q8_dwconv3x3__avx512
 #define MO_KERNEL_QUANTIZE mo_q8_quantize__avx512
 #define MO_KERNEL_DEQUANTIZE mo_q8_dequantize__avx512

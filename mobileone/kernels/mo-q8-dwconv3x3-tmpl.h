@@ -2,23 +2,27 @@
  * uint8 conversions, one template for every ISA. An instantiation
  * (mo-q8-dwconv3x3-<isa>.c) includes its int8 vector header
  * (mo-q8-vec-<isa>.h), defines MO_KERNEL, MO_KERNEL_QUANTIZE and
- * MO_KERNEL_DEQUANTIZE, the names of the functions to define, then
- * includes this file.
+ * MO_KERNEL_DEQUANTIZE, the names of the functions to define, and
+ * MO_Q8_DW_NP (below), then includes this file.
  *
  * A depthwise tap has no 4-wide dot product to feed vpdpbusd (its sums run
  * over pixels, not over adjacent bytes), so the taps run on float FMAs:
  * bytes are widened to floats, which hold every product (|a w| <= 255 x
  * 128) and every partial sum of nine (< 2^24) exactly. The float sum is
  * then the exact integer sum in any order, and the requantisation is the
- * reference's fma. The layer stays memory-bound, on a quarter of the
- * bytes of the float one.
+ * reference's fma.
  *
- * Per output row and block of MO_VW channels, the nine taps (as floats),
- * the multipliers and the offsets stay in registers while the pixels of
- * the row stream past (the byte rows of a block are short: a pixel is cs
- * bytes, not 4 cs). */
+ * The interior of an output row runs in groups of MO_Q8_DW_NP pixels (8,
+ * or 4 where 16 registers hold the nine taps and the sums; then four,
+ * then one), as the float kernel does: per group and block of MO_VW
+ * channels, the nine taps are widened into registers once and each input
+ * column of a tap row is widened once for every pixel of the group that
+ * uses it. Widening a byte (a shuffle and a conversion) costs more than
+ * the FMA that uses it: widening each tap's input separately, nine times
+ * per input byte, made this kernel slower than the float one (S2's
+ * layers: 22 against 34 GMAC/s, test-kernels-q8 --bench). */
 #if !defined(MO_KERNEL) || !defined(MO_VW) || !defined(MO_KERNEL_QUANTIZE) \
-    || !defined(MO_KERNEL_DEQUANTIZE)
+    || !defined(MO_KERNEL_DEQUANTIZE) || !defined(MO_Q8_DW_NP)
 #error "instantiate through mo-q8-dwconv3x3-<isa>.c"
 #endif
 
@@ -40,64 +44,159 @@ q8dw_pixel (const uint8_t *i, size_t drow, size_t dcs, const MoVec *w,
   return acc;
 }
 
-/* Interior pixel, all three tap columns inside, tap rows [KY0, KY1). */
-MO_INLINE MoVec
-q8dw_inner (const uint8_t *i, size_t drow, size_t dcs, const MoVec *w,
-    const int KY0, const int KY1)
+/* The nine taps of channel block @cb, as floats. */
+MO_INLINE void
+q8dw_load_taps (const MoDwConvQ8Params *p, int cb, MoVec *w, const int KY0,
+    const int KY1)
 {
-  MoVec acc = mo_vmul (mo_q8_load_u8 (i), w[KY0 * 3]);
-
-#pragma GCC unroll 3
-  for (int ky = KY0; ky < KY1; ky++)
-#pragma GCC unroll 3
-    for (int kx = 0; kx < 3; kx++)
-      if (ky != KY0 || kx != 0)
-        acc = mo_vfma (mo_q8_load_u8 (i + (ky - KY0) * drow + kx * dcs),
-            w[ky * 3 + kx], acc);
-  return acc;
+#pragma GCC unroll 9
+  for (int t = 3 * KY0; t < 3 * KY1; t++)
+    w[t] = mo_q8_load_s8 (p->w + t * p->ldw + cb);
 }
 
+/* A border pixel (ox outside the interior columns), every channel block:
+ * the taps that fall inside the input, as the reference. */
 MO_INLINE void
-q8dw_row (const MoDwConvQ8Params *p, int oy, int ky0, int ky1, int xl,
-    int xr, int c_end, const int KY0, const int KY1)
+q8dw_border (const MoDwConvQ8Params *p, const uint8_t *r, uint8_t *o,
+    int ox, int ky0, int ky1, int c_end)
 {
   const int s = p->stride, d = p->dilation;
-  const size_t cs = p->in_cs, ocs = p->out_cs;
-  const size_t row = (size_t) p->in_w * cs, drow = d * row, dcs = d * cs;
-  /* The input row of tap row ky0 (none when no tap row is inside). */
-  const uint8_t *r = ky0 < ky1 ?
-      p->in + (size_t) (oy * s - p->pad + ky0 * d) * row : p->in;
-  uint8_t *o = p->out + (size_t) oy * p->out_w * ocs;
-
+  const size_t cs = p->in_cs, drow = (size_t) d * p->in_w * cs, dcs = d * cs;
+  int ix0 = ox * s - p->pad, kx0 = 0, kx1 = 3;
   static const float zero = 0.0f;
 
+  while (kx0 < 3 && ix0 + kx0 * d < 0)
+    kx0++;
+  while (kx1 > kx0 && ix0 + (kx1 - 1) * d >= p->in_w)
+    kx1--;
   for (int cb = 0; cb < c_end; cb += MO_VW) {
-    MoVec w[9];
-#pragma GCC unroll 9
-    for (int t = 0; t < 9; t++)
-      w[t] = mo_q8_load_s8 (p->w + t * p->ldw + cb);
-    for (int ox = 0; ox < p->out_w; ox++) {
-      int ix0 = ox * s - p->pad, kx0 = 0, kx1 = 3;
-      MoVec acc;
-      if (ox >= xl && ox < xr) {
-        acc = q8dw_inner (r + (ptrdiff_t) ix0 * (ptrdiff_t) cs + cb, drow,
-            dcs, w, KY0, KY1);
-      } else {
-        while (kx0 < 3 && ix0 + kx0 * d < 0)
-          kx0++;
-        while (kx1 > kx0 && ix0 + (kx1 - 1) * d >= p->in_w)
-          kx1--;
-        /* A padding wider than the taps' reach leaves no tap: 0. */
-        if (ky0 >= ky1 || kx0 >= kx1)
-          acc = mo_vbroadcast (&zero);
-        else
-          acc = q8dw_pixel (r + (ptrdiff_t) (ix0 + kx0 * d) * (ptrdiff_t) cs
-              + cb, drow, dcs, w, ky0, ky1, kx0, kx1);
+    MoVec w[9], acc;
+    q8dw_load_taps (p, cb, w, 0, 3);
+    /* A padding wider than the taps' reach leaves no tap: 0. */
+    if (ky0 >= ky1 || kx0 >= kx1)
+      acc = mo_vbroadcast (&zero);
+    else
+      acc = q8dw_pixel (r + (ptrdiff_t) (ix0 + kx0 * d) * (ptrdiff_t) cs + cb,
+          drow, dcs, w, ky0, ky1, kx0, kx1);
+    mo_q8_requant_store (o + cb, acc, p->mul + cb, p->add + cb);
+  }
+}
+
+/* NP interior pixels of one channel block, tap rows [KY0, KY1); @i is the
+ * input of tap (KY0, 0) of the first one. A byte widened to float costs
+ * more than the FMA that uses it: with the stride S and dilation D known
+ * at compile time, each input column of a tap row is widened once and
+ * fed to every pixel of the group that uses it (8 pixels: 10 columns
+ * instead of 24 taps). Otherwise (S = 0) every tap widens its own input.
+ * The sums are exact integers in float (mo-kernels-q8-ref.c), so any
+ * order gives the reference's bytes. */
+MO_INLINE void
+q8dw_pixels (const uint8_t *i, uint8_t *o, const MoVec *w, const float *mul,
+    const float *add, size_t cs, size_t pstep, size_t drow, size_t dcs,
+    size_t ocs, const int NP, const int S, const int D, const int KY0,
+    const int KY1)
+{
+  MoVec acc[MO_Q8_DW_NP];
+  static const float zero = 0.0f;
+
+#pragma GCC unroll 8
+  for (int n = 0; n < NP; n++)
+    acc[n] = mo_vbroadcast (&zero);
+#pragma GCC unroll 3
+  for (int ky = KY0; ky < KY1; ky++) {
+    const uint8_t *r = i + (ky - KY0) * drow;
+    if (S) {
+#pragma GCC unroll 24
+      for (int j = 0; j <= (NP - 1) * S + 2 * D; j++) {
+        MoVec x = mo_q8_load_u8 (r);
+        r += cs;
+        /* Opaque step: otherwise the compiler keeps one pointer per load
+         * and spills them. */
+        __asm__ ("" : "+r" (r));
+#pragma GCC unroll 3
+        for (int kx = 0; kx < 3; kx++) {
+          int n = (j - kx * D) / S;
+          if (j >= kx * D && (j - kx * D) % S == 0 && n < NP)
+            acc[n] = mo_vfma (x, w[ky * 3 + kx], acc[n]);
+        }
       }
-      mo_q8_requant_store (o + (size_t) ox * ocs + cb, acc, p->mul + cb,
-          p->add + cb);
+    } else {
+#pragma GCC unroll 3
+      for (int kx = 0; kx < 3; kx++) {
+        const uint8_t *q = r + kx * dcs;
+#pragma GCC unroll 8
+        for (int n = 0; n < NP; n++) {
+          acc[n] = mo_vfma (mo_q8_load_u8 (q), w[ky * 3 + kx], acc[n]);
+          q += pstep;
+          __asm__ ("" : "+r" (q));
+        }
+      }
     }
   }
+#pragma GCC unroll 8
+  for (int n = 0; n < NP; n++)
+    mo_q8_requant_store (o + n * ocs, acc[n], mul, add);
+}
+
+/* Interior pixels [x0, x1) of output row oy (all three columns of taps
+ * inside the input), tap rows [KY0, KY1), MO_Q8_DW_NP pixels at a time.
+ * The pixel loop is outside the channel loop, as in the float kernel:
+ * a channel block's walk along a row would stride by the channel count
+ * and, with power-of-two counts, thrash a few L1 sets. */
+MO_INLINE void
+q8dw_interior (const MoDwConvQ8Params *p, const uint8_t *r, uint8_t *o,
+    int x0, int x1, int c_end, const int S, const int D, const int KY0,
+    const int KY1)
+{
+  const int s = S ? S : p->stride, d = D ? D : p->dilation;
+  const size_t cs = p->in_cs, ocs = p->out_cs;
+  const size_t drow = (size_t) d * p->in_w * cs, dcs = d * cs;
+  const size_t pstep = s * cs;
+  int ox = x0;
+
+#define GROUP(np) \
+  for (int cb = 0; cb < c_end; cb += MO_VW) { \
+    MoVec w[9]; \
+    q8dw_load_taps (p, cb, w, KY0, KY1); \
+    q8dw_pixels (r + (ptrdiff_t) (ox * s - p->pad) * (ptrdiff_t) cs + cb, \
+        o + (size_t) ox * ocs + cb, w, p->mul + cb, p->add + cb, cs, pstep, \
+        drow, dcs, ocs, np, S, D, KY0, KY1); \
+  }
+  for (; ox + MO_Q8_DW_NP <= x1; ox += MO_Q8_DW_NP)
+    GROUP (MO_Q8_DW_NP);
+  if (MO_Q8_DW_NP > 4 && ox + 4 <= x1) {
+    GROUP (4);
+    ox += 4;
+  }
+  for (; ox < x1; ox++)
+    GROUP (1);
+#undef GROUP
+}
+
+/* One output row, tap rows [ky0, ky1) inside the input. */
+MO_INLINE void
+q8dw_row (const MoDwConvQ8Params *p, int oy, int ky0, int ky1, int xl,
+    int xr, int c_end, const int S, const int D)
+{
+  const size_t row = (size_t) p->in_w * p->in_cs, ocs = p->out_cs;
+  /* The input row of tap row ky0 (none when no tap row is inside). */
+  const uint8_t *r = ky0 < ky1 ? p->in + (size_t) (oy * p->stride - p->pad
+      + ky0 * p->dilation) * row : p->in;
+  uint8_t *o = p->out + (size_t) oy * p->out_w * ocs;
+
+  if (ky0 == 0 && ky1 == 3)
+    q8dw_interior (p, r, o, xl, xr, c_end, S, D, 0, 3);
+  else if (ky0 == 1 && ky1 == 3)
+    q8dw_interior (p, r, o, xl, xr, c_end, S, D, 1, 3);
+  else if (ky0 == 0 && ky1 == 2)
+    q8dw_interior (p, r, o, xl, xr, c_end, S, D, 0, 2);
+  else                          /* no interior path: every pixel by its taps */
+    for (int ox = xl; ox < xr; ox++)
+      q8dw_border (p, r, o + (size_t) ox * ocs, ox, ky0, ky1, c_end);
+  for (int ox = 0; ox < xl; ox++)
+    q8dw_border (p, r, o + (size_t) ox * ocs, ox, ky0, ky1, c_end);
+  for (int ox = xr; ox < p->out_w; ox++)
+    q8dw_border (p, r, o + (size_t) ox * ocs, ox, ky0, ky1, c_end);
 }
 
 void
@@ -122,14 +221,12 @@ MO_KERNEL (const MoDwConvQ8Params *p)
       ky0++;
     while (ky1 > ky0 && iy0 + (ky1 - 1) * d >= p->in_h)
       ky1--;
-    if (ky0 == 0 && ky1 == 3)
-      q8dw_row (p, oy, ky0, ky1, xl, xr, c_end, 0, 3);
-    else if (ky0 == 1 && ky1 == 3)
-      q8dw_row (p, oy, ky0, ky1, xl, xr, c_end, 1, 3);
-    else if (ky0 == 0 && ky1 == 2)
-      q8dw_row (p, oy, ky0, ky1, xl, xr, c_end, 0, 2);
-    else                        /* no interior path: every pixel by its taps */
-      q8dw_row (p, oy, ky0, ky1, 0, 0, c_end, 0, 3);
+    if (s == 1 && d == 1)
+      q8dw_row (p, oy, ky0, ky1, xl, xr, c_end, 1, 1);
+    else if (s == 2 && d == 1)
+      q8dw_row (p, oy, ky0, ky1, xl, xr, c_end, 2, 1);
+    else
+      q8dw_row (p, oy, ky0, ky1, xl, xr, c_end, 0, 0);
   }
 }
 
