@@ -72,6 +72,12 @@ typedef struct
   int kh, kw, stride, dilation, pad;
   MoAct act;
   int y0, y1;                   /* output rows to compute */
+  /* Where not NULL, the outputs go here as uint8 instead of to out:
+   * mo_quantize_value (output, inv_scale), the bytes a MoQuantizeParams
+   * pass over the float outputs would give (an int8 network's stem writes
+   * its first uint8 tensor directly). act is ReLU or none. */
+  uint8_t *out_u8;
+  float inv_scale;
 } MoConvParams;
 
 /* Depthwise 3x3 convolution. */

@@ -234,6 +234,38 @@ insert_conversion (MoModel *m, MoOpType type, int in, guint at,
   return out;
 }
 
+/* A float dense convolution (the stem) whose output only a quantize
+ * conversion reads writes that conversion's uint8 tensor itself
+ * (MoConvParams.out_u8: the same bytes): the float tensor, 4 bytes per
+ * value written and read back (the stem's is the network's largest), and
+ * the pass over it go. */
+static void
+fuse_quantize_into_conv (MoModel *m)
+{
+  for (guint qi = 0; qi < m->layers->len; qi++) {
+    MoLayer *q = g_ptr_array_index (m->layers, qi);
+    MoLayer *w = NULL;
+    gboolean other_reader = FALSE;
+    int t = q->in;
+
+    if (q->type != MO_OP_QUANTIZE || !tensor_can_be_u8 (m, t))
+      continue;
+    for (guint li = 0; li < m->layers->len; li++) {
+      MoLayer *l = g_ptr_array_index (m->layers, li);
+      if (l->out == t)
+        w = l;
+      if (l != q && (l->in == t || l->in2 == t))
+        other_reader = TRUE;
+    }
+    if (w == NULL || other_reader || w->type != MO_OP_CONV || w->int8
+        || (w->act != MO_ACT_RELU && w->act != MO_ACT_NONE))
+      continue;
+    w->out = q->out;
+    w->qscale = q->qscale;
+    g_ptr_array_remove_index (m->layers, qi--);
+  }
+}
+
 gboolean
 mo_model_quantize (MoModel *m, const char *path, GError **error)
 {
@@ -404,6 +436,7 @@ mo_model_quantize (MoModel *m, const char *path, GError **error)
       }
     }
   }
+  fuse_quantize_into_conv (m);
   ok = TRUE;
 
 out:

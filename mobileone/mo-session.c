@@ -552,8 +552,12 @@ run_layer (MoSession *s, const MoLayer *l, const MoLayer *prev,
     case MO_OP_CONV:{
       MoConvParams p = { in->data, out->data, l->w, l->b, in->h, in->w,
         l->cin, in->cs, out->h, out->w, out->cs, l->cout, l->ldw, l->k, l->k,
-        l->stride, l->dilation, l->pad, l->act, 0, 0
+        l->stride, l->dilation, l->pad, l->act, 0, 0, NULL, l->qscale
       };
+      if (out->u8) {            /* a quantize conversion fused in (mo-quant.c) */
+        p.out = NULL;
+        p.out_u8 = (uint8_t *) out->data;
+      }
       split (out->h, 1, ith, nth, &p.y0, &p.y1);
       if (p.y0 < p.y1)
         k->conv (&p);

@@ -477,7 +477,7 @@ test_conv (Case *tc, MoConvFunc fn, MoConvFunc ref_fn)
   double *mag = calloc (total, sizeof (double));
 
   MoConvParams p = { in, ref, w, b, in_h, in_w, in_c, in_cs, out_h, out_w,
-    out_cs, n, ldw, kh, kh, s, d, pad, act, y0, y1
+    out_cs, n, ldw, kh, kh, s, d, pad, act, y0, y1, NULL, 0.0f
   };
   ref_fn (&p);
   p.out = out;
@@ -514,6 +514,40 @@ test_conv (Case *tc, MoConvFunc fn, MoConvFunc ref_fn)
   if (p.y0 < p.y1)
     fn (&p);
   check_same (tc, out, split, total, "row split");
+
+  /* uint8 outputs (out_u8): exactly the quantised float outputs of the
+   * same kernel, for the reference and the variant. */
+  if (act != MO_ACT_SIGMOID) {
+    float vmax = 1e-3f;
+    for (size_t i = 0; i < total; i++)
+      vmax = ref[i] > vmax ? ref[i] : vmax;
+    p.inv_scale = 255.0f / (0.8f * vmax);
+    p.y0 = y0;
+    p.y1 = y1;
+    for (int v = 0; v < 2; v++) {
+      const float *f = v ? out : ref;
+      uint8_t *q = malloc (total);
+      memset (q, 0xa5, total);
+      p.out = NULL;
+      p.out_u8 = q;
+      (v ? fn : ref_fn) (&p);
+      for (int oy = y0; oy < y1; oy++)
+        for (int ox = 0; ox < out_w; ox++)
+          for (int j = 0; j < n; j++) {
+            size_t i = ((size_t) oy * out_w + ox) * out_cs + j;
+            uint8_t want = mo_quantize_value (f[i], p.inv_scale);
+            if (q[i] != want) {
+              report (tc, "%s: uint8 output %d at element %zu, its "
+                  "quantised float output %d", v ? "variant" : "reference",
+                  q[i], i, want);
+              oy = y1;
+              ox = out_w;
+              break;
+            }
+          }
+      free (q);
+    }
+  }
 
   free (in);
   free (w);
@@ -699,7 +733,7 @@ bench_one (const BenchShape *bs, const Fns *f, double *macs)
       b = weights_new (1, ldw, bs->c);
       out = xmalloc ((size_t) oh * oh * ldw * sizeof (float));
       MoConvParams p = { in, out, w, b, hw, hw, bs->b, MO_CALIGN, oh, oh,
-        ldw, bs->c, ldw, 3, 3, 2, 1, 1, MO_ACT_RELU, 0, oh
+        ldw, bs->c, ldw, 3, 3, 2, 1, 1, MO_ACT_RELU, 0, oh, NULL, 0.0f
       };
       cp = p;
       *macs = (double) oh * oh * bs->c * 9 * bs->b;

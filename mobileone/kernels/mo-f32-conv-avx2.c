@@ -3,7 +3,7 @@
  *
  * 6 pixels x 16 output channels (2 ymm vectors): 12 accumulators, the
  * weights and a broadcast in 16 registers. */
-#include "mo-vec-avx2.h"
+#include "mo-q8-vec-avx2.h"
 
 #define MO_CONV_BLOCK 16
 #define MO_CONV_MR(nv) 6

@@ -3,7 +3,7 @@
  *
  * Blocks of up to 64 output channels (4 zmm vectors): 6x64 tiles, 8-pixel
  * tiles for narrower blocks (at most 24 accumulators in 32 registers). */
-#include "mo-vec-avx512.h"
+#include "mo-q8-vec-avx512.h"
 
 #define MO_CONV_BLOCK 64
 #define MO_CONV_MR(nv) ((nv) < 4 ? 8 : 6)

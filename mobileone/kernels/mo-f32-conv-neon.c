@@ -3,7 +3,7 @@
  *
  * 5 pixels x 16 output channels (4 q vectors): 20 accumulators, the
  * weights and the broadcasts in 32 registers. */
-#include "mo-vec-neon.h"
+#include "mo-q8-vec-neon.h"
 
 #define MO_CONV_BLOCK 16
 #define MO_CONV_MR(nv) 5

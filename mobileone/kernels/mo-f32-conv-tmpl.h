@@ -1,6 +1,7 @@
 /* mobileone-gst engine: dense KxK convolution (the stem, the heads' 3x3
  * convs), one template for every ISA. An instantiation
- * (mo-f32-conv-<isa>.c) includes its vector header (mo-vec-<isa>.h),
+ * (mo-f32-conv-<isa>.c) includes its int8 vector header (mo-q8-vec-<isa>.h,
+ * for the uint8 outputs of MoConvParams.out_u8; it includes mo-vec-<isa>.h),
  * defines the tile shapes below and MO_KERNEL, the name of the function
  * to define, then includes this file.
  *
@@ -72,7 +73,23 @@ conv_tile (const MoConvParams *p, int oy, int ox, int n, int ky0, int ky1,
     }
   }
 
-  float *o = p->out + ((size_t) oy * p->out_w + ox) * p->out_cs + n;
+  size_t at = ((size_t) oy * p->out_w + ox) * p->out_cs + n;
+  if (p->out_u8 != NULL) {
+    /* mo_quantize_value of the float output, as the quantize kernels. */
+    uint8_t *o = p->out_u8 + at;
+    const MoVec inv = mo_vbroadcast (&p->inv_scale);
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; j++) {
+        MoVec v = acc[i][j];
+        if (relu)
+          v = mo_vrelu (v);
+        mo_q8_store_clamped (o + i * p->out_cs + MO_VW * j, mo_vmul (v, inv));
+      }
+    return;
+  }
+  float *o = p->out + at;
 #pragma GCC unroll 8
   for (int i = 0; i < MR; i++)
 #pragma GCC unroll 4
@@ -107,9 +124,11 @@ conv_prefetch_next (const MoConvParams *p, int oy, int ox, int npx)
       mo_prefetch (r + b);
   }
   if (oy + 1 < p->out_h) {
-    const char *o = (const char *) (p->out + ((size_t) (oy + 1) * p->out_w
-            + ox) * p->out_cs);
-    for (size_t b = 0; b < (size_t) npx * p->out_cs * 4; b += 64)
+    size_t at = ((size_t) (oy + 1) * p->out_w + ox) * p->out_cs;
+    size_t esize = p->out_u8 != NULL ? 1 : 4;
+    const char *o = p->out_u8 != NULL ? (const char *) (p->out_u8 + at)
+        : (const char *) (p->out + at);
+    for (size_t b = 0; b < (size_t) npx * p->out_cs * esize; b += 64)
       mo_prefetch (o + b);
   }
 }
@@ -212,6 +231,7 @@ MO_KERNEL (const MoConvParams *p)
 
   assert (n_end <= p->ldw && n_end <= p->out_cs && p->in_c <= p->in_cs);
   assert (p->stride >= 1 && p->dilation >= 1 && p->pad >= 0);
+  assert (p->out_u8 == NULL || p->act != MO_ACT_SIGMOID);
   if (p->act == MO_ACT_RELU) {
     conv_run (p, n_end, 1);
     return;
