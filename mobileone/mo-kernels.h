@@ -195,7 +195,24 @@ typedef struct
   int k, ldw;
   int m0, m1;                   /* pixels */
   int n0, n1;                   /* output channels; n0 a multiple of MO_CALIGN */
+  /* [ldw]: each output channel's weight sum (mo_pw8_wsum), computed once
+   * with the weights: the kernels that multiply activations shifted to
+   * signed (NEON's) add 128 x it back. */
+  const int32_t *wsum;
 } MoPwConvQ8Params;
+
+/** mo_pw8_wsum: @out[n] = sum over k of the weights of output channel n
+ * (@w packed by mo_pw8_index, @ldw columns; 0 for padded columns). */
+static inline void
+mo_pw8_wsum (const int8_t *w, int k, int ldw, int32_t *out)
+{
+  for (int n = 0; n < ldw; n++) {
+    int32_t s = 0;
+    for (int kk = 0; kk < k; kk++)
+      s += w[mo_pw8_index (k, ldw, kk, n)];
+    out[n] = s;
+  }
+}
 
 /* Depthwise 3x3 int8, weights w[9][ldw]. */
 typedef struct

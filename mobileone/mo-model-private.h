@@ -52,6 +52,7 @@ typedef struct
   gboolean int8;                /* DWCONV / PWCONV on uint8 in and out */
   gint8 *wq;                    /* int8 weights: mo_pw8_index / [9][ldw] */
   float *qmul, *qadd;           /* requantisation (mo_requant), [ldw] */
+  gint32 *wsum;                 /* PWCONV: mo_pw8_wsum of wq, [ldw] */
   float qscale;                 /* QUANTIZE: 1 / scale; DEQUANTIZE: scale;
                                  * a float CONV writing a uint8 tensor
                                  * (mo-quant.c): 1 / its scale */

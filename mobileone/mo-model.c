@@ -158,6 +158,7 @@ layer_free (gpointer p)
   g_aligned_free (l->wq);
   g_aligned_free (l->qmul);
   g_aligned_free (l->qadd);
+  g_aligned_free (l->wsum);
   g_free (l);
 }
 

@@ -204,6 +204,10 @@ quantize_weights (MoLayer *l, float s_in, float s_out, const float *corr)
     l->qmul[n] = (float) ((double) s_in * sw / s_out);
     l->qadd[n] = (float) (b / s_out);
   }
+  if (!dw) {
+    l->wsum = g_aligned_alloc0 (ldw, sizeof (gint32), 64);
+    mo_pw8_wsum (l->wq, l->cin, ldw, l->wsum);
+  }
 }
 
 /* Whether layer @l can run in int8 once its input and output have scales. */

@@ -502,7 +502,7 @@ run_layer_q8 (MoSession *s, const MoLayer *l, const MoLayer *prev,
   } else {
     int m = out->h * out->w;
     MoPwConvQ8Params p = { id, od, l->wq, l->qmul, l->qadd, in->cs, out->cs,
-      l->cin, l->ldw, 0, m, 0, l->cout
+      l->cin, l->ldw, 0, m, 0, l->cout, l->wsum
     };
     if (chained_to_prev) {
       int y0, y1;

@@ -189,8 +189,10 @@ test_pwconv (Case *tc, MoPwConvQ8Func fn, MoPwConvQ8Func ref_fn)
 
   uint8_t *ref = output_new ((size_t) m * ocs);
   uint8_t *out = output_new ((size_t) m * ocs);
+  int32_t *wsum = xmalloc (sizeof (int32_t) * ldw);
+  mo_pw8_wsum (w, k, ldw, wsum);
   MoPwConvQ8Params p = { in, ref, w, mul, add, ics, ocs, k, ldw, m0, m1, n0,
-    n1
+    n1, wsum
   };
   ref_fn (&p);
   p.out = out;
@@ -240,6 +242,7 @@ test_pwconv (Case *tc, MoPwConvQ8Func fn, MoPwConvQ8Func ref_fn)
   output_free (ref);
   output_free (out);
   free (w);
+  free (wsum);
   free (in);
   free (mul);
   free (add);
@@ -409,7 +412,11 @@ bench (const MoKernels *ks, int n_ks, const MoKernels *fks, int n_fks)
     requant_new (n, n, 1e5, &mul, &add);
     for (size_t i = 0; i < mo_pw8_size (kk, n); i++)
       w[i] = (int8_t) rnd ();
-    MoPwConvQ8Params p = { in, out, w, mul, add, kk, n, kk, n, 0, m, 0, n };
+    int32_t *wsum = xmalloc (sizeof (int32_t) * n);
+    mo_pw8_wsum (w, kk, n, wsum);
+    MoPwConvQ8Params p = { in, out, w, mul, add, kk, n, kk, n, 0, m, 0, n,
+      wsum
+    };
     MoPwConvParams fp = { fi, fo, fw, fb, kk, n, kk, n, MO_ACT_RELU, 0, m, 0,
       n
     };
@@ -445,6 +452,7 @@ bench (const MoKernels *ks, int n_ks, const MoKernels *fks, int n_fks)
     free (fb);
     free (fi);
     free (fo);
+    free (wsum);
   }
 }
 

@@ -20,10 +20,9 @@
  * the multiply wants them) and MoQ8A (a pixel's 4 bytes, broadcast), and
  * mo_q8_acc_zero, mo_q8_loadw, mo_q8_bcast4, mo_q8_dot and
  * mo_q8_acc_store. A header whose multiply sees the activations shifted
- * to signed (a - 128) defines MO_Q8_WSUM, the type MoQ8Sum and
- * mo_q8_sum_zero, mo_q8_sum_add (the sum of each channel's weights) and
- * mo_q8_acc_fix (acc + 128 * sum): the sums are taken once per column
- * block, before its tiles.
+ * to signed (a - 128) defines MO_Q8_WSUM, the type MoQ8Sum,
+ * mo_q8_sum_load (MO_VW channels' weight sums, MoPwConvQ8Params.wsum)
+ * and mo_q8_acc_fix (acc + 128 * sum).
  *
  *   MO_Q8_BLOCK     channels per column block: 64 (a panel) or MO_CALIGN
  *   MO_Q8_MR(nv)    pixels per tile for a block of nv vectors
@@ -101,16 +100,12 @@ q8_rows (const MoPwConvQ8Params *p, int n, const int MR, const int NV)
   int m = p->m0;
 
 #ifdef MO_Q8_WSUM
-  /* Each channel's weight sum, for the tiles' correction. */
+  /* Each channel's weight sum (computed with the weights), for the
+   * tiles' correction. */
   MoQ8Sum ws[Q8_ACC_NV];
 #pragma GCC unroll 16
   for (int j = 0; j < NV; j++)
-    ws[j] = mo_q8_sum_zero ();
-  for (int kk = 0; kk < kq; kk += 4)
-#pragma GCC unroll 16
-    for (int j = 0; j < NV; j++)
-      ws[j] = mo_q8_sum_add (ws[j], w + (size_t) (kk / 4) * wstep
-          + 4 * MO_VW * j);
+    ws[j] = mo_q8_sum_load (p->wsum + n + MO_VW * j);
 #endif
 
   for (; m + MR <= m1; m += MR)

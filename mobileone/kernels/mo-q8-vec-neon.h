@@ -117,20 +117,14 @@ mo_q8_bcast4 (const uint8_t *p)
               (const void *) p)), vdupq_n_s8 (-128));
 }
 
-/* Each channel's weight sum: pairs to 16 bits, then to 32. */
+/* Each channel's weight sum (MoPwConvQ8Params.wsum). */
 #define MO_Q8_WSUM 1
 typedef int32x4_t MoQ8Sum;
 
 MO_INLINE MoQ8Sum
-mo_q8_sum_zero (void)
+mo_q8_sum_load (const int32_t *s)
 {
-  return vdupq_n_s32 (0);
-}
-
-MO_INLINE MoQ8Sum
-mo_q8_sum_add (MoQ8Sum s, const int8_t *w)
-{
-  return vpadalq_s16 (s, vpaddlq_s8 (vld1q_s8 (w)));
+  return vld1q_s32 (s);
 }
 
 #ifdef MO_Q8_DOT
