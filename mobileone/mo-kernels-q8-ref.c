@@ -66,5 +66,6 @@ mo_q8_dequantize__ref (const MoDequantizeParams *p)
   for (int m = p->m0; m < p->m1; m++)
     for (int c = 0; c < c_end; c++)
       p->out[(size_t) m * p->out_cs + c] =
-          (float) p->in[(size_t) m * p->in_cs + c] * p->scale;
+          ((float) p->in[(size_t) m * p->in_cs + c] - (float) p->zero_point)
+          * p->scale;
 }

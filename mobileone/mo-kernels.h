@@ -216,7 +216,10 @@ typedef struct
   int m0, m1;
 } MoQuantizeParams;
 
-/* uint8 -> float: out = in * scale, same ranges. */
+/* uint8 -> float: out = (in - zero_point) * scale, same ranges. The
+ * difference is an exact small integer, so every variant gives the
+ * reference's floats. zero_point: 0 for ReLU outputs, 128 for signed ones
+ * (docs/int8.md). */
 typedef struct
 {
   const uint8_t *in;
@@ -224,6 +227,7 @@ typedef struct
   int in_cs, out_cs, c;
   float scale;
   int m0, m1;
+  int zero_point;               /* 0 .. 255 */
 } MoDequantizeParams;
 
 /** mo_quantize_value: the scalar of MoQuantizeParams. */

@@ -1,9 +1,11 @@
 /* mobileone-gst engine: post-training int8 quantisation (docs/int8.md).
  *
  * Calibration runs the float model on pictures and records, for the output
- * of every named ReLU layer, the largest value of each picture; its scale
- * is the mean of those maxima (or the largest of them) / 255 (uint8, zero
- * point 0), after channel equalisation: per-channel factors of each ReLU
+ * of every named ReLU layer (convolutions and squeeze-excite gates), the
+ * largest value of each picture; its scale is the mean of those maxima (or
+ * the largest of them) / 255 (uint8, zero point 0). The signed output of a
+ * convolution read by squeeze-excite (conv -> SE -> ReLU) gets the largest
+ * |value| / 127 instead, zero point 128. All after channel equalisation: per-channel factors of each ReLU
  * layer's outputs (LAYER.channel_scale) that the loader multiplies into
  * its weights and divides out of its readers' before quantising (the
  * float function is unchanged). The loader then turns each depthwise
@@ -38,14 +40,61 @@ tensor_can_be_u8 (const MoModel *m, int t)
   return TRUE;
 }
 
-/* Whether layer @l's output may be calibrated: a named ReLU layer (its
- * output is >= 0: uint8 with zero point 0) writing a plain tensor. */
+static gboolean
+is_conv (const MoLayer *l)
+{
+  return l->type == MO_OP_CONV || l->type == MO_OP_DWCONV
+      || l->type == MO_OP_PWCONV;
+}
+
+/* Whether tensor @t is read by squeeze-excite only: a global pool (the
+ * gate's input) and a scale op (gated, its first input), nothing else. */
+static gboolean
+tensor_read_by_se (const MoModel *m, int t)
+{
+  gboolean gap = FALSE, scale = FALSE;
+
+  for (guint i = 0; i < m->layers->len; i++) {
+    const MoLayer *c = g_ptr_array_index (m->layers, i);
+    if (c->in2 == t)
+      return FALSE;
+    if (c->in != t)
+      continue;
+    if (c->type == MO_OP_GAP)
+      gap = TRUE;
+    else if (c->type == MO_OP_SCALE)
+      scale = TRUE;
+    else
+      return FALSE;
+  }
+  return gap && scale;
+}
+
+/* The zero point of layer @l's calibrated uint8 output, or -1 when its
+ * output is not calibrated. 0: a named ReLU layer (convolution or
+ * squeeze-excite gate: its output is >= 0) writing a plain tensor. 128: a
+ * named convolution without activation whose plain output is read by
+ * squeeze-excite (conv -> SE -> ReLU): signed, quantised symmetrically
+ * about 128, which needs one statistic (the largest |value|) and keeps
+ * the requantisation clamp (rint (acc mul + add), 0, 255) of every kernel,
+ * the zero point folded into add. */
+static int
+layer_out_zero_point (const MoModel *m, const MoLayer *l)
+{
+  if (l->name == NULL || !tensor_can_be_u8 (m, l->out))
+    return -1;
+  if (l->act == MO_ACT_RELU && (is_conv (l) || l->type == MO_OP_SCALE))
+    return 0;
+  if (l->act == MO_ACT_NONE && is_conv (l) && tensor_read_by_se (m, l->out))
+    return 128;
+  return -1;
+}
+
+/* Whether layer @l's output may be calibrated. */
 static gboolean
 layer_has_scale_slot (const MoModel *m, const MoLayer *l)
 {
-  return l->name != NULL && l->act == MO_ACT_RELU
-      && (l->type == MO_OP_CONV || l->type == MO_OP_DWCONV
-      || l->type == MO_OP_PWCONV) && tensor_can_be_u8 (m, l->out);
+  return layer_out_zero_point (m, l) >= 0;
 }
 
 /* Whether tensor @t is read by a layer's second input (a gate, an add). */
@@ -70,7 +119,8 @@ layer_can_equalise (const MoModel *m, const MoLayer *l)
 {
   gboolean read = FALSE;
 
-  if (!layer_has_scale_slot (m, l) || l->in2 >= 0 || tensor_is_in2 (m, l->out))
+  if (!layer_has_scale_slot (m, l) || !is_conv (l) || l->act != MO_ACT_RELU
+      || l->in2 >= 0 || tensor_is_in2 (m, l->out))
     return FALSE;
   for (guint i = 0; i < m->layers->len; i++) {
     const MoLayer *c = g_ptr_array_index (m->layers, i);
@@ -189,8 +239,12 @@ quantize_channel (const MoLayer *l, int n, gint8 *q, double *err_sum,
   return sw;
 }
 
+/* Quantises @l's weights; its output is uint8 of scale @s_out and zero
+ * point @zp_out (folded into the offset: clamp (rint (acc mul + add)) is
+ * then round (x / s_out) + zp_out, clamped). */
 static void
-quantize_weights (MoLayer *l, float s_in, float s_out, const float *corr)
+quantize_weights (MoLayer *l, float s_in, float s_out, int zp_out,
+    const float *corr)
 {
   const int ldw = l->ldw, dw = l->type == MO_OP_DWCONV;
   size_t size = dw ? (size_t) 9 * ldw : mo_pw8_size (l->cin, ldw);
@@ -202,22 +256,25 @@ quantize_weights (MoLayer *l, float s_in, float s_out, const float *corr)
     double sw = quantize_channel (l, n, l->wq, NULL, NULL, NULL, NULL);
     double b = l->b[n] - (corr != NULL ? corr[n] : 0.0);
     l->qmul[n] = (float) ((double) s_in * sw / s_out);
-    l->qadd[n] = (float) (b / s_out);
+    l->qadd[n] = (float) (b / s_out + zp_out);
   }
 }
 
-/* Whether layer @l can run in int8 once its input and output have scales. */
+/* Whether layer @l can run in int8 once its input (zero point 0) and
+ * output have scales: a depthwise 3x3 or pointwise convolution with a
+ * ReLU or (read by squeeze-excite) none. */
 static gboolean
 layer_can_be_int8 (const MoLayer *l)
 {
   return (l->type == MO_OP_PWCONV || (l->type == MO_OP_DWCONV && l->k == 3))
-      && l->in2 < 0 && l->act == MO_ACT_RELU;
+      && l->in2 < 0 && (l->act == MO_ACT_RELU || l->act == MO_ACT_NONE);
 }
 
-/* A new layer @type from tensor @in to a new tensor, at index @at. */
+/* A new layer @type from tensor @in to a new tensor, at index @at; @zp:
+ * the zero point of the uint8 side. */
 static int
 insert_conversion (MoModel *m, MoOpType type, int in, guint at,
-    float scale)
+    float scale, int zp)
 {
   const MoTensorDef *d = &g_array_index (m->tensors, MoTensorDef, in);
   int c = d->c, out = mo_model_add_tensor (m, c);
@@ -226,9 +283,14 @@ insert_conversion (MoModel *m, MoOpType type, int in, guint at,
 
   od->u8 = type == MO_OP_QUANTIZE;
   od->scale = scale;
+  /* The quantize kernel has no zero point: only ReLU outputs (0) are
+   * quantised (int8 layers read those only). */
+  g_assert (type == MO_OP_DEQUANTIZE || zp == 0);
+  od->zero_point = type == MO_OP_QUANTIZE ? zp : 0;
   l = mo_model_add_layer (m, type, NULL, in, out);
   l->cin = l->cout = c;
   l->qscale = type == MO_OP_QUANTIZE ? 1.0f / scale : scale;
+  l->qzero = type == MO_OP_DEQUANTIZE ? zp : 0;
   g_ptr_array_steal_index (m->layers, m->layers->len - 1);
   g_ptr_array_insert (m->layers, at, l);
   return out;
@@ -241,7 +303,7 @@ mo_model_quantize (MoModel *m, const char *path, GError **error)
   GHashTable *by_name, *corr_of, *chs_of;
   int nt = m->tensors->len;
   float *tscale;
-  int *qcopy, *fcopy;
+  int *tzp, *qcopy, *fcopy;
   gboolean ok = FALSE;
 
   if (st == NULL)
@@ -250,6 +312,7 @@ mo_model_quantize (MoModel *m, const char *path, GError **error)
   corr_of = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   chs_of = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   tscale = g_new0 (float, nt);
+  tzp = g_new0 (int, nt);
   qcopy = g_new (int, nt);
   fcopy = g_new (int, nt);
   for (int t = 0; t < nt; t++)
@@ -296,8 +359,9 @@ mo_model_quantize (MoModel *m, const char *path, GError **error)
 
       if (is_corr && !layer_can_be_int8 (l)) {
         g_set_error (error, MO_ERROR, MO_ERROR_MODEL, "%s: tensor '%s': "
-            "layer '%s' is not a depthwise 3x3 or pointwise ReLU layer "
-            "(no int8 weights to correct)", path, t->name, l->name);
+            "layer '%s' is not a depthwise 3x3 or pointwise layer with a "
+            "ReLU or read by squeeze-excite (no int8 weights to correct)",
+            path, t->name, l->name);
         goto out;
       }
       if (is_chs && !layer_can_equalise (m, l)) {
@@ -332,9 +396,10 @@ mo_model_quantize (MoModel *m, const char *path, GError **error)
           "%g is not a positive finite number", path, t->name, v);
       goto out;
     }
-    if (layer_has_scale_slot (m, l))
+    if (layer_has_scale_slot (m, l)) {
       tscale[l->out] = v;
-    else
+      tzp[l->out] = layer_out_zero_point (m, l);
+    } else
       g_debug ("%s: '%s': layer '%s' keeps float outputs", path, t->name,
           l->name);
   }
@@ -360,14 +425,16 @@ mo_model_quantize (MoModel *m, const char *path, GError **error)
   m->n_int8 = 0;
   for (guint li = 0; li < m->layers->len; li++) {
     MoLayer *l = g_ptr_array_index (m->layers, li);
-    if (!layer_can_be_int8 (l) || tscale[l->in] <= 0.0f
+    if (!layer_can_be_int8 (l) || tscale[l->in] <= 0.0f || tzp[l->in] != 0
         || tscale[l->out] <= 0.0f)
       continue;
     l->int8 = TRUE;
-    quantize_weights (l, tscale[l->in], tscale[l->out],
+    quantize_weights (l, tscale[l->in], tscale[l->out], tzp[l->out],
         g_hash_table_lookup (corr_of, l));
     g_array_index (m->tensors, MoTensorDef, l->out).u8 = TRUE;
     g_array_index (m->tensors, MoTensorDef, l->out).scale = tscale[l->out];
+    g_array_index (m->tensors, MoTensorDef, l->out).zero_point =
+        tzp[l->out];
     m->n_int8++;
   }
   if (m->n_int8 == 0) {
@@ -394,12 +461,12 @@ mo_model_quantize (MoModel *m, const char *path, GError **error)
       if (want_u8 && !is_u8) {
         if (qcopy[t] < 0)
           qcopy[t] = insert_conversion (m, MO_OP_QUANTIZE, t, li++,
-              tscale[t]);
+              tscale[t], 0);
         *slot[si] = qcopy[t];
       } else if (!want_u8 && is_u8) {
         if (fcopy[t] < 0)
           fcopy[t] = insert_conversion (m, MO_OP_DEQUANTIZE, t, li++,
-              tscale[t]);
+              tscale[t], tzp[t]);
         *slot[si] = fcopy[t];
       }
     }
@@ -408,6 +475,7 @@ mo_model_quantize (MoModel *m, const char *path, GError **error)
 
 out:
   g_free (tscale);
+  g_free (tzp);
   g_free (qcopy);
   g_free (fcopy);
   g_hash_table_unref (by_name);
@@ -433,6 +501,8 @@ struct _MoCalibration
 typedef struct
 {
   const MoLayer *l;
+  int zp;                       /* 0: ReLU output; 128: signed, cmax holds
+                                 * the largest |value| */
   double *sum;                  /* per channel: sum over runs and pixels */
   double pixels;                /* pixels summed */
   GArray *cmax;                 /* float [runs][cout]: each run's channel
@@ -464,8 +534,9 @@ observe (gpointer data, guint li)
   mx = &g_array_index (sl->cmax, float, sl->cmax->len - sl->l->cout);
   for (gsize p = 0; p < (gsize) h * w; p++)
     for (int k = 0; k < sl->l->cout; k++) {
-      mx[k] = MAX (mx[k], d[p * cs + k]);
-      sl->sum[k] += d[p * cs + k];
+      float v = d[p * cs + k];
+      mx[k] = MAX (mx[k], sl->zp != 0 ? fabsf (v) : v);
+      sl->sum[k] += v;
     }
   sl->pixels += (double) h * w;
 }
@@ -492,7 +563,8 @@ mo_calibration_new (MoSession *s, GError **error)
     const MoLayer *l = g_ptr_array_index (m->layers, li);
     c->slot_of[li] = -1;
     if (layer_has_scale_slot (m, l)) {
-      Slot sl = { l, g_new0 (double, l->cout), 0.0,
+      Slot sl = { l, layer_out_zero_point (m, l), g_new0 (double, l->cout),
+        0.0,
         g_array_new (FALSE, TRUE, sizeof (float))
       };
       c->slot_of[li] = c->slots->len;
@@ -612,8 +684,10 @@ mo_calibration_write (const MoCalibration *c, const char *path,
       sum_max += mx;
     }
     range = c->stat == MO_CALIB_MAX ? max : sum_max / MAX (runs, 1);
-    /* An output that stayed 0 everywhere keeps a harmless scale. */
-    v = range > 0.0 ? (float) (range / 255.0) : 1.0f / 255.0f;
+    /* An output that stayed 0 everywhere keeps a harmless scale. A signed
+     * one (zero point 128) maps [-range, range] to [1, 255]. */
+    v = range > 0.0 ? (float) (range / (sl->zp != 0 ? 127.0 : 255.0))
+        : 1.0f / 255.0f;
     name = g_strconcat (sl->l->name, SCALE_SUFFIX, NULL);
     mo_st_writer_add_f32 (w, name, 1, shape, &v);
     g_free (name);
@@ -641,7 +715,7 @@ mo_calibration_write (const MoCalibration *c, const char *path,
     if (!layer_can_be_int8 (l))
       continue;
     in = slot_writing (c, l->in);
-    if (in == NULL || in->pixels <= 0.0)
+    if (in == NULL || in->zp != 0 || in->pixels <= 0.0)
       continue;
     tin = ts[in - &g_array_index (c->slots, Slot, 0)];
     mean = g_new (double, in->l->cout);

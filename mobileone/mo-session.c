@@ -542,7 +542,7 @@ run_layer (MoSession *s, const MoLayer *l, const MoLayer *prev,
     }
     case MO_OP_DEQUANTIZE:{
       MoDequantizeParams p = { (const uint8_t *) in->data, out->data, in->cs,
-        out->cs, l->cout, l->qscale, 0, 0
+        out->cs, l->cout, l->qscale, 0, 0, l->qzero
       };
       split (out->h * out->w, 1, ith, nth, &p.m0, &p.m1);
       if (p.m0 < p.m1)

@@ -367,7 +367,12 @@ test_convert (Case *tc, MoQuantizeFunc q, MoQuantizeFunc qref,
   float *fo = xmalloc ((size_t) m * cs * sizeof (float));
   memset (fr, 0, (size_t) m * cs * sizeof (float));
   memset (fo, 0, (size_t) m * cs * sizeof (float));
-  MoDequantizeParams d = { ref, fr, cs, cs, c, 1.0f / inv, m0, m1 };
+  /* Zero point 0 (ReLU outputs), 128 (signed ones) or any byte. */
+  static const int zps[3] = { 0, 128, -1 };
+  int zp = zps[rnd_int (0, 2)];
+  MoDequantizeParams d = { ref, fr, cs, cs, c, 1.0f / inv, m0, m1,
+    zp >= 0 ? zp : rnd_int (0, 255)
+  };
   dqref (&d);
   d.out = fo;
   dq (&d);
