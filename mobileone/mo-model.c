@@ -306,7 +306,8 @@ mo_model_export_fused (const MoModel *m, const char *path, GError **error)
   for (guint li = 0; li < m->layers->len; li++) {
     const MoLayer *l = g_ptr_array_index (m->layers, li);
     int cin_g = layer_cin_g (l), k = l->k;
-    if (l->name == NULL || l->w == NULL)       /* the SE gates have no weights */
+    /* Squeeze-excite gates (BLOCK.se) are named but have no weights. */
+    if (l->name == NULL || l->w == NULL)
       continue;
     float *W = g_new (float, (size_t) l->cout * cin_g * k * k);
     for (int o = 0; o < l->cout; o++)

@@ -5,15 +5,17 @@
  * largest value of each picture; its scale is the mean of those maxima (or
  * the largest of them) / 255 (uint8, zero point 0). The signed output of a
  * convolution read by squeeze-excite (conv -> SE -> ReLU) gets the largest
- * |value| / 127 instead, zero point 128. All after channel equalisation: per-channel factors of each ReLU
- * layer's outputs (LAYER.channel_scale) that the loader multiplies into
- * its weights and divides out of its readers' before quantising (the
- * float function is unchanged). The loader then turns each depthwise
- * or pointwise ReLU layer whose input and output both have a scale into
- * an int8 layer (weights symmetric per output channel, requantisation in
- * the kernel) and inserts a conversion wherever a float layer meets a
- * uint8 tensor or the other way round: the stem, squeeze-excite, the
- * heads' last layers and everything without a scale stay float. */
+ * |value| / 127 instead, zero point 128. All after channel equalisation:
+ * per-channel factors of each ReLU layer's outputs (LAYER.channel_scale)
+ * that the loader multiplies into its weights and divides out of its
+ * readers' before quantising (the float function is unchanged). The
+ * loader then turns each depthwise or pointwise ReLU layer (or
+ * squeeze-excite conv) whose input and output both have a scale into an
+ * int8 layer (weights symmetric per output channel, requantisation in the
+ * kernel) and inserts a conversion wherever a float layer meets a uint8
+ * tensor or the other way round: the stem, squeeze-excite's pool, 1x1
+ * layers and gate, the heads' last layers and everything without a scale
+ * stay float. */
 #include "mo-model-private.h"
 
 #include <math.h>
@@ -357,7 +359,8 @@ mo_model_quantize (MoModel *m, const char *path, GError **error)
       const int64_t cshape[1] = { l->cout };
       float *vec;
 
-      if (is_corr && !layer_can_be_int8 (l)) {
+      if (is_corr && (!layer_can_be_int8 (l)
+              || !layer_has_scale_slot (m, l))) {
         g_set_error (error, MO_ERROR, MO_ERROR_MODEL, "%s: tensor '%s': "
             "layer '%s' is not a depthwise 3x3 or pointwise layer with a "
             "ReLU or read by squeeze-excite (no int8 weights to correct)",

@@ -300,6 +300,10 @@ test_bad_scales (void)
         "nosuchlayer");
     expect_bad_correction (&f, good, "stage0.reparam_conv.bias_correction",
         48, 0.0f, "no int8 weights");
+    /* The classifier: pointwise, but no activation and not read by
+     * squeeze-excite, so it never has a uint8 output. */
+    expect_bad_correction (&f, good, "linear.bias_correction", 10, 0.0f,
+        "no int8 weights");
     g_free (cname);
     /* Channel scales: shape [cout], positive finite values, a layer whose
      * channels can be rescaled (a ReLU convolution read by convolutions or
