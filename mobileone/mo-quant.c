@@ -99,6 +99,26 @@ layer_has_scale_slot (const MoModel *m, const MoLayer *l)
   return layer_out_zero_point (m, l) >= 0;
 }
 
+/* Whether tensor @t is read, and only as the first input of int8 layers. */
+static gboolean
+tensor_read_by_int8_only (const MoModel *m, int t)
+{
+  gboolean read = FALSE;
+
+  for (guint i = 0; i < m->layers->len; i++) {
+    const MoLayer *c = g_ptr_array_index (m->layers, i);
+    if (c->in2 == t || (c->in == t && !c->int8))
+      return FALSE;
+    read |= c->in == t;
+  }
+  if (!read)
+    return FALSE;
+  for (guint i = 0; i < m->outputs->len; i++)
+    if (g_array_index (m->outputs, MoOutputDef, i).tensor == t)
+      return FALSE;
+  return TRUE;
+}
+
 /* Whether tensor @t is read by a layer's second input (a gate, an add). */
 static gboolean
 tensor_is_in2 (const MoModel *m, int t)
@@ -439,6 +459,35 @@ mo_model_quantize (MoModel *m, const char *path, GError **error)
     g_array_index (m->tensors, MoTensorDef, l->out).zero_point =
         tzp[l->out];
     m->n_int8++;
+  }
+  /* Squeeze-excite on uint8: a gate reading an int8 conv's (signed)
+   * output, whose own output has a scale and is read by int8 layers only,
+   * takes bytes in and out (its kernel folds the dequantize, the gate and
+   * the quantize, rounding as they do); the squeeze-excite pool of a
+   * uint8 tensor reads the bytes (exact integer sums; other pools, say a
+   * classifier's, keep their dequantize, so networks without
+   * squeeze-excite compute what they did). Neither has weights: they are
+   * not counted in n_int8 (the int8 convolutions). */
+  for (guint li = 0; li < m->layers->len; li++) {
+    MoLayer *l = g_ptr_array_index (m->layers, li);
+    MoTensorDef *in = &g_array_index (m->tensors, MoTensorDef, l->in);
+    MoTensorDef *out = &g_array_index (m->tensors, MoTensorDef, l->out);
+
+    if (l->type == MO_OP_SCALE && l->act == MO_ACT_RELU && in->u8
+        && tscale[l->out] > 0.0f && tzp[l->out] == 0
+        && tensor_read_by_int8_only (m, l->out)) {
+      l->int8 = TRUE;
+      out->u8 = TRUE;
+      out->scale = tscale[l->out];
+      out->zero_point = 0;
+    }
+  }
+  for (guint li = 0; li < m->layers->len; li++) {
+    MoLayer *l = g_ptr_array_index (m->layers, li);
+    if (l->type == MO_OP_GAP
+        && g_array_index (m->tensors, MoTensorDef, l->in).u8
+        && tensor_read_by_se (m, l->in))
+      l->int8 = TRUE;
   }
   if (m->n_int8 == 0) {
     g_set_error (error, MO_ERROR, MO_ERROR_MODEL, "%s: no layer of %s can "

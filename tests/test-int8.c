@@ -375,15 +375,17 @@ test_bad_scales (void)
 }
 
 /* Squeeze-excite blocks (conv -> SE -> ReLU) run in int8: the conv's
- * signed output is uint8 with zero point 128 (its dequantize subtracts
- * it), the gate (BLOCK.se) has a scale, and the conv reading the gate
- * runs in int8 too. Before, both convs of every SE block stayed float. */
+ * signed output is uint8 with zero point 128, read as bytes by the SE's
+ * pool and gate (or through a dequantize, which subtracts it), the gate
+ * (BLOCK.se) has a scale and writes bytes where only int8 convs read it,
+ * and the conv reading the gate runs in int8 too. Before, both convs of
+ * every SE block stayed float. */
 static void
 test_se (void)
 {
   GError *error = NULL;
   Fixture f;
-  int n_signed = 0, n_gates = 0, n_dq128 = 0;
+  int n_signed = 0, n_gates = 0, n_gates8 = 0, n_gaps8 = 0;
 
   fixture_make (&f, "k2se-fused.yaml", "k2se-fused.safetensors");
   MoModel *m = mo_model_load (f.yaml_i8, &error);
@@ -396,6 +398,8 @@ test_se (void)
       g_assert_nonnull (l->name);
       g_assert_true (g_str_has_suffix (l->name, ".se"));
       n_gates++;
+      n_gates8 += l->int8;
+      g_assert_true (l->int8 == out->u8);
       /* Its only reader (after a quantize) is an int8 conv, except in the
        * last block (the classifier's pool reads it). */
       for (guint j = i + 1; j < m->layers->len; j++) {
@@ -419,17 +423,23 @@ test_se (void)
     } else if (l->int8) {
       g_assert_cmpint (out->zero_point, ==, 0);
     }
-    if (l->type == MO_OP_DEQUANTIZE) {
-      const MoTensorDef *in = &g_array_index (m->tensors, MoTensorDef, l->in);
+    const MoTensorDef *in = &g_array_index (m->tensors, MoTensorDef, l->in);
+    if (l->type == MO_OP_DEQUANTIZE)
       g_assert_cmpint (l->qzero, ==, in->zero_point);
-      n_dq128 += l->qzero == 128;
+    if (l->type == MO_OP_GAP && in->u8) {
+      g_assert_true (l->int8);
+      g_assert_cmpint (in->zero_point, ==, 128);
+      n_gaps8++;
     }
   }
-  g_test_message ("k2se: %d SE convs with signed int8 outputs, %d gates, "
-      "%u int8 layers", n_signed, n_gates, mo_model_n_int8_layers (m));
+  g_test_message ("k2se: %d SE convs with signed int8 outputs, %d gates "
+      "(%d on uint8), %d pools on uint8, %u int8 layers", n_signed, n_gates,
+      n_gates8, n_gaps8, mo_model_n_int8_layers (m));
   g_assert_cmpint (n_signed, >, 0);
   g_assert_cmpint (n_signed, ==, n_gates);
-  g_assert_cmpint (n_dq128, ==, n_signed);
+  g_assert_cmpint (n_gaps8, ==, n_signed);
+  /* The last gate feeds the classifier's (float) pool. */
+  g_assert_cmpint (n_gates8, ==, n_gates - 1);
   mo_model_unref (m);
   fixture_free (&f);
 }
