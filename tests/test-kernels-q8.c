@@ -417,20 +417,28 @@ test_se (Case *tc, MoGapQ8Func gap, MoGapQ8Func gapref, MoScaleQ8Func sc,
   if (memcmp (fr, fo, cs * sizeof (float)))
     report (tc, "gap differs", 0, 0, 0, 0);
 
-  /* The gate: gates of either sign (the ReLU is the clamp), values around
-   * the rounding ties. */
+  /* The gate: gates of either sign (the ReLU is the clamp); in half the
+   * cases each channel's pixels hold one byte and its gate puts the
+   * result within rounding of a tie (k + 1/2), where the order of the
+   * float products decides the byte. */
   int mm = m < 200 ? m : 200, m0 = rnd_int (0, mm - 1);
   int m1 = rnd_int (m0 + 1, mm);
   float *gate = xmalloc (cs * sizeof (float));
-  for (int i = 0; i < cs; i++)
+  float inv = 0.5f + 50.0f * rnd_unit ();
+  int ties = rnd () % 2;
+  for (int i = 0; i < cs; i++) {
+    float x = ((float) in[i] - (float) zp) * scale;
     gate[i] = 2.0f * rnd_unit () - 0.5f;
+    if (ties && x != 0.0f)
+      gate[i] = (float) ((rnd_int (0, 254) + 0.5) / ((double) x * inv));
+    for (int px = 1; ties && px < mm; px++)
+      in[(size_t) px * cs + i] = in[i];
+  }
   snprintf (tc->shape, sizeof tc->shape, "scale: %d pixels x %d channels, "
       "pixels [%d,%d), zero point %d", mm, c, m0, m1, zp);
   uint8_t *ref = output_new ((size_t) mm * cs), *out =
       output_new ((size_t) mm * cs);
-  MoScaleQ8Params p = { in, gate, ref, cs, cs, c, scale, zp,
-    0.5f + 50.0f * rnd_unit (), m0, m1
-  };
+  MoScaleQ8Params p = { in, gate, ref, cs, cs, c, scale, zp, inv, m0, m1 };
   scref (&p);
   p.out = out;
   sc (&p);
