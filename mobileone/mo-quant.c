@@ -13,9 +13,9 @@
  * squeeze-excite conv) whose input and output both have a scale into an
  * int8 layer (weights symmetric per output channel, requantisation in the
  * kernel) and inserts a conversion wherever a float layer meets a uint8
- * tensor or the other way round: the stem, squeeze-excite's pool, 1x1
- * layers and gate, the heads' last layers and everything without a scale
- * stay float. */
+ * tensor or the other way round: the stem, squeeze-excite's 1x1 layers
+ * (its pool and gate read the conv's bytes), the heads' last layers and
+ * everything without a scale stay float. */
 #include "mo-model-private.h"
 
 #include <math.h>
