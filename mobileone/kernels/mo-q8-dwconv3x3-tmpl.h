@@ -175,7 +175,7 @@ MO_KERNEL_GAP (const MoGapQ8Params *p)
 {
   static const float zero = 0.0f;
 
-  assert (p->c1 <= p->cs);
+  assert (MO_ROUND_UP (p->c1, MO_VW) <= p->cs);
   for (int c = p->c0; c < p->c1; c += MO_VW) {
     double sum[MO_VW] = { 0 };
     float part[MO_VW];
