@@ -71,7 +71,11 @@ add_se (MoModel *m, MoWeights *ws, const char *name, int x, int c,
     l->act = MO_ACT_SIGMOID;
     mo_layer_set_weights (m, l, t[2], t[3]);
     out = mo_model_add_tensor (m, c);
-    l = mo_model_add_layer (m, MO_OP_SCALE, NULL, x, out);
+    /* Named like PyTorch's SE module (its output: x times the gate), so
+     * that the int8 scales file can name the gated output (docs/int8.md). */
+    ln = g_strconcat (name, ".se", NULL);
+    l = mo_model_add_layer (m, MO_OP_SCALE, ln, x, out);
+    g_free (ln);
     l->in2 = e;
     l->cin = l->cout = c;
     l->act = MO_ACT_RELU;

@@ -66,5 +66,31 @@ mo_q8_dequantize__ref (const MoDequantizeParams *p)
   for (int m = p->m0; m < p->m1; m++)
     for (int c = 0; c < c_end; c++)
       p->out[(size_t) m * p->out_cs + c] =
-          (float) p->in[(size_t) m * p->in_cs + c] * p->scale;
+          ((float) p->in[(size_t) m * p->in_cs + c] - (float) p->zero_point)
+          * p->scale;
+}
+
+void
+mo_q8_gap__ref (const MoGapQ8Params *p)
+{
+  for (int c = p->c0; c < p->c1; c++) {
+    int64_t sum = 0;
+    for (int m = 0; m < p->hw; m++)
+      sum += p->in[(size_t) m * p->cs + c];
+    p->out[c] = mo_q8_mean ((double) sum, p->hw, p->scale, p->zero_point);
+  }
+}
+
+void
+mo_q8_scale__ref (const MoScaleQ8Params *p)
+{
+  int c_end = MO_ROUND_UP (p->c, MO_CALIGN);
+
+  for (int m = p->m0; m < p->m1; m++)
+    for (int c = 0; c < c_end; c++) {
+      float x = ((float) p->in[(size_t) m * p->in_cs + c] -
+          (float) p->in_zero_point) * p->in_scale;
+      p->out[(size_t) m * p->out_cs + c] =
+          mo_quantize_value (x * p->gate[c], p->out_inv_scale);
+    }
 }

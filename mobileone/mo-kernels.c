@@ -131,6 +131,8 @@ mo_kernels_init (MoKernels *k, unsigned flags)
   k->dwconv3x3_q8 = mo_q8_dwconv3x3__ref;
   k->quantize = mo_q8_quantize__ref;
   k->dequantize = mo_q8_dequantize__ref;
+  k->gap_q8 = mo_q8_gap__ref;
+  k->scale_q8 = mo_q8_scale__ref;
   (void) flags;
 
   /* SIMD levels, lowest first; each overwrites what it implements. */
@@ -148,6 +150,8 @@ mo_kernels_init (MoKernels *k, unsigned flags)
   k->dwconv3x3_q8 = mo_q8_dwconv3x3__neon;
   k->quantize = mo_q8_quantize__neon;
   k->dequantize = mo_q8_dequantize__neon;
+  k->gap_q8 = mo_q8_gap__neon;
+  k->scale_q8 = mo_q8_scale__neon;
 #endif
 #if MO_HAVE_NEONDOT
   if (flags & MO_ISA_NEONDOT) {
@@ -176,6 +180,8 @@ mo_kernels_init (MoKernels *k, unsigned flags)
   k->dwconv3x3_q8 = mo_q8_dwconv3x3__avx2;
   k->quantize = mo_q8_quantize__avx2;
   k->dequantize = mo_q8_dequantize__avx2;
+  k->gap_q8 = mo_q8_gap__avx2;
+  k->scale_q8 = mo_q8_scale__avx2;
 #endif
 #if MO_HAVE_AVXVNNI
   /* Without a dot product the int8 GEMM is AVX2's vpmaddwd on widened
@@ -199,6 +205,8 @@ mo_kernels_init (MoKernels *k, unsigned flags)
   k->dwconv3x3_q8 = mo_q8_dwconv3x3__avx512;
   k->quantize = mo_q8_quantize__avx512;
   k->dequantize = mo_q8_dequantize__avx512;
+  k->gap_q8 = mo_q8_gap__avx512;
+  k->scale_q8 = mo_q8_scale__avx512;
 #endif
 #if MO_HAVE_AVX512VNNI
   if (!(flags & MO_ISA_AVX512VNNI))

@@ -239,7 +239,10 @@ typedef struct
   int m0, m1;
 } MoQuantizeParams;
 
-/* uint8 -> float: out = in * scale, same ranges. */
+/* uint8 -> float: out = (in - zero_point) * scale, same ranges. The
+ * difference is an exact small integer, so every variant gives the
+ * reference's floats. zero_point: 0 for ReLU outputs, 128 for signed ones
+ * (docs/int8.md). */
 typedef struct
 {
   const uint8_t *in;
@@ -247,7 +250,47 @@ typedef struct
   int in_cs, out_cs, c;
   float scale;
   int m0, m1;
+  int zero_point;               /* 0 .. 255 */
 } MoDequantizeParams;
+
+/* Global average pool of a uint8 tensor (zero point, scale) to floats,
+ * squeeze-excite's pool on a conv's uint8 output (docs/int8.md):
+ * out[c] = mo_q8_mean (the exact integer sum over the hw pixels),
+ * channels [c0, c1). */
+typedef struct
+{
+  const uint8_t *in;
+  float *out;
+  int hw, cs;
+  int c0, c1;
+  float scale;
+  int zero_point;
+} MoGapQ8Params;
+
+/** mo_q8_mean: the mean of hw bytes of sum @sum, dequantised. */
+static inline float
+mo_q8_mean (double sum, int hw, float scale, int zero_point)
+{
+  return (float) ((sum / hw - zero_point) * (double) scale);
+}
+
+/* Squeeze-excite's gate on uint8 (docs/int8.md), what dequantize, the
+ * float gate and quantize compute in turn, each step rounded to float as
+ * they round it: x = (in - in_zero_point) * in_scale, out =
+ * mo_quantize_value (x * gate[c], out_inv_scale); the gate's ReLU is the
+ * clamp at 0 (the output's zero point is 0). Pixels [m0, m1), channels
+ * [0, round_up (c, MO_CALIGN)). */
+typedef struct
+{
+  const uint8_t *in;
+  const float *gate;
+  uint8_t *out;
+  int in_cs, out_cs, c;
+  float in_scale;
+  int in_zero_point;
+  float out_inv_scale;
+  int m0, m1;
+} MoScaleQ8Params;
 
 /** mo_quantize_value: the scalar of MoQuantizeParams. */
 static inline uint8_t
@@ -263,6 +306,8 @@ typedef void (*MoPwConvQ8Func) (const MoPwConvQ8Params * p);
 typedef void (*MoDwConvQ8Func) (const MoDwConvQ8Params * p);
 typedef void (*MoQuantizeFunc) (const MoQuantizeParams * p);
 typedef void (*MoDequantizeFunc) (const MoDequantizeParams * p);
+typedef void (*MoGapQ8Func) (const MoGapQ8Params * p);
+typedef void (*MoScaleQ8Func) (const MoScaleQ8Params * p);
 
 typedef void (*MoConvFunc) (const MoConvParams * p);
 typedef void (*MoDwConvFunc) (const MoDwConvParams * p);
@@ -285,6 +330,8 @@ typedef struct
   MoDwConvQ8Func dwconv3x3_q8;
   MoQuantizeFunc quantize;
   MoDequantizeFunc dequantize;
+  MoGapQ8Func gap_q8;
+  MoScaleQ8Func scale_q8;
 } MoKernels;
 
 typedef enum
@@ -327,6 +374,8 @@ void mo_q8_pwconv__ref (const MoPwConvQ8Params * p);
 void mo_q8_dwconv3x3__ref (const MoDwConvQ8Params * p);
 void mo_q8_quantize__ref (const MoQuantizeParams * p);
 void mo_q8_dequantize__ref (const MoDequantizeParams * p);
+void mo_q8_gap__ref (const MoGapQ8Params * p);
+void mo_q8_scale__ref (const MoScaleQ8Params * p);
 
 /**
  * mo_resize_source: PyTorch's source index and weights of output row or

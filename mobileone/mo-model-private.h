@@ -15,7 +15,8 @@ typedef enum
   MO_OP_DWCONV,                 /* depthwise 3x3 */
   MO_OP_PWCONV,                 /* 1x1 / fully connected */
   MO_OP_GAP,                    /* global average pool to 1x1 */
-  MO_OP_SCALE,                  /* per-channel gate (in2 is the 1x1 gate) */
+  MO_OP_SCALE,                  /* per-channel gate (in2 is the 1x1 gate);
+                                 * named BLOCK.se in the backbone */
   MO_OP_RESIZE,                 /* bilinear resize (align_corners = False) to
                                  * the size of tensor size_like */
   MO_OP_QUANTIZE,               /* float -> uint8 (int8 models, mo-quant.c) */
@@ -34,6 +35,7 @@ typedef struct
   gboolean u8;                  /* uint8 activations of scale `scale` (int8
                                  * models, mo-quant.c) */
   float scale;
+  int zero_point;               /* u8: 0 (ReLU outputs) or 128 (signed) */
 } MoTensorDef;
 
 typedef struct
@@ -56,6 +58,7 @@ typedef struct
   float qscale;                 /* QUANTIZE: 1 / scale; DEQUANTIZE: scale;
                                  * a float CONV writing a uint8 tensor
                                  * (mo-quant.c): 1 / its scale */
+  int qzero;                    /* DEQUANTIZE: the input's zero point */
 } MoLayer;
 
 typedef struct

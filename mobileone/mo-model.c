@@ -7,7 +7,7 @@
 int
 mo_model_add_tensor (MoModel *m, int c)
 {
-  MoTensorDef t = { c, -1, 0, FALSE, 0.0f };
+  MoTensorDef t = { c, -1, 0, FALSE, 0.0f, 0 };
   g_array_append_val (m->tensors, t);
   return (int) m->tensors->len - 1;
 }
@@ -15,7 +15,7 @@ mo_model_add_tensor (MoModel *m, int c)
 int
 mo_model_add_view (MoModel *m, int parent, int coff, int c)
 {
-  MoTensorDef t = { c, parent, coff, FALSE, 0.0f };
+  MoTensorDef t = { c, parent, coff, FALSE, 0.0f, 0 };
   g_return_val_if_fail (coff % MO_CALIGN == 0 && c % MO_CALIGN == 0, -1);
   g_array_append_val (m->tensors, t);
   return (int) m->tensors->len - 1;
@@ -307,7 +307,8 @@ mo_model_export_fused (const MoModel *m, const char *path, GError **error)
   for (guint li = 0; li < m->layers->len; li++) {
     const MoLayer *l = g_ptr_array_index (m->layers, li);
     int cin_g = layer_cin_g (l), k = l->k;
-    if (l->name == NULL)
+    /* Squeeze-excite gates (BLOCK.se) are named but have no weights. */
+    if (l->name == NULL || l->w == NULL)
       continue;
     float *W = g_new (float, (size_t) l->cout * cin_g * k * k);
     for (int o = 0; o < l->cout; o++)

@@ -1,17 +1,21 @@
 /* mobileone-gst engine: post-training int8 quantisation (docs/int8.md).
  *
  * Calibration runs the float model on pictures and records, for the output
- * of every named ReLU layer, the largest value of each picture; its scale
- * is the mean of those maxima (or the largest of them) / 255 (uint8, zero
- * point 0), after channel equalisation: per-channel factors of each ReLU
- * layer's outputs (LAYER.channel_scale) that the loader multiplies into
- * its weights and divides out of its readers' before quantising (the
- * float function is unchanged). The loader then turns each depthwise
- * or pointwise ReLU layer whose input and output both have a scale into
- * an int8 layer (weights symmetric per output channel, requantisation in
- * the kernel) and inserts a conversion wherever a float layer meets a
- * uint8 tensor or the other way round: the stem, squeeze-excite, the
- * heads' last layers and everything without a scale stay float. */
+ * of every named ReLU layer (convolutions and squeeze-excite gates), the
+ * largest value of each picture; its scale is the mean of those maxima (or
+ * the largest of them) / 255 (uint8, zero point 0). The signed output of a
+ * convolution read by squeeze-excite (conv -> SE -> ReLU) gets the largest
+ * |value| / 127 instead, zero point 128. All after channel equalisation:
+ * per-channel factors of each ReLU layer's outputs (LAYER.channel_scale)
+ * that the loader multiplies into its weights and divides out of its
+ * readers' before quantising (the float function is unchanged). The
+ * loader then turns each depthwise or pointwise ReLU layer (or
+ * squeeze-excite conv) whose input and output both have a scale into an
+ * int8 layer (weights symmetric per output channel, requantisation in the
+ * kernel) and inserts a conversion wherever a float layer meets a uint8
+ * tensor or the other way round: the stem, squeeze-excite's 1x1 layers
+ * (its pool and gate read the conv's bytes), the heads' last layers and
+ * everything without a scale stay float. */
 #include "mo-model-private.h"
 
 #include <math.h>
@@ -38,14 +42,81 @@ tensor_can_be_u8 (const MoModel *m, int t)
   return TRUE;
 }
 
-/* Whether layer @l's output may be calibrated: a named ReLU layer (its
- * output is >= 0: uint8 with zero point 0) writing a plain tensor. */
+static gboolean
+is_conv (const MoLayer *l)
+{
+  return l->type == MO_OP_CONV || l->type == MO_OP_DWCONV
+      || l->type == MO_OP_PWCONV;
+}
+
+/* Whether tensor @t is read by squeeze-excite only: a global pool (the
+ * gate's input) and a scale op (gated, its first input), nothing else. */
+static gboolean
+tensor_read_by_se (const MoModel *m, int t)
+{
+  gboolean gap = FALSE, scale = FALSE;
+
+  for (guint i = 0; i < m->layers->len; i++) {
+    const MoLayer *c = g_ptr_array_index (m->layers, i);
+    if (c->in2 == t)
+      return FALSE;
+    if (c->in != t)
+      continue;
+    if (c->type == MO_OP_GAP)
+      gap = TRUE;
+    else if (c->type == MO_OP_SCALE)
+      scale = TRUE;
+    else
+      return FALSE;
+  }
+  return gap && scale;
+}
+
+/* The zero point of layer @l's calibrated uint8 output, or -1 when its
+ * output is not calibrated. 0: a named ReLU layer (convolution or
+ * squeeze-excite gate: its output is >= 0) writing a plain tensor. 128: a
+ * named convolution without activation whose plain output is read by
+ * squeeze-excite (conv -> SE -> ReLU): signed, quantised symmetrically
+ * about 128, which needs one statistic (the largest |value|) and keeps
+ * the requantisation clamp (rint (acc mul + add), 0, 255) of every kernel,
+ * the zero point folded into add. */
+static int
+layer_out_zero_point (const MoModel *m, const MoLayer *l)
+{
+  if (l->name == NULL || !tensor_can_be_u8 (m, l->out))
+    return -1;
+  if (l->act == MO_ACT_RELU && (is_conv (l) || l->type == MO_OP_SCALE))
+    return 0;
+  if (l->act == MO_ACT_NONE && is_conv (l) && tensor_read_by_se (m, l->out))
+    return 128;
+  return -1;
+}
+
+/* Whether layer @l's output may be calibrated. */
 static gboolean
 layer_has_scale_slot (const MoModel *m, const MoLayer *l)
 {
-  return l->name != NULL && l->act == MO_ACT_RELU
-      && (l->type == MO_OP_CONV || l->type == MO_OP_DWCONV
-      || l->type == MO_OP_PWCONV) && tensor_can_be_u8 (m, l->out);
+  return layer_out_zero_point (m, l) >= 0;
+}
+
+/* Whether tensor @t is read, and only as the first input of int8 layers. */
+static gboolean
+tensor_read_by_int8_only (const MoModel *m, int t)
+{
+  gboolean read = FALSE;
+
+  for (guint i = 0; i < m->layers->len; i++) {
+    const MoLayer *c = g_ptr_array_index (m->layers, i);
+    if (c->in2 == t || (c->in == t && !c->int8))
+      return FALSE;
+    read |= c->in == t;
+  }
+  if (!read)
+    return FALSE;
+  for (guint i = 0; i < m->outputs->len; i++)
+    if (g_array_index (m->outputs, MoOutputDef, i).tensor == t)
+      return FALSE;
+  return TRUE;
 }
 
 /* Whether tensor @t is read by a layer's second input (a gate, an add). */
@@ -70,7 +141,8 @@ layer_can_equalise (const MoModel *m, const MoLayer *l)
 {
   gboolean read = FALSE;
 
-  if (!layer_has_scale_slot (m, l) || l->in2 >= 0 || tensor_is_in2 (m, l->out))
+  if (!layer_has_scale_slot (m, l) || !is_conv (l) || l->act != MO_ACT_RELU
+      || l->in2 >= 0 || tensor_is_in2 (m, l->out))
     return FALSE;
   for (guint i = 0; i < m->layers->len; i++) {
     const MoLayer *c = g_ptr_array_index (m->layers, i);
@@ -189,8 +261,12 @@ quantize_channel (const MoLayer *l, int n, gint8 *q, double *err_sum,
   return sw;
 }
 
+/* Quantises @l's weights; its output is uint8 of scale @s_out and zero
+ * point @zp_out (folded into the offset: clamp (rint (acc mul + add)) is
+ * then round (x / s_out) + zp_out, clamped). */
 static void
-quantize_weights (MoLayer *l, float s_in, float s_out, const float *corr)
+quantize_weights (MoLayer *l, float s_in, float s_out, int zp_out,
+    const float *corr)
 {
   const int ldw = l->ldw, dw = l->type == MO_OP_DWCONV;
   size_t size = dw ? (size_t) 9 * ldw : mo_pw8_size (l->cin, ldw);
@@ -202,7 +278,7 @@ quantize_weights (MoLayer *l, float s_in, float s_out, const float *corr)
     double sw = quantize_channel (l, n, l->wq, NULL, NULL, NULL, NULL);
     double b = l->b[n] - (corr != NULL ? corr[n] : 0.0);
     l->qmul[n] = (float) ((double) s_in * sw / s_out);
-    l->qadd[n] = (float) (b / s_out);
+    l->qadd[n] = (float) (b / s_out + zp_out);
   }
   if (!dw) {
     l->wsum = g_aligned_alloc0 (ldw, sizeof (gint32), 64);
@@ -210,18 +286,21 @@ quantize_weights (MoLayer *l, float s_in, float s_out, const float *corr)
   }
 }
 
-/* Whether layer @l can run in int8 once its input and output have scales. */
+/* Whether layer @l can run in int8 once its input (zero point 0) and
+ * output have scales: a depthwise 3x3 or pointwise convolution with a
+ * ReLU or (read by squeeze-excite) none. */
 static gboolean
 layer_can_be_int8 (const MoLayer *l)
 {
   return (l->type == MO_OP_PWCONV || (l->type == MO_OP_DWCONV && l->k == 3))
-      && l->in2 < 0 && l->act == MO_ACT_RELU;
+      && l->in2 < 0 && (l->act == MO_ACT_RELU || l->act == MO_ACT_NONE);
 }
 
-/* A new layer @type from tensor @in to a new tensor, at index @at. */
+/* A new layer @type from tensor @in to a new tensor, at index @at; @zp:
+ * the zero point of the uint8 side. */
 static int
 insert_conversion (MoModel *m, MoOpType type, int in, guint at,
-    float scale)
+    float scale, int zp)
 {
   const MoTensorDef *d = &g_array_index (m->tensors, MoTensorDef, in);
   int c = d->c, out = mo_model_add_tensor (m, c);
@@ -230,9 +309,14 @@ insert_conversion (MoModel *m, MoOpType type, int in, guint at,
 
   od->u8 = type == MO_OP_QUANTIZE;
   od->scale = scale;
+  /* The quantize kernel has no zero point: only ReLU outputs (0) are
+   * quantised (int8 layers read those only). */
+  g_assert (type == MO_OP_DEQUANTIZE || zp == 0);
+  od->zero_point = type == MO_OP_QUANTIZE ? zp : 0;
   l = mo_model_add_layer (m, type, NULL, in, out);
   l->cin = l->cout = c;
   l->qscale = type == MO_OP_QUANTIZE ? 1.0f / scale : scale;
+  l->qzero = type == MO_OP_DEQUANTIZE ? zp : 0;
   g_ptr_array_steal_index (m->layers, m->layers->len - 1);
   g_ptr_array_insert (m->layers, at, l);
   return out;
@@ -277,7 +361,7 @@ mo_model_quantize (MoModel *m, const char *path, GError **error)
   GHashTable *by_name, *corr_of, *chs_of;
   int nt = m->tensors->len;
   float *tscale;
-  int *qcopy, *fcopy;
+  int *tzp, *qcopy, *fcopy;
   gboolean ok = FALSE;
 
   if (st == NULL)
@@ -286,6 +370,7 @@ mo_model_quantize (MoModel *m, const char *path, GError **error)
   corr_of = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   chs_of = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   tscale = g_new0 (float, nt);
+  tzp = g_new0 (int, nt);
   qcopy = g_new (int, nt);
   fcopy = g_new (int, nt);
   for (int t = 0; t < nt; t++)
@@ -330,10 +415,12 @@ mo_model_quantize (MoModel *m, const char *path, GError **error)
       const int64_t cshape[1] = { l->cout };
       float *vec;
 
-      if (is_corr && !layer_can_be_int8 (l)) {
+      if (is_corr && (!layer_can_be_int8 (l)
+              || !layer_has_scale_slot (m, l))) {
         g_set_error (error, MO_ERROR, MO_ERROR_MODEL, "%s: tensor '%s': "
-            "layer '%s' is not a depthwise 3x3 or pointwise ReLU layer "
-            "(no int8 weights to correct)", path, t->name, l->name);
+            "layer '%s' is not a depthwise 3x3 or pointwise layer with a "
+            "ReLU or read by squeeze-excite (no int8 weights to correct)",
+            path, t->name, l->name);
         goto out;
       }
       if (is_chs && !layer_can_equalise (m, l)) {
@@ -368,9 +455,10 @@ mo_model_quantize (MoModel *m, const char *path, GError **error)
           "%g is not a positive finite number", path, t->name, v);
       goto out;
     }
-    if (layer_has_scale_slot (m, l))
+    if (layer_has_scale_slot (m, l)) {
       tscale[l->out] = v;
-    else
+      tzp[l->out] = layer_out_zero_point (m, l);
+    } else
       g_debug ("%s: '%s': layer '%s' keeps float outputs", path, t->name,
           l->name);
   }
@@ -396,15 +484,46 @@ mo_model_quantize (MoModel *m, const char *path, GError **error)
   m->n_int8 = 0;
   for (guint li = 0; li < m->layers->len; li++) {
     MoLayer *l = g_ptr_array_index (m->layers, li);
-    if (!layer_can_be_int8 (l) || tscale[l->in] <= 0.0f
+    if (!layer_can_be_int8 (l) || tscale[l->in] <= 0.0f || tzp[l->in] != 0
         || tscale[l->out] <= 0.0f)
       continue;
     l->int8 = TRUE;
-    quantize_weights (l, tscale[l->in], tscale[l->out],
+    quantize_weights (l, tscale[l->in], tscale[l->out], tzp[l->out],
         g_hash_table_lookup (corr_of, l));
     g_array_index (m->tensors, MoTensorDef, l->out).u8 = TRUE;
     g_array_index (m->tensors, MoTensorDef, l->out).scale = tscale[l->out];
+    g_array_index (m->tensors, MoTensorDef, l->out).zero_point =
+        tzp[l->out];
     m->n_int8++;
+  }
+  /* Squeeze-excite on uint8: a gate reading an int8 conv's (signed)
+   * output, whose own output has a scale and is read by int8 layers only,
+   * takes bytes in and out (its kernel folds the dequantize, the gate and
+   * the quantize, rounding as they do); the squeeze-excite pool of a
+   * uint8 tensor reads the bytes (exact integer sums; other pools, say a
+   * classifier's, keep their dequantize, so networks without
+   * squeeze-excite compute what they did). Neither has weights: they are
+   * not counted in n_int8 (the int8 convolutions). */
+  for (guint li = 0; li < m->layers->len; li++) {
+    MoLayer *l = g_ptr_array_index (m->layers, li);
+    MoTensorDef *in = &g_array_index (m->tensors, MoTensorDef, l->in);
+    MoTensorDef *out = &g_array_index (m->tensors, MoTensorDef, l->out);
+
+    if (l->type == MO_OP_SCALE && l->act == MO_ACT_RELU && in->u8
+        && tscale[l->out] > 0.0f && tzp[l->out] == 0
+        && tensor_read_by_int8_only (m, l->out)) {
+      l->int8 = TRUE;
+      out->u8 = TRUE;
+      out->scale = tscale[l->out];
+      out->zero_point = 0;
+    }
+  }
+  for (guint li = 0; li < m->layers->len; li++) {
+    MoLayer *l = g_ptr_array_index (m->layers, li);
+    if (l->type == MO_OP_GAP
+        && g_array_index (m->tensors, MoTensorDef, l->in).u8
+        && tensor_read_by_se (m, l->in))
+      l->int8 = TRUE;
   }
   if (m->n_int8 == 0) {
     g_set_error (error, MO_ERROR, MO_ERROR_MODEL, "%s: no layer of %s can "
@@ -430,12 +549,12 @@ mo_model_quantize (MoModel *m, const char *path, GError **error)
       if (want_u8 && !is_u8) {
         if (qcopy[t] < 0)
           qcopy[t] = insert_conversion (m, MO_OP_QUANTIZE, t, li++,
-              tscale[t]);
+              tscale[t], 0);
         *slot[si] = qcopy[t];
       } else if (!want_u8 && is_u8) {
         if (fcopy[t] < 0)
           fcopy[t] = insert_conversion (m, MO_OP_DEQUANTIZE, t, li++,
-              tscale[t]);
+              tscale[t], tzp[t]);
         *slot[si] = fcopy[t];
       }
     }
@@ -445,6 +564,7 @@ mo_model_quantize (MoModel *m, const char *path, GError **error)
 
 out:
   g_free (tscale);
+  g_free (tzp);
   g_free (qcopy);
   g_free (fcopy);
   g_hash_table_unref (by_name);
@@ -470,6 +590,8 @@ struct _MoCalibration
 typedef struct
 {
   const MoLayer *l;
+  int zp;                       /* 0: ReLU output; 128: signed, cmax holds
+                                 * the largest |value| */
   double *sum;                  /* per channel: sum over runs and pixels */
   double pixels;                /* pixels summed */
   GArray *cmax;                 /* float [runs][cout]: each run's channel
@@ -501,8 +623,9 @@ observe (gpointer data, guint li)
   mx = &g_array_index (sl->cmax, float, sl->cmax->len - sl->l->cout);
   for (gsize p = 0; p < (gsize) h * w; p++)
     for (int k = 0; k < sl->l->cout; k++) {
-      mx[k] = MAX (mx[k], d[p * cs + k]);
-      sl->sum[k] += d[p * cs + k];
+      float v = d[p * cs + k];
+      mx[k] = MAX (mx[k], sl->zp != 0 ? fabsf (v) : v);
+      sl->sum[k] += v;
     }
   sl->pixels += (double) h * w;
 }
@@ -529,7 +652,8 @@ mo_calibration_new (MoSession *s, GError **error)
     const MoLayer *l = g_ptr_array_index (m->layers, li);
     c->slot_of[li] = -1;
     if (layer_has_scale_slot (m, l)) {
-      Slot sl = { l, g_new0 (double, l->cout), 0.0,
+      Slot sl = { l, layer_out_zero_point (m, l), g_new0 (double, l->cout),
+        0.0,
         g_array_new (FALSE, TRUE, sizeof (float))
       };
       c->slot_of[li] = c->slots->len;
@@ -649,8 +773,10 @@ mo_calibration_write (const MoCalibration *c, const char *path,
       sum_max += mx;
     }
     range = c->stat == MO_CALIB_MAX ? max : sum_max / MAX (runs, 1);
-    /* An output that stayed 0 everywhere keeps a harmless scale. */
-    v = range > 0.0 ? (float) (range / 255.0) : 1.0f / 255.0f;
+    /* An output that stayed 0 everywhere keeps a harmless scale. A signed
+     * one (zero point 128) maps [-range, range] to [1, 255]. */
+    v = range > 0.0 ? (float) (range / (sl->zp != 0 ? 127.0 : 255.0))
+        : 1.0f / 255.0f;
     name = g_strconcat (sl->l->name, SCALE_SUFFIX, NULL);
     mo_st_writer_add_f32 (w, name, 1, shape, &v);
     g_free (name);
@@ -678,7 +804,7 @@ mo_calibration_write (const MoCalibration *c, const char *path,
     if (!layer_can_be_int8 (l))
       continue;
     in = slot_writing (c, l->in);
-    if (in == NULL || in->pixels <= 0.0)
+    if (in == NULL || in->zp != 0 || in->pixels <= 0.0)
       continue;
     tin = ts[in - &g_array_index (c->slots, Slot, 0)];
     mean = g_new (double, in->l->cout);

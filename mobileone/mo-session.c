@@ -478,8 +478,26 @@ run_layer_q8 (MoSession *s, const MoLayer *l, const MoLayer *prev,
   const MoKernels *k = &s->kernels;
   const uint8_t *id = (const uint8_t *) in->data;
   uint8_t *od = (uint8_t *) out->data;
+  const MoTensorDef *ind = &g_array_index (s->model->tensors, MoTensorDef,
+      l->in);
 
-  if (l->type == MO_OP_DWCONV) {
+  if (l->type == MO_OP_GAP) {
+    MoGapQ8Params p = { id, out->data, in->h * in->w, in->cs, 0, 0,
+      ind->scale, ind->zero_point
+    };
+    split (in->c, MO_CALIGN, ith, nth, &p.c0, &p.c1);
+    if (p.c0 < p.c1)
+      k->gap_q8 (&p);
+  } else if (l->type == MO_OP_SCALE) {
+    const MoTensorDef *outd = &g_array_index (s->model->tensors,
+        MoTensorDef, l->out);
+    MoScaleQ8Params p = { id, s->t[l->in2].data, od, in->cs, out->cs,
+      l->cout, ind->scale, ind->zero_point, 1.0f / outd->scale, 0, 0
+    };
+    split (out->h * out->w, 1, ith, nth, &p.m0, &p.m1);
+    if (p.m0 < p.m1)
+      k->scale_q8 (&p);
+  } else if (l->type == MO_OP_DWCONV) {
     MoDwConvQ8Params p = { id, od, l->wq, l->qmul, l->qadd, in->h, in->w,
       in->cs, out->h, out->w, out->cs, l->cout, l->ldw, l->stride,
       l->dilation, l->pad, 0, 0
@@ -542,7 +560,7 @@ run_layer (MoSession *s, const MoLayer *l, const MoLayer *prev,
     }
     case MO_OP_DEQUANTIZE:{
       MoDequantizeParams p = { (const uint8_t *) in->data, out->data, in->cs,
-        out->cs, l->cout, l->qscale, 0, 0
+        out->cs, l->cout, l->qscale, 0, 0, l->qzero
       };
       split (out->h * out->w, 1, ith, nth, &p.m0, &p.m1);
       if (p.m0 < p.m1)

@@ -300,6 +300,10 @@ test_bad_scales (void)
         "nosuchlayer");
     expect_bad_correction (&f, good, "stage0.reparam_conv.bias_correction",
         48, 0.0f, "no int8 weights");
+    /* The classifier: pointwise, but no activation and not read by
+     * squeeze-excite, so it never has a uint8 output. */
+    expect_bad_correction (&f, good, "linear.bias_correction", 10, 0.0f,
+        "no int8 weights");
     g_free (cname);
     /* Channel scales: shape [cout], positive finite values, a layer whose
      * channels can be rescaled (a ReLU convolution read by convolutions or
@@ -370,6 +374,127 @@ test_bad_scales (void)
   fixture_free (&f);
 }
 
+/* Squeeze-excite blocks (conv -> SE -> ReLU) run in int8: the conv's
+ * signed output is uint8 with zero point 128, read as bytes by the SE's
+ * pool and gate (or through a dequantize, which subtracts it), the gate
+ * (BLOCK.se) has a scale and writes bytes where only int8 convs read it,
+ * and the conv reading the gate runs in int8 too. Before, both convs of
+ * every SE block stayed float. */
+static void
+test_se (void)
+{
+  GError *error = NULL;
+  Fixture f;
+  int n_signed = 0, n_gates = 0, n_gates8 = 0, n_gaps8 = 0;
+
+  fixture_make (&f, "k2se-fused.yaml", "k2se-fused.safetensors");
+  MoModel *m = mo_model_load (f.yaml_i8, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < m->layers->len; i++) {
+    const MoLayer *l = g_ptr_array_index (m->layers, i);
+    const MoTensorDef *out = &g_array_index (m->tensors, MoTensorDef, l->out);
+
+    if (l->type == MO_OP_SCALE) {
+      g_assert_nonnull (l->name);
+      g_assert_true (g_str_has_suffix (l->name, ".se"));
+      n_gates++;
+      n_gates8 += l->int8;
+      g_assert_true (l->int8 == out->u8);
+      /* Its only reader (after a quantize) is an int8 conv, except in the
+       * last block (the classifier's pool reads it). */
+      for (guint j = i + 1; j < m->layers->len; j++) {
+        const MoLayer *q = g_ptr_array_index (m->layers, j);
+        if (q->in != l->out || q->type != MO_OP_QUANTIZE)
+          continue;
+        for (guint k = j + 1; k < m->layers->len; k++) {
+          const MoLayer *c = g_ptr_array_index (m->layers, k);
+          if (c->in == q->out)
+            g_assert_true (c->int8);
+        }
+      }
+    }
+    if ((l->type == MO_OP_DWCONV || l->type == MO_OP_PWCONV)
+        && l->act == MO_ACT_NONE && l->name != NULL
+        && g_str_has_suffix (l->name, ".reparam_conv")) {
+      g_assert_true (l->int8);
+      g_assert_true (out->u8);
+      g_assert_cmpint (out->zero_point, ==, 128);
+      n_signed++;
+    } else if (l->int8) {
+      g_assert_cmpint (out->zero_point, ==, 0);
+    }
+    const MoTensorDef *in = &g_array_index (m->tensors, MoTensorDef, l->in);
+    if (l->type == MO_OP_DEQUANTIZE)
+      g_assert_cmpint (l->qzero, ==, in->zero_point);
+    if (l->type == MO_OP_GAP && in->u8) {
+      g_assert_true (l->int8);
+      g_assert_cmpint (in->zero_point, ==, 128);
+      n_gaps8++;
+    }
+  }
+  g_test_message ("k2se: %d SE convs with signed int8 outputs, %d gates "
+      "(%d on uint8), %d pools on uint8, %u int8 layers", n_signed, n_gates,
+      n_gates8, n_gaps8, mo_model_n_int8_layers (m));
+  g_assert_cmpint (n_signed, >, 0);
+  g_assert_cmpint (n_signed, ==, n_gates);
+  g_assert_cmpint (n_gaps8, ==, n_signed);
+  /* The last gate feeds the classifier's (float) pool. */
+  g_assert_cmpint (n_gates8, ==, n_gates - 1);
+  mo_model_unref (m);
+  fixture_free (&f);
+}
+
+/* Bad scales files of a model with squeeze-excite: the gate and the
+ * signed conv have scales but no correction or channel scales of their
+ * own where they cannot have them; zero points are implied (0 for ReLU
+ * outputs, 128 for the signed ones), never stored. */
+static void
+test_bad_se_scales (void)
+{
+  GError *error = NULL;
+  Fixture f;
+  const MoLayer *gate = NULL, *sconv = NULL;
+
+  fixture_make (&f, "k2se-fused.yaml", "k2se-fused.safetensors");
+  char *good = g_build_filename (f.dir, "good.safetensors", NULL);
+  g_assert_true (g_rename (f.scales, good) == 0);
+  MoModel *m32 = mo_model_load (f.yaml_f32, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < m32->layers->len; i++) {
+    const MoLayer *l = g_ptr_array_index (m32->layers, i);
+    if (l->type == MO_OP_SCALE && gate == NULL)
+      gate = l;
+    if (l->type == MO_OP_PWCONV && l->act == MO_ACT_NONE && sconv == NULL
+        && l->name != NULL && g_str_has_suffix (l->name, ".reparam_conv"))
+      sconv = l;
+  }
+  g_assert_nonnull (gate);
+  g_assert_nonnull (sconv);
+  char *n = g_strconcat (gate->name, ".bias_correction", NULL);
+  expect_bad_correction (&f, good, n, gate->cout, 0.0f, "no int8 weights");
+  g_free (n);
+  n = g_strconcat (gate->name, ".channel_scale", NULL);
+  expect_bad_correction (&f, good, n, gate->cout, 1.0f, "cannot be rescaled");
+  g_free (n);
+  n = g_strconcat (sconv->name, ".channel_scale", NULL);
+  expect_bad_correction (&f, good, n, sconv->cout, 1.0f,
+      "cannot be rescaled");
+  g_free (n);
+  n = g_strconcat (sconv->name, ".bias_correction", NULL);
+  expect_bad_correction (&f, good, n, sconv->cout, NAN, n);
+  g_free (n);
+  n = g_strconcat (sconv->name, ".output_zero_point", NULL);
+  expect_bad_correction (&f, good, n, 1, 128.0f, "is not an activation");
+  g_free (n);
+  n = g_strconcat (gate->name, ".output_scale", NULL);
+  expect_bad_scales (&f, n, -1.0f, "not a positive");
+  expect_bad_scales (&f, n, NAN, n);
+  g_free (n);
+  mo_model_unref (m32);
+  g_free (good);
+  fixture_free (&f);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -389,5 +514,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/int8/k2se", k2se, test_threads_and_accuracy);
   g_test_add_data_func ("/int8/ssdlite", ssd, test_threads_and_accuracy);
   g_test_add_func ("/int8/bad-scales", test_bad_scales);
+  g_test_add_func ("/int8/se", test_se);
+  g_test_add_func ("/int8/bad-se-scales", test_bad_se_scales);
   return g_test_run ();
 }

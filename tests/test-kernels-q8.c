@@ -370,7 +370,12 @@ test_convert (Case *tc, MoQuantizeFunc q, MoQuantizeFunc qref,
   float *fo = xmalloc ((size_t) m * cs * sizeof (float));
   memset (fr, 0, (size_t) m * cs * sizeof (float));
   memset (fo, 0, (size_t) m * cs * sizeof (float));
-  MoDequantizeParams d = { ref, fr, cs, cs, c, 1.0f / inv, m0, m1 };
+  /* Zero point 0 (ReLU outputs), 128 (signed ones) or any byte. */
+  static const int zps[3] = { 0, 128, -1 };
+  int zp = zps[rnd_int (0, 2)];
+  MoDequantizeParams d = { ref, fr, cs, cs, c, 1.0f / inv, m0, m1,
+    zp >= 0 ? zp : rnd_int (0, 255)
+  };
   dqref (&d);
   d.out = fo;
   dq (&d);
@@ -379,6 +384,72 @@ test_convert (Case *tc, MoQuantizeFunc q, MoQuantizeFunc qref,
   output_free (ref);
   output_free (out);
   free (f);
+  free (fr);
+  free (fo);
+}
+
+/* ---- squeeze-excite on uint8 -------------------------------------------- */
+
+/* The pool over up to 3 x 65536 + a few pixels (the float kernels' exact
+ * chunks), a channel sub-range; the gate on a pixel sub-range. */
+static void
+test_se (Case *tc, MoGapQ8Func gap, MoGapQ8Func gapref, MoScaleQ8Func sc,
+    MoScaleQ8Func scref)
+{
+  int big = rnd () % 8 == 0;
+  int m = big ? rnd_int (65530, 3 * 65536 + 7) : rnd_int (1, 300);
+  int c = rnd_int (1, 100), cs = MO_ROUND_UP (c, MO_CALIGN);
+  int zp = rnd_int (0, 2) == 0 ? 0 : rnd_int (0, 1) ? 128 : rnd_int (0, 255);
+  uint8_t *in = xmalloc ((size_t) m * cs);
+  /* Saturated inputs now and then: the largest sums. */
+  int sat = rnd () % 4 == 0;
+  for (size_t i = 0; i < (size_t) m * cs; i++)
+    in[i] = sat ? 255 : (uint8_t) rnd ();
+  int c0 = MO_CALIGN * rnd_int (0, (c - 1) / MO_CALIGN), c1 = rnd_int (c0 + 1,
+      c);
+  float scale = 0.001f + rnd_unit ();
+  snprintf (tc->shape, sizeof tc->shape, "gap: %d pixels x %d channels, "
+      "channels [%d,%d), zero point %d", m, c, c0, c1, zp);
+  float *fr = xmalloc (cs * sizeof (float)), *fo = xmalloc (cs * sizeof (float));
+  memset (fr, 0, cs * sizeof (float));
+  memset (fo, 0, cs * sizeof (float));
+  MoGapQ8Params g = { in, fr, m, cs, c0, c1, scale, zp };
+  gapref (&g);
+  g.out = fo;
+  gap (&g);
+  if (memcmp (fr, fo, cs * sizeof (float)))
+    report (tc, "gap differs", 0, 0, 0, 0);
+
+  /* The gate: gates of either sign (the ReLU is the clamp); in half the
+   * cases each channel's pixels hold one byte and its gate puts the
+   * result within rounding of a tie (k + 1/2), where the order of the
+   * float products decides the byte. */
+  int mm = m < 200 ? m : 200, m0 = rnd_int (0, mm - 1);
+  int m1 = rnd_int (m0 + 1, mm);
+  float *gate = xmalloc (cs * sizeof (float));
+  float inv = 0.5f + 50.0f * rnd_unit ();
+  int ties = rnd () % 2;
+  for (int i = 0; i < cs; i++) {
+    float x = ((float) in[i] - (float) zp) * scale;
+    gate[i] = 2.0f * rnd_unit () - 0.5f;
+    if (ties && x != 0.0f)
+      gate[i] = (float) ((rnd_int (0, 254) + 0.5) / ((double) x * inv));
+    for (int px = 1; ties && px < mm; px++)
+      in[(size_t) px * cs + i] = in[i];
+  }
+  snprintf (tc->shape, sizeof tc->shape, "scale: %d pixels x %d channels, "
+      "pixels [%d,%d), zero point %d", mm, c, m0, m1, zp);
+  uint8_t *ref = output_new ((size_t) mm * cs), *out =
+      output_new ((size_t) mm * cs);
+  MoScaleQ8Params p = { in, gate, ref, cs, cs, c, scale, zp, inv, m0, m1 };
+  scref (&p);
+  p.out = out;
+  sc (&p);
+  check (tc, ref, out, mm, cs, m0, m1, 0, cs);
+  output_free (ref);
+  output_free (out);
+  free (gate);
+  free (in);
   free (fr);
   free (fo);
 }
@@ -608,12 +679,13 @@ main (int argc, char **argv)
       continue;
     }
     mo_kernels_init (&k, levels[li].flags);
-    for (int op = 0; op < 3; op++) {
+    for (int op = 0; op < 4; op++) {
       static const char *const names[] = { "pwconv_q8", "dwconv3x3_q8",
-        "quantize"
+        "quantize", "gap_scale_q8"
       };
       void *fn = op == 0 ? (void *) k.pwconv_q8 : op == 1 ?
-          (void *) k.dwconv3x3_q8 : (void *) k.quantize;
+          (void *) k.dwconv3x3_q8 : op == 2 ? (void *) k.quantize :
+          (void *) k.gap_q8;
       int dup = 0;
       for (int i = 0; i < n_seen; i++)
         dup |= seen[i] == fn;
@@ -629,9 +701,11 @@ main (int argc, char **argv)
           test_pwconv (&tc, k.pwconv_q8, ref.pwconv_q8);
         else if (op == 1)
           test_dwconv (&tc, k.dwconv3x3_q8, ref.dwconv3x3_q8);
-        else
+        else if (op == 2)
           test_convert (&tc, k.quantize, ref.quantize, k.dequantize,
               ref.dequantize);
+        else
+          test_se (&tc, k.gap_q8, ref.gap_q8, k.scale_q8, ref.scale_q8);
         bad += tc.failures > before;
       }
       printf ("%-13s %-10s %s (%d/%d cases)\n", names[op], levels[li].name,

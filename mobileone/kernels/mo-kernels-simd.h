@@ -52,11 +52,15 @@ void mo_f32_scale__avx512 (const MoScaleParams * p);
 void mo_q8_dwconv3x3__avx2 (const MoDwConvQ8Params * p);
 void mo_q8_quantize__avx2 (const MoQuantizeParams * p);
 void mo_q8_dequantize__avx2 (const MoDequantizeParams * p);
+void mo_q8_gap__avx2 (const MoGapQ8Params * p);
+void mo_q8_scale__avx2 (const MoScaleQ8Params * p);
 void mo_q8_pwconv__avx2 (const MoPwConvQ8Params * p);
 void mo_q8_pwconv__avxvnni (const MoPwConvQ8Params * p);
 void mo_q8_dwconv3x3__avx512 (const MoDwConvQ8Params * p);
 void mo_q8_quantize__avx512 (const MoQuantizeParams * p);
 void mo_q8_dequantize__avx512 (const MoDequantizeParams * p);
+void mo_q8_gap__avx512 (const MoGapQ8Params * p);
+void mo_q8_scale__avx512 (const MoScaleQ8Params * p);
 void mo_q8_pwconv__avx512vnni (const MoPwConvQ8Params * p);
 
 /* AArch64: Advanced SIMD (q registers; GEMM tiles 5x16). */
@@ -72,6 +76,8 @@ void mo_f32_scale__neon (const MoScaleParams * p);
 void mo_q8_dwconv3x3__neon (const MoDwConvQ8Params * p);
 void mo_q8_quantize__neon (const MoQuantizeParams * p);
 void mo_q8_dequantize__neon (const MoDequantizeParams * p);
+void mo_q8_gap__neon (const MoGapQ8Params * p);
+void mo_q8_scale__neon (const MoScaleQ8Params * p);
 void mo_q8_pwconv__neon (const MoPwConvQ8Params * p);
 void mo_q8_pwconv__neondot (const MoPwConvQ8Params * p);
 void mo_q8_pwconv__neoni8mm (const MoPwConvQ8Params * p);

@@ -7,4 +7,6 @@
 #define MO_KERNEL mo_q8_dwconv3x3__avx2
 #define MO_KERNEL_QUANTIZE mo_q8_quantize__avx2
 #define MO_KERNEL_DEQUANTIZE mo_q8_dequantize__avx2
+#define MO_KERNEL_GAP mo_q8_gap__avx2
+#define MO_KERNEL_SCALE mo_q8_scale__avx2
 #include "mo-q8-dwconv3x3-tmpl.h"

@@ -7,4 +7,6 @@
 #define MO_KERNEL mo_q8_dwconv3x3__avx512
 #define MO_KERNEL_QUANTIZE mo_q8_quantize__avx512
 #define MO_KERNEL_DEQUANTIZE mo_q8_dequantize__avx512
+#define MO_KERNEL_GAP mo_q8_gap__avx512
+#define MO_KERNEL_SCALE mo_q8_scale__avx512
 #include "mo-q8-dwconv3x3-tmpl.h"

@@ -7,4 +7,6 @@
 #define MO_KERNEL mo_q8_dwconv3x3__neon
 #define MO_KERNEL_QUANTIZE mo_q8_quantize__neon
 #define MO_KERNEL_DEQUANTIZE mo_q8_dequantize__neon
+#define MO_KERNEL_GAP mo_q8_gap__neon
+#define MO_KERNEL_SCALE mo_q8_scale__neon
 #include "mo-q8-dwconv3x3-tmpl.h"

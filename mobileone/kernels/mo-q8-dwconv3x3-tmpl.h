@@ -22,7 +22,8 @@
  * per input byte, made this kernel slower than the float one (S2's
  * layers: 22 against 34 GMAC/s, test-kernels-q8 --bench). */
 #if !defined(MO_KERNEL) || !defined(MO_VW) || !defined(MO_KERNEL_QUANTIZE) \
-    || !defined(MO_KERNEL_DEQUANTIZE) || !defined(MO_Q8_DW_NP)
+    || !defined(MO_KERNEL_DEQUANTIZE) || !defined(MO_Q8_DW_NP) \
+    || !defined(MO_KERNEL_GAP) || !defined(MO_KERNEL_SCALE)
 #error "instantiate through mo-q8-dwconv3x3-<isa>.c"
 #endif
 
@@ -249,13 +250,64 @@ void
 MO_KERNEL_DEQUANTIZE (const MoDequantizeParams *p)
 {
   const int c_end = MO_ROUND_UP (p->c, MO_CALIGN);
-  const MoVec sc = mo_vbroadcast (&p->scale);
+  const float zpf = (float) p->zero_point;
+  const MoVec sc = mo_vbroadcast (&p->scale), zp = mo_vbroadcast (&zpf);
 
   assert (c_end <= p->in_cs && c_end <= p->out_cs);
   for (int m = p->m0; m < p->m1; m++) {
     const uint8_t *i = p->in + (size_t) m * p->in_cs;
     float *o = p->out + (size_t) m * p->out_cs;
+    /* (in - zp) is exact: the same product as the reference's. */
     for (int c = 0; c < c_end; c += MO_VW)
-      mo_vstore (o + c, mo_vmul (mo_q8_load_u8 (i + c), sc));
+      mo_vstore (o + c, mo_vmul (mo_vsub (mo_q8_load_u8 (i + c), zp), sc));
+  }
+}
+
+/* Pixels summed per float accumulator: 65536 x 255 < 2^24, so the float
+ * sums of bytes are exact integers, added into double per chunk. */
+#define Q8_GAP_CHUNK 65536
+
+void
+MO_KERNEL_GAP (const MoGapQ8Params *p)
+{
+  static const float zero = 0.0f;
+
+  assert (MO_ROUND_UP (p->c1, MO_VW) <= p->cs);
+  for (int c = p->c0; c < p->c1; c += MO_VW) {
+    double sum[MO_VW] = { 0 };
+    float part[MO_VW];
+    for (int m0 = 0; m0 < p->hw; m0 += Q8_GAP_CHUNK) {
+      int m1 = p->hw - m0 < Q8_GAP_CHUNK ? p->hw : m0 + Q8_GAP_CHUNK;
+      MoVec acc = mo_vbroadcast (&zero);
+      for (int m = m0; m < m1; m++)
+        acc = mo_vadd (acc, mo_q8_load_u8 (p->in + (size_t) m * p->cs + c));
+      mo_vstore (part, acc);
+      for (int j = 0; j < MO_VW; j++)
+        sum[j] += part[j];
+    }
+    /* Loads reach round_up (c1, MO_VW) <= cs; stores stop at c1. */
+    for (int j = 0; j < MO_VW && c + j < p->c1; j++)
+      p->out[c + j] = mo_q8_mean (sum[j], p->hw, p->scale, p->zero_point);
+  }
+}
+
+void
+MO_KERNEL_SCALE (const MoScaleQ8Params *p)
+{
+  const int c_end = MO_ROUND_UP (p->c, MO_CALIGN);
+  const float zpf = (float) p->in_zero_point;
+  const MoVec zp = mo_vbroadcast (&zpf), s = mo_vbroadcast (&p->in_scale);
+  const MoVec inv = mo_vbroadcast (&p->out_inv_scale);
+
+  assert (c_end <= p->in_cs && c_end <= p->out_cs);
+  for (int m = p->m0; m < p->m1; m++) {
+    const uint8_t *i = p->in + (size_t) m * p->in_cs;
+    uint8_t *o = p->out + (size_t) m * p->out_cs;
+    /* The reference's three roundings, in its order. */
+    for (int c = 0; c < c_end; c += MO_VW) {
+      MoVec x = mo_vmul (mo_vsub (mo_q8_load_u8 (i + c), zp), s);
+      mo_q8_store_clamped (o + c, mo_vmul (mo_vmul (x, mo_vload (p->gate +
+                      c)), inv));
+    }
   }
 }

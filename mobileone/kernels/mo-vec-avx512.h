@@ -41,6 +41,18 @@ mo_vfma (MoVec a, MoVec b, MoVec c)
 }
 
 MO_INLINE MoVec
+mo_vadd (MoVec a, MoVec b)
+{
+  return _mm512_add_ps (a, b);
+}
+
+MO_INLINE MoVec
+mo_vsub (MoVec a, MoVec b)
+{
+  return _mm512_sub_ps (a, b);
+}
+
+MO_INLINE MoVec
 mo_vmul (MoVec a, MoVec b)
 {
   return _mm512_mul_ps (a, b);

@@ -42,6 +42,18 @@ mo_vfma (MoVec a, MoVec b, MoVec c)
 }
 
 MO_INLINE MoVec
+mo_vadd (MoVec a, MoVec b)
+{
+  return vaddq_f32 (a, b);
+}
+
+MO_INLINE MoVec
+mo_vsub (MoVec a, MoVec b)
+{
+  return vsubq_f32 (a, b);
+}
+
+MO_INLINE MoVec
 mo_vmul (MoVec a, MoVec b)
 {
   return vmulq_f32 (a, b);

@@ -8,9 +8,10 @@ What it writes, from the folded float32 network and the scales file of
 `mobileone-cli calibrate`, following mobileone/mo-quant.c:
 
 - A layer runs in int8 when it is a depthwise 3x3 or a pointwise (1x1,
-  stride 1) convolution followed by a ReLU, its output has an
-  `output_scale` and so has its input (the output of another calibrated
-  ReLU convolution). Its weights become int8 per output channel,
+  stride 1) convolution followed by a ReLU (or read by squeeze-excite,
+  below), its output has an `output_scale` and so has its input (a
+  zero-point-0 tensor: the output of another calibrated ReLU convolution
+  or of a squeeze-excite gate). Its weights become int8 per output channel,
   symmetric, `s_w = max |w| / 127` over the channel (in float64, as the C
   loader), `q = clamp (rint (w / s_w), -127, 127)`, behind a
   DequantizeLinear (axis 0); its bias, `bias - bias_correction` (the
@@ -21,11 +22,21 @@ What it writes, from the folded float32 network and the scales file of
   `output_scale`, zero point 0 (QuantizeLinear), and every consumer reads
   it through its own DequantizeLinear, as the C engine's consumers read
   the uint8 tensor (float ones through its `dequantize` layer).
-- A calibrated output of a float layer (the stem, or a ReLU layer whose
-  input has no scale) is quantised only on the way to its int8 consumers
-  (the C engine's `quantize` layer); its float consumers read it float.
-- Everything else (the stem, squeeze-excite, the heads' last layers, the
-  pooling and the classifier) stays float.
+- Squeeze-excite blocks (Conv -> SE -> ReLU, the SE being ReduceMean ->
+  Conv -> Relu -> Conv -> Sigmoid -> Mul): the Conv has no ReLU; when its
+  `output_scale` is given, its signed output is uint8 with zero point
+  128, and the Conv runs in int8 like the others (a depthwise or
+  pointwise Conv whose input has a zero-point-0 scale). The ReduceMean
+  and the Mul read it through DequantizeLinear (the engine's
+  `dequantize`). The gated output (Mul -> Relu) is named `BLOCK.se` (the
+  SE module); its `output_scale` quantises the Relu's output with zero
+  point 0, on the way to the int8 Conv that reads it.
+- A calibrated output of a float layer (the stem, the SE gate, or a ReLU
+  layer whose input has no scale) is quantised only on the way to its
+  int8 consumers (the C engine's `quantize` layer); its float consumers
+  read it float.
+- Everything else (the stem, the SE's pooling and 1x1 layers, the heads'
+  last layers, the pooling and the classifier) stays float.
 
 ONNX Runtime rounds the bias to its int32 step and requantises in its own
 order, so its outputs are close to but not bit-identical with the C
@@ -307,11 +318,15 @@ def quantize_model(model, scales, corr, where="scales"):
     inits, nodes, consumers = _graph_index(model)
     graph_outputs = {o.name for o in g.output}
 
-    # The calibrated layers: Conv -> Relu, the Relu's output scaled.
-    act_scale = {}          # Relu output tensor -> scale
+    # The calibrated layers: Conv -> Relu, the Relu's output scaled (zero
+    # point 0); Conv -> SE, the Conv's output scaled (zero point 128); the
+    # SE gate Mul -> Relu, the Relu's output scaled (zero point 0).
+    act_scale = {}          # scaled tensor -> scale
+    act_zp = {}             # scaled tensor -> zero point
     layer_of_conv = {}      # id(Conv node) -> layer name
-    conv_act = {}           # id(Conv node) -> Relu output tensor
+    conv_act = {}           # id(Conv node) -> its scaled output tensor
     matched = set()
+    producer = {o: n for n in nodes for o in n.output}
     for n in nodes:
         if n.op_type != "Conv" or len(n.input) < 2:
             continue
@@ -320,18 +335,32 @@ def quantize_model(model, scales, corr, where="scales"):
             continue
         cons = consumers.get(n.output[0], [])
         if lname in scales:
-            if len(cons) != 1 or cons[0][0].op_type != "Relu" or n.output[0] in graph_outputs:
-                # The C engine keeps such a layer float (no scale slot).
-                matched.add(lname)
-                continue
-            act = cons[0][0].output[0]
+            matched.add(lname)
+            if n.output[0] in graph_outputs:
+                continue        # the C engine keeps such a layer float
+            if _read_by_se(n.output[0], consumers):
+                act, zp = n.output[0], 128
+            elif len(cons) == 1 and cons[0][0].op_type == "Relu":
+                act, zp = cons[0][0].output[0], 0
+            else:
+                continue        # no scale slot in the C engine: float
             if act in graph_outputs:
-                matched.add(lname)
                 continue
             act_scale[act] = scales[lname]
+            act_zp[act] = zp
             conv_act[id(n)] = act
         layer_of_conv[id(n)] = lname
         matched.add(lname)
+    for n in nodes:
+        se = _se_name(n, producer, inits, scales.keys())
+        if se is None:
+            continue
+        matched.add(se)
+        cons = consumers.get(n.output[0], [])
+        if len(cons) == 1 and cons[0][0].op_type == "Relu" \
+                and cons[0][0].output[0] not in graph_outputs:
+            act_scale[cons[0][0].output[0]] = scales[se]
+            act_zp[cons[0][0].output[0]] = 0
     unmatched = sorted((scales.keys() | corr.keys()) - matched)
     if unmatched:
         suffix = SCALE_SUFFIX if unmatched[0] in scales else CORR_SUFFIX
@@ -352,12 +381,13 @@ def quantize_model(model, scales, corr, where="scales"):
         pw = kshape[2:] == [1, 1] and group == 1 and strides == [1, 1]
         dw = kshape[2:] == [3, 3] and group == kshape[0] and kshape[1] == 1
         s_in = act_scale.get(n.input[0])
-        if (pw or dw) and s_in is not None:
+        if (pw or dw) and s_in is not None and act_zp[n.input[0]] == 0:
             int8[id(n)] = (layer_of_conv[id(n)], s_in)
 
     new_inits = []
-    zp_u8 = "qdq.zero_point.u8"
-    new_inits.append(numpy_helper.from_array(np.array(0, dtype=np.uint8), zp_u8))
+    zp_name = {0: "qdq.zero_point.u8", 128: "qdq.zero_point.u8_128"}
+    for zp, name in zp_name.items():
+        new_inits.append(numpy_helper.from_array(np.array(zp, dtype=np.uint8), name))
     scale_name = {}
 
     def act_scale_init(t):
@@ -393,7 +423,7 @@ def quantize_model(model, scales, corr, where="scales"):
                 dq_count += 1
                 dqt = f"{t}_dequantized_{dq_count}"
                 out_nodes.append(helper.make_node(
-                    "DequantizeLinear", [qt, act_scale_init(t), zp_u8], [dqt],
+                    "DequantizeLinear", [qt, act_scale_init(t), zp_name[act_zp[t]]], [dqt],
                     name=f"DequantizeLinear_{dq_count}"))
                 n.input[i] = dqt
         if id(n) in int8:
@@ -441,7 +471,7 @@ def quantize_model(model, scales, corr, where="scales"):
         for o in n.output:
             if o in q_of:
                 out_nodes.append(helper.make_node(
-                    "QuantizeLinear", [o, act_scale_init(o), zp_u8], [q_of[o][0]],
+                    "QuantizeLinear", [o, act_scale_init(o), zp_name[act_zp[o]]], [q_of[o][0]],
                     name=f"QuantizeLinear_{o.strip('/').replace('/', '.')}"))
     del g.node[:]
     g.node.extend(out_nodes)
@@ -449,8 +479,37 @@ def quantize_model(model, scales, corr, where="scales"):
     used = {i for n in g.node for i in n.input}
     keep = [t for t in g.initializer if t.name in used]
     del g.initializer[:]
-    g.initializer.extend(keep + new_inits)
+    g.initializer.extend(keep + [t for t in new_inits if t.name in used])
     return layers
+
+
+def _read_by_se(t, consumers):
+    """Whether tensor @t is read by squeeze-excite only (mo-quant.c:
+    tensor_read_by_se): a mean over the pixels (ReduceMean or
+    GlobalAveragePool) and the gate's Mul, nothing else."""
+    kinds = {c.op_type for c, _ in consumers.get(t, [])}
+    return "Mul" in kinds and kinds & {"ReduceMean", "GlobalAveragePool"} \
+        and kinds <= {"Mul", "ReduceMean", "GlobalAveragePool"}
+
+
+def _se_name(n, producer, inits, known):
+    """The C engine's name of an SE gate (BLOCK.se, mo-backbone.c) when
+    node @n is the gate's Mul (x * Sigmoid (Conv BLOCK.se.expand (...))) and
+    the name is in @known, else None."""
+    if n.op_type != "Mul":
+        return None
+    for i in n.input:
+        s = producer.get(i)
+        if s is None or s.op_type != "Sigmoid":
+            continue
+        e = producer.get(s.input[0])
+        if e is None or e.op_type != "Conv" or len(e.input) < 2 \
+                or not e.input[1].endswith(".se.expand.weight"):
+            continue
+        lname = _layer_name(e.input[1][:-len(".expand.weight")] + ".weight", known)
+        if lname is not None:
+            return lname
+    return None
 
 
 def export(desc_path, scales_path, out_path, fp32_path=None):
