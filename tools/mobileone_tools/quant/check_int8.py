@@ -11,6 +11,11 @@ when the weights or the photos are absent.
 
   python3 -m mobileone_tools.quant.check_int8 --cli build/cli/mobileone-cli \\
       --shared ../shared --workdir /tmp/int8 [--min-top1 0.95]
+
+With --int8-weights W.safetensors (fused S0 weights, e.g. qat.py's), the
+int8 side runs (and is calibrated with) those weights instead, still
+compared with Apple's original fp32 model; the float W's agreement with
+the original is printed too.
 """
 import argparse
 import os
@@ -49,6 +54,8 @@ def main():
                     help="calibrate with --no-bias-correction")
     ap.add_argument("--no-equalisation", action="store_true",
                     help="calibrate with --no-equalisation")
+    ap.add_argument("--int8-weights", default=None,
+                    help="fused S0 weights (safetensors) for the int8 side")
     ap.add_argument("--min-top1", type=float, default=0.0)
     ap.add_argument("--min-top5", type=float, default=0.0)
     args = ap.parse_args()
@@ -89,7 +96,21 @@ def main():
     model = os.path.join(args.workdir, "s0.yaml")
     with open(model, "w") as f:
         f.writelines(lines)
-    cal_args = ["calibrate", model, "--images", cal_dir, "--allow-external-paths"]
+    model_i8 = model
+    if args.int8_weights:
+        if not os.path.exists(args.int8_weights):
+            print("error: --int8-weights %s does not exist" % args.int8_weights)
+            return 2
+        model_i8 = os.path.join(args.workdir, "s0-int8-weights.yaml")
+        with open(model_i8, "w") as f:
+            for line in lines:
+                key = line.split(":")[0]
+                if key == "weights":
+                    line = "weights: %s\n" % os.path.abspath(args.int8_weights)
+                elif key == "int8_scales":
+                    line = "int8_scales: s0-int8-weights-int8-scales.safetensors\n"  # calibrate names it so
+                f.write(line)
+    cal_args = ["calibrate", model_i8, "--images", cal_dir, "--allow-external-paths"]
     if args.statistic:
         cal_args += ["--statistic", args.statistic]
     if args.no_bias_correction:
@@ -105,9 +126,12 @@ def main():
         evals = evals[:args.limit]
     agree = 0
     overlap = 0.0
+    f_agree = 0
     for pic in evals:
         f32 = top5(args.cli, model, pic, "fp32", args.threads)
-        i8 = top5(args.cli, model, pic, "auto", args.threads)
+        i8 = top5(args.cli, model_i8, pic, "auto", args.threads)
+        if model_i8 != model:
+            f_agree += top5(args.cli, model_i8, pic, "fp32", args.threads)[0] == f32[0]
         agree += f32[0] == i8[0]
         overlap += len(set(f32) & set(i8)) / 5.0
         if f32[0] != i8[0]:
@@ -117,6 +141,9 @@ def main():
     print("pictures: %d calibration, %d evaluated" % (len(cal), n))
     print("top-1 agreement with fp32: %d/%d = %.1f %%" % (agree, n, 100 * top1))
     print("top-5 overlap with fp32: %.1f %%" % (100 * top5o))
+    if model_i8 != model:
+        print("the --int8-weights model in fp32, top-1 agreement with the original fp32: "
+              "%d/%d = %.1f %%" % (f_agree, n, 100.0 * f_agree / n))
     ok = top1 >= args.min_top1 and top5o >= args.min_top5
     if not ok:
         print("FAIL: below the floor (top-1 %.3f, top-5 %.3f)" % (args.min_top1, args.min_top5))
