@@ -3,69 +3,45 @@
  * results do not depend on how a caller splits the work. */
 #include "mo-kernels.h"
 
-/* MoConvParams.out_u8: each output on its own, the same sum in the same
- * (ky, kx, c) order as below (a kernel allocates no pixel buffer). */
-static void
-conv_ref_u8 (const MoConvParams *p)
+/* Output channel @n of pixel (@oy, @ox): the bias plus the products in
+ * (ky, kx, c) order, then the activation. */
+static float
+conv_ref_value (const MoConvParams *p, int oy, int ox, int n)
 {
-  for (int oy = p->y0; oy < p->y1; oy++)
-    for (int ox = 0; ox < p->out_w; ox++)
-      for (int n = 0; n < p->n; n++) {
-        float o = p->b[n];
-        for (int ky = 0; ky < p->kh; ky++) {
-          int iy = oy * p->stride - p->pad + ky * p->dilation;
-          if (iy < 0 || iy >= p->in_h)
-            continue;
-          for (int kx = 0; kx < p->kw; kx++) {
-            int ix = ox * p->stride - p->pad + kx * p->dilation;
-            if (ix < 0 || ix >= p->in_w)
-              continue;
-            const float *i = p->in + ((size_t) iy * p->in_w + ix) * p->in_cs;
-            const float *w = p->w + (size_t) (ky * p->kw + kx) * p->in_c *
-                p->ldw + n;
-            for (int c = 0; c < p->in_c; c++)
-              o += i[c] * w[(size_t) c * p->ldw];
-          }
-        }
-        p->out_u8[((size_t) oy * p->out_w + ox) * p->out_cs + n] =
-            mo_quantize_value (mo_act (o, p->act), p->inv_scale);
-      }
+  float o = p->b[n];
+
+  for (int ky = 0; ky < p->kh; ky++) {
+    int iy = oy * p->stride - p->pad + ky * p->dilation;
+    if (iy < 0 || iy >= p->in_h)
+      continue;
+    for (int kx = 0; kx < p->kw; kx++) {
+      int ix = ox * p->stride - p->pad + kx * p->dilation;
+      if (ix < 0 || ix >= p->in_w)
+        continue;
+      const float *i = p->in + ((size_t) iy * p->in_w + ix) * p->in_cs;
+      const float *w = p->w + (size_t) (ky * p->kw + kx) * p->in_c * p->ldw
+          + n;
+      for (int c = 0; c < p->in_c; c++)
+        o += i[c] * w[(size_t) c * p->ldw];
+    }
+  }
+  return mo_act (o, p->act);
 }
 
 void
 mo_f32_conv__ref (const MoConvParams *p)
 {
-  if (p->out_u8 != NULL) {
-    conv_ref_u8 (p);
-    return;
-  }
-  for (int oy = p->y0; oy < p->y1; oy++) {
+  for (int oy = p->y0; oy < p->y1; oy++)
     for (int ox = 0; ox < p->out_w; ox++) {
-      float *o = p->out + ((size_t) oy * p->out_w + ox) * p->out_cs;
-      for (int n = 0; n < p->n; n++)
-        o[n] = p->b[n];
-      for (int ky = 0; ky < p->kh; ky++) {
-        int iy = oy * p->stride - p->pad + ky * p->dilation;
-        if (iy < 0 || iy >= p->in_h)
-          continue;
-        for (int kx = 0; kx < p->kw; kx++) {
-          int ix = ox * p->stride - p->pad + kx * p->dilation;
-          if (ix < 0 || ix >= p->in_w)
-            continue;
-          const float *i = p->in + ((size_t) iy * p->in_w + ix) * p->in_cs;
-          const float *w = p->w + (size_t) (ky * p->kw + kx) * p->in_c * p->ldw;
-          for (int c = 0; c < p->in_c; c++) {
-            float v = i[c];
-            const float *wc = w + (size_t) c * p->ldw;
-            for (int n = 0; n < p->n; n++)
-              o[n] += v * wc[n];
-          }
-        }
+      size_t at = ((size_t) oy * p->out_w + ox) * p->out_cs;
+      for (int n = 0; n < p->n; n++) {
+        float v = conv_ref_value (p, oy, ox, n);
+        if (p->out_u8 != NULL)
+          p->out_u8[at + n] = mo_quantize_value (v, p->inv_scale);
+        else
+          p->out[at + n] = v;
       }
-      for (int n = 0; n < p->n; n++)
-        o[n] = mo_act (o[n], p->act);
     }
-  }
 }
 
 void

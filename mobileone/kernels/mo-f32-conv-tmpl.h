@@ -74,30 +74,21 @@ conv_tile (const MoConvParams *p, int oy, int ox, int n, int ky0, int ky1,
   }
 
   size_t at = ((size_t) oy * p->out_w + ox) * p->out_cs + n;
-  if (p->out_u8 != NULL) {
-    /* mo_quantize_value of the float output, as the quantize kernels. */
-    uint8_t *o = p->out_u8 + at;
-    const MoVec inv = mo_vbroadcast (&p->inv_scale);
-#pragma GCC unroll 8
-    for (int i = 0; i < MR; i++)
-#pragma GCC unroll 4
-      for (int j = 0; j < NV; j++) {
-        MoVec v = acc[i][j];
-        if (relu)
-          v = mo_vrelu (v);
-        mo_q8_store_clamped (o + i * p->out_cs + MO_VW * j, mo_vmul (v, inv));
-      }
-    return;
-  }
-  float *o = p->out + at;
+  /* out_u8: mo_quantize_value of the float output, as the quantize
+   * kernels compute it. */
+  const MoVec inv = mo_vbroadcast (&p->inv_scale);
 #pragma GCC unroll 8
   for (int i = 0; i < MR; i++)
 #pragma GCC unroll 4
     for (int j = 0; j < NV; j++) {
       MoVec v = acc[i][j];
+      size_t oi = at + i * p->out_cs + MO_VW * j;
       if (relu)
         v = mo_vrelu (v);
-      mo_vstore (o + i * p->out_cs + MO_VW * j, v);
+      if (p->out_u8 != NULL)
+        mo_q8_store_clamped (p->out_u8 + oi, mo_vmul (v, inv));
+      else
+        mo_vstore (p->out + oi, v);
     }
 }
 
