@@ -55,10 +55,7 @@ typedef struct
   gint8 *wq;                    /* int8 weights: mo_pw8_index / [9][ldw] */
   float *qmul, *qadd;           /* requantisation (mo_requant), [ldw] */
   gint32 *wsum;                 /* PWCONV: mo_pw8_wsum of wq, [ldw] */
-  float qscale;                 /* QUANTIZE: 1 / scale; DEQUANTIZE: scale;
-                                 * a float CONV writing a uint8 tensor
-                                 * (mo-quant.c): 1 / its scale */
-  int qzero;                    /* DEQUANTIZE: the input's zero point */
+  float qscale;                 /* QUANTIZE: 1 / scale; DEQUANTIZE: scale */
 } MoLayer;
 
 typedef struct

@@ -296,11 +296,12 @@ layer_can_be_int8 (const MoLayer *l)
       && l->in2 < 0 && (l->act == MO_ACT_RELU || l->act == MO_ACT_NONE);
 }
 
-/* A new layer @type from tensor @in to a new tensor, at index @at; @zp:
- * the zero point of the uint8 side. */
+/* A new layer @type from tensor @in to a new tensor, at index @at. A
+ * dequantize reads its input tensor's zero point; a quantize writes zero
+ * point 0 (only ReLU outputs are quantised: int8 layers read those only). */
 static int
 insert_conversion (MoModel *m, MoOpType type, int in, guint at,
-    float scale, int zp)
+    float scale)
 {
   const MoTensorDef *d = &g_array_index (m->tensors, MoTensorDef, in);
   int c = d->c, out = mo_model_add_tensor (m, c);
@@ -309,14 +310,9 @@ insert_conversion (MoModel *m, MoOpType type, int in, guint at,
 
   od->u8 = type == MO_OP_QUANTIZE;
   od->scale = scale;
-  /* The quantize kernel has no zero point: only ReLU outputs (0) are
-   * quantised (int8 layers read those only). */
-  g_assert (type == MO_OP_DEQUANTIZE || zp == 0);
-  od->zero_point = type == MO_OP_QUANTIZE ? zp : 0;
   l = mo_model_add_layer (m, type, NULL, in, out);
   l->cin = l->cout = c;
   l->qscale = type == MO_OP_QUANTIZE ? 1.0f / scale : scale;
-  l->qzero = type == MO_OP_DEQUANTIZE ? zp : 0;
   g_ptr_array_steal_index (m->layers, m->layers->len - 1);
   g_ptr_array_insert (m->layers, at, l);
   return out;
@@ -349,7 +345,6 @@ fuse_quantize_into_conv (MoModel *m)
         || (w->act != MO_ACT_RELU && w->act != MO_ACT_NONE))
       continue;
     w->out = q->out;
-    w->qscale = q->qscale;
     g_ptr_array_remove_index (m->layers, qi--);
   }
 }
@@ -549,12 +544,12 @@ mo_model_quantize (MoModel *m, const char *path, GError **error)
       if (want_u8 && !is_u8) {
         if (qcopy[t] < 0)
           qcopy[t] = insert_conversion (m, MO_OP_QUANTIZE, t, li++,
-              tscale[t], 0);
+              tscale[t]);
         *slot[si] = qcopy[t];
       } else if (!want_u8 && is_u8) {
         if (fcopy[t] < 0)
           fcopy[t] = insert_conversion (m, MO_OP_DEQUANTIZE, t, li++,
-              tscale[t], tzp[t]);
+              tscale[t]);
         *slot[si] = fcopy[t];
       }
     }

@@ -560,7 +560,8 @@ run_layer (MoSession *s, const MoLayer *l, const MoLayer *prev,
     }
     case MO_OP_DEQUANTIZE:{
       MoDequantizeParams p = { (const uint8_t *) in->data, out->data, in->cs,
-        out->cs, l->cout, l->qscale, 0, 0, l->qzero
+        out->cs, l->cout, l->qscale, 0, 0,
+        g_array_index (s->model->tensors, MoTensorDef, l->in).zero_point
       };
       split (out->h * out->w, 1, ith, nth, &p.m0, &p.m1);
       if (p.m0 < p.m1)
@@ -570,11 +571,13 @@ run_layer (MoSession *s, const MoLayer *l, const MoLayer *prev,
     case MO_OP_CONV:{
       MoConvParams p = { in->data, out->data, l->w, l->b, in->h, in->w,
         l->cin, in->cs, out->h, out->w, out->cs, l->cout, l->ldw, l->k, l->k,
-        l->stride, l->dilation, l->pad, l->act, 0, 0, NULL, l->qscale
+        l->stride, l->dilation, l->pad, l->act, 0, 0, NULL, 0.0f
       };
       if (out->u8) {            /* a quantize conversion fused in (mo-quant.c) */
         p.out = NULL;
         p.out_u8 = (uint8_t *) out->data;
+        p.inv_scale = 1.0f / g_array_index (s->model->tensors, MoTensorDef,
+            l->out).scale;
       }
       split (out->h, 1, ith, nth, &p.y0, &p.y1);
       if (p.y0 < p.y1)
